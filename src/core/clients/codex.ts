@@ -1,0 +1,432 @@
+import * as TOML from '@iarna/toml';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ParsedToml, TomlStatement } from './codexToml';
+import { inlineTableEntries, isTable, parseTomlDocument, renderInlineValue, renderKey, renderTable, startsWithPath, TomlSyntaxError } from './codexToml';
+import type { ConfigPlan, Customisation } from './plan';
+import { makePlan } from './plan';
+
+/**
+ * The Codex writer: `[mcp_servers.gatehouse]` in `$CODEX_HOME/config.toml`.
+ *
+ * Edits are surgical: @iarna/toml validates the file and tells us what exists; the text of our own
+ * entry (its table, subtables, dotted keys or inline entry) is replaced or removed, and a new table
+ * is appended at the end. Every other byte is kept. After each edit the result is parsed again and
+ * must equal the original with only our entry changed, or nothing is written.
+ *
+ * Managed keys are `url`, `default_tools_approval_mode`, `tool_timeout_sec`, `startup_timeout_sec`
+ * and the auth keys (`bearer_token_env_var`, `http_headers`). Any other key the user added to our
+ * entry (`enabled_tools`, `[mcp_servers.gatehouse.tools.x]`, ...) is kept, re-written from its parsed
+ * value: Codex re-serialises this subtree itself, so comments inside it never survive anyway.
+ * A managed key whose value differs from ours, other than the url's port or an auth value that
+ * Gatehouse itself would write in another mode, is a customisation: the plan is `needs-force`.
+ */
+
+export const CODEX_SERVER_NAME = 'gatehouse';
+export const GATEHOUSE_TOKEN_ENV = 'GATEHOUSE_TOKEN';
+export const DEFAULT_TOOL_TIMEOUT_SEC = 120;
+export const DEFAULT_STARTUP_TIMEOUT_SEC = 20;
+
+export type CodexAuthMode = 'oauth' | 'env' | 'header';
+
+export interface CodexConnectOptions {
+  readonly url: string;
+  readonly auth: CodexAuthMode;
+  readonly apiKey?: string;
+  readonly toolTimeoutSec?: number;
+  readonly startupTimeoutSec?: number;
+  readonly force?: boolean;
+  /** How the file is named in messages, e.g. `~/.codex/config.toml`. */
+  readonly label?: string;
+}
+
+export type CodexPlan = ConfigPlan;
+
+const TARGET = ['mcp_servers', CODEX_SERVER_NAME] as const;
+const DEFAULT_LABEL = '~/.codex/config.toml';
+
+/** `$CODEX_HOME/config.toml`, or `~/.codex/config.toml`. */
+export function codexConfigPath(env: NodeJS.ProcessEnv = process.env, home: string = os.homedir()): string {
+  const codexHome = env.CODEX_HOME?.trim();
+  return path.join(codexHome ? path.resolve(codexHome) : path.join(home, '.codex'), 'config.toml');
+}
+
+/** The entry Gatehouse wants, managed keys only, in the order they are written. */
+export function desiredCodexEntry(options: CodexConnectOptions): Record<string, unknown> {
+  const entry: Record<string, unknown> = {
+    url: options.url,
+    default_tools_approval_mode: 'approve',
+    tool_timeout_sec: options.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC,
+    startup_timeout_sec: options.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC,
+  };
+  if (options.auth === 'env') entry.bearer_token_env_var = GATEHOUSE_TOKEN_ENV;
+  if (options.auth === 'header') {
+    if (!options.apiKey) throw new Error('The header auth mode needs an API key: create one with `gatehouse key create codex` and pass it with --api-key.');
+    entry.http_headers = { 'X-API-Key': options.apiKey };
+  }
+  return entry;
+}
+
+const MANAGED_KEYS = ['url', 'default_tools_approval_mode', 'tool_timeout_sec', 'startup_timeout_sec', 'bearer_token_env_var', 'http_headers'];
+
+export function planCodexConnect(text: string | undefined, options: CodexConnectOptions): CodexPlan {
+  const label = options.label ?? DEFAULT_LABEL;
+  const desired = desiredCodexEntry(options);
+  const parsed = parseOrPlan(text, label);
+  if ('status' in parsed) return parsed;
+  const doc = parsed;
+  const existing = serversOf(doc.value)?.[CODEX_SERVER_NAME];
+
+  if (existing !== undefined) {
+    const foreign = foreignReason(existing);
+    if (foreign) {
+      return makePlan('conflict', text, text, `${label} already has an MCP server named "gatehouse" that ${foreign}. Gatehouse did not change it; rename or remove that entry, then connect again.`, {
+        conflicts: [`mcp_servers.gatehouse ${foreign}`],
+        label,
+      });
+    }
+  }
+  const current = isTable(existing) ? existing : {};
+  const merged: Record<string, unknown> = { ...desired };
+  for (const [key, value] of Object.entries(current)) if (!MANAGED_KEYS.includes(key)) merged[key] = value;
+  if (existing !== undefined && canonical(existing) === canonical(merged)) {
+    return makePlan('unchanged', text, text, `${label} already connects Codex to Gatehouse; nothing to do.`, { label });
+  }
+  const customised = findCustomisations(current, desired);
+
+  let after: string;
+  try {
+    after = doc.bom + writeEntry(doc, TARGET, merged);
+    assertOnlyEntryChanged(doc, after, TARGET, merged);
+  } catch (error) {
+    return makePlan('invalid', text, text, `Gatehouse could not edit ${label} safely (${(error as Error).message}); it did not change it. Add the entry by hand or report this file.`, { label });
+  }
+  if (customised.length && !options.force) {
+    const list = customised.map((c) => `${c.key} = ${renderInlineValue(c.current)}`).join(', ');
+    return makePlan('needs-force', text, after, `${label} has customised values in [mcp_servers.gatehouse] (${list}); review the diff and run again with --force to replace them.`, { customised, label });
+  }
+  const status = text === undefined ? 'create' : 'update';
+  return makePlan(status, text, after, `${status === 'create' ? 'Create' : 'Update'} ${label} to connect Codex to Gatehouse at ${options.url}.`, { customised, label });
+}
+
+export function planCodexDisconnect(text: string | undefined, options: { force?: boolean; label?: string } = {}): CodexPlan {
+  const label = options.label ?? DEFAULT_LABEL;
+  const parsed = parseOrPlan(text, label);
+  if ('status' in parsed) return parsed;
+  const existing = serversOf(parsed.value)?.[CODEX_SERVER_NAME];
+  if (existing === undefined) return makePlan('unchanged', text, text, `${label} has no Gatehouse entry; nothing to do.`, { label });
+  const foreign = foreignReason(existing);
+  if (foreign && !options.force) {
+    return makePlan('conflict', text, text, `The "gatehouse" server in ${label} ${foreign}, so it is not Gatehouse's; it was left alone. Use --force to remove it anyway.`, {
+      conflicts: [`mcp_servers.gatehouse ${foreign}`],
+      label,
+    });
+  }
+  let after: string;
+  try {
+    after = parsed.bom + removeEntry(parsed, TARGET);
+    assertOnlyEntryChanged(parsed, after, TARGET, undefined);
+  } catch (error) {
+    return makePlan('invalid', text, text, `Gatehouse could not edit ${label} safely (${(error as Error).message}); it did not change it.`, { label });
+  }
+  return makePlan('update', text, after, `Remove the Gatehouse entry from ${label}.`, { label });
+}
+
+/** Sets `enabled = false` on the named Codex servers, so an agent cannot bypass the gateway. */
+export function planCodexDisableServers(text: string | undefined, names: readonly string[], label = DEFAULT_LABEL): CodexPlan {
+  return planEnabled(text, names, false, label);
+}
+
+/** Removes `enabled` from the named Codex servers (Codex's default is enabled). */
+export function planCodexEnableServers(text: string | undefined, names: readonly string[], label = DEFAULT_LABEL): CodexPlan {
+  return planEnabled(text, names, true, label);
+}
+
+function planEnabled(text: string | undefined, names: readonly string[], enable: boolean, label: string): CodexPlan {
+  const parsed = parseOrPlan(text, label);
+  if ('status' in parsed) return parsed;
+  const missing = names.filter((name) => !isTable(serversOf(parsed.value)?.[name]));
+  if (missing.length) {
+    return makePlan('conflict', text, text, `${label} has no MCP server named ${missing.map((n) => `"${n}"`).join(', ')}; nothing was changed.`, { conflicts: missing, label });
+  }
+  let body = parsed.body;
+  let doc: ParsedToml = parsed;
+  try {
+    for (const name of names) {
+      const server = serversOf(doc.value)![name] as Record<string, unknown>;
+      const wanted = enable ? undefined : false;
+      if (server.enabled === wanted) continue;
+      const next = setServerEnabled(doc, ['mcp_servers', name], wanted);
+      const merged = { ...server };
+      if (wanted === undefined) delete merged.enabled;
+      else merged.enabled = wanted;
+      assertOnlyEntryChanged(doc, next, ['mcp_servers', name], merged);
+      body = next;
+      doc = parseTomlDocument(body);
+    }
+  } catch (error) {
+    return makePlan('invalid', text, text, `Gatehouse could not edit ${label} safely (${(error as Error).message}); it did not change it.`, { label });
+  }
+  const after = parsed.bom + body;
+  if (after === text) return makePlan('unchanged', text, text, `Those servers are already ${enable ? 'enabled' : 'disabled'} in ${label}.`, { label });
+  return makePlan('update', text, after, `${enable ? 'Re-enable' : 'Disable'} ${names.join(', ')} in ${label}.`, { label });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseOrPlan(text: string | undefined, label: string): ParsedToml | CodexPlan {
+  try {
+    return parseTomlDocument(text ?? '');
+  } catch (error) {
+    if (!(error instanceof TomlSyntaxError)) throw error;
+    return makePlan('invalid', text, text, `${label} is not valid TOML (line ${error.line}, column ${error.column}): ${error.detail}. Gatehouse did not change it; fix the file and run again.`, {
+      label,
+    });
+  }
+}
+
+function serversOf(value: TOML.JsonMap): Record<string, unknown> | undefined {
+  const servers = (value as Record<string, unknown>).mcp_servers;
+  return isTable(servers) ? servers : undefined;
+}
+
+/** Why an existing `gatehouse` entry is somebody else's, or undefined when it is ours. */
+function foreignReason(existing: unknown): string | undefined {
+  if (!isTable(existing)) return 'is not a table';
+  if (existing.command !== undefined) return `runs a command (${String(existing.command)})`;
+  if (existing.url === undefined) return undefined;
+  if (typeof existing.url !== 'string' || !isLoopbackGatehouseUrl(existing.url)) return `points at ${String(existing.url)}`;
+  return undefined;
+}
+
+export function isLoopbackGatehouseUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && parsed.pathname.replace(/\/$/, '') === '/mcp';
+  } catch {
+    return false;
+  }
+}
+
+function findCustomisations(current: Record<string, unknown>, desired: Record<string, unknown>): Customisation[] {
+  const found: Customisation[] = [];
+  for (const key of ['default_tools_approval_mode', 'tool_timeout_sec', 'startup_timeout_sec']) {
+    if (key in current && canonical(current[key]) !== canonical(desired[key])) found.push({ key, current: current[key], planned: desired[key] });
+  }
+  const token = current.bearer_token_env_var;
+  if (token !== undefined && token !== GATEHOUSE_TOKEN_ENV) found.push({ key: 'bearer_token_env_var', current: token, planned: desired.bearer_token_env_var });
+  const headers = current.http_headers;
+  const ownHeaders = isTable(headers) && Object.keys(headers).every((name) => name === 'X-API-Key');
+  if (headers !== undefined && !ownHeaders) found.push({ key: 'http_headers', current: headers, planned: desired.http_headers });
+  return found;
+}
+
+/** A stable text form of a parsed TOML value, for equality that ignores key order. */
+function canonical(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isTable(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+function applyEdits(body: string, edits: readonly Edit[]): string {
+  let out = body;
+  for (const edit of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+  return out;
+}
+
+interface EntryLocation {
+  /** `[mcp_servers.<name>]` itself. */
+  readonly header?: TomlStatement;
+  /** Line ranges that belong to the entry: its sections, subtable sections, dotted keys, `name = {...}` statements. */
+  readonly regions: { start: number; end: number; statement: TomlStatement }[];
+  /** Entries inside a root `mcp_servers = { ... }` inline table. */
+  readonly inline: { container: TomlStatement; entries: ReturnType<typeof inlineTableEntries>; indexes: number[] }[];
+}
+
+/** Exported for tests: where an MCP server's entry lives in the text. */
+export function locateEntry(doc: ParsedToml, target: readonly string[]): EntryLocation {
+  const statements = doc.statements;
+  const regions: EntryLocation['regions'] = [];
+  const inline: EntryLocation['inline'] = [];
+  let header: TomlStatement | undefined;
+  for (let i = 0; i < statements.length; i++) {
+    const statement = statements[i]!;
+    if (statement.kind !== 'keyValue') {
+      if (!startsWithPath(statement.path, target)) continue;
+      if (statement.kind === 'table' && statement.path.length === target.length) header = statement;
+      let end = statement.end;
+      for (let j = i + 1; j < statements.length && statements[j]!.kind === 'keyValue'; j++) end = statements[j]!.end;
+      regions.push({ start: statement.start, end, statement });
+    } else if (startsWithPath(statement.path, target)) {
+      if (!startsWithPath(statement.tablePath, target)) regions.push({ start: statement.start, end: statement.end, statement });
+    } else if (startsWithPath(target, statement.path) && doc.body[statement.valueStart!] === '{') {
+      const entries = inlineTableEntries(doc.body, statement.valueStart!);
+      const indexes = entries.flatMap((entry, index) => (startsWithPath([...statement.path, ...entry.keyPath], target) ? [index] : []));
+      inline.push({ container: statement, entries, indexes });
+    }
+  }
+  return { header, regions, inline };
+}
+
+function writeEntry(doc: ParsedToml, target: readonly string[], entry: Record<string, unknown>): string {
+  const body = doc.body;
+  const nl = doc.newline;
+  const location = locateEntry(doc, target);
+  const block = renderTable(target, entry, nl, new Set(['http_headers', 'env', 'env_http_headers']));
+  const edits: Edit[] = [];
+  const withInline = location.inline.find((item) => item.indexes.length) ?? location.inline[0];
+  if (location.header) {
+    for (const region of location.regions) edits.push({ start: region.start, end: region.end, text: region.statement === location.header ? endWithNewline(body, region.end, block, nl) : '' });
+  } else if (withInline && location.regions.length === 0) {
+    // `mcp_servers = { ... }` is closed: our entry has to live inside it.
+    const rendered = `${renderKey(target[target.length - 1]!)} = ${renderInlineValue(entry)}`;
+    const { entries, indexes } = withInline;
+    if (indexes.length) {
+      edits.push({ start: entries[indexes[0]!]!.keyStart, end: entries[indexes[0]!]!.valueEnd, text: rendered });
+      for (const index of indexes.slice(1)) edits.push(inlineRemoval(body, entries, index));
+    } else if (entries.length) {
+      edits.push({ start: entries[entries.length - 1]!.valueEnd, end: entries[entries.length - 1]!.valueEnd, text: `, ${rendered}` });
+    } else {
+      const open = withInline.container.valueStart!;
+      const close = body.indexOf('}', open);
+      edits.push({ start: open + 1, end: close, text: ` ${rendered} ` });
+    }
+  } else {
+    for (const region of location.regions) edits.push({ start: region.start, end: region.end, text: '' });
+    edits.push({ start: body.length, end: body.length, text: appendSeparator(body, nl) + block });
+  }
+  return applyEdits(body, edits);
+}
+
+function removeEntry(doc: ParsedToml, target: readonly string[]): string {
+  const body = doc.body;
+  const location = locateEntry(doc, target);
+  const edits: Edit[] = location.regions.map((region) => tidyRemoval(body, region.start, region.end));
+  for (const item of location.inline) {
+    for (const index of item.indexes) edits.push(inlineRemoval(body, item.entries, index));
+  }
+  return applyEdits(body, edits);
+}
+
+/** Removing lines: also drop one blank line so that no double blank line or trailing blank line is left behind. */
+function tidyRemoval(body: string, start: number, end: number): Edit {
+  const previousLineStart = start > 0 ? body.lastIndexOf('\n', start - 2) + 1 : 0;
+  const blankBefore = start > 0 && /^[ \t]*\r?\n$/.test(body.slice(previousLineStart, start));
+  const blankAfter = /^[ \t]*\r?\n/.exec(body.slice(end));
+  if (blankBefore && end >= body.length) return { start: previousLineStart, end, text: '' };
+  if (blankBefore && blankAfter) return { start, end: end + blankAfter[0].length, text: '' };
+  return { start, end, text: '' };
+}
+
+/** Removes one inline-table entry together with the comma that separates it from a neighbour. */
+function inlineRemoval(body: string, entries: ReturnType<typeof inlineTableEntries>, index: number): Edit {
+  const entry = entries[index]!;
+  if (index > 0) return { start: entries[index - 1]!.valueEnd, end: entry.valueEnd, text: '' };
+  if (entries.length > 1) return { start: entry.keyStart, end: entries[1]!.keyStart, text: '' };
+  return { start: entry.keyStart, end: entry.valueEnd, text: '' };
+}
+
+function endWithNewline(body: string, regionEnd: number, block: string, nl: string): string {
+  // A region at the very end without a final newline: do not add one the file did not have.
+  return regionEnd >= body.length && !body.endsWith('\n') ? block.slice(0, -nl.length) : block;
+}
+
+function appendSeparator(body: string, nl: string): string {
+  if (body.trim() === '') return body === '' || body.endsWith('\n') ? '' : nl;
+  if (!body.endsWith('\n')) return nl + nl;
+  return /\n[ \t]*\r?\n$/.test(body) ? '' : nl;
+}
+
+function setServerEnabled(doc: ParsedToml, target: readonly string[], enabled: false | undefined): string {
+  const body = doc.body;
+  const nl = doc.newline;
+  const location = locateEntry(doc, target);
+  const enabledPath = [...target, 'enabled'];
+  const sameAs = (statement: TomlStatement): boolean => statement.path.length === enabledPath.length && startsWithPath(statement.path, enabledPath);
+  const existingStatement = doc.statements.find((statement) => statement.kind === 'keyValue' && sameAs(statement));
+  if (existingStatement) {
+    if (enabled === undefined) return applyEdits(body, [{ start: existingStatement.start, end: existingStatement.end, text: '' }]);
+    return applyEdits(body, [{ start: existingStatement.valueStart!, end: existingStatement.valueEnd!, text: 'false' }]);
+  }
+  // `enabled` inside an inline table: `name = { ..., enabled = true }`.
+  const inlineOwner = findInlineTable(doc, target);
+  if (inlineOwner) {
+    const { open, entries } = inlineOwner;
+    const index = entries.findIndex((entry) => entry.keyPath.length === 1 && entry.keyPath[0] === 'enabled');
+    if (index >= 0) {
+      if (enabled === undefined) return applyEdits(body, [inlineRemoval(body, entries, index)]);
+      return applyEdits(body, [{ start: entries[index]!.valueStart, end: entries[index]!.valueEnd, text: 'false' }]);
+    }
+    if (enabled === undefined) return body;
+    if (entries.length) return applyEdits(body, [{ start: entries[entries.length - 1]!.valueEnd, end: entries[entries.length - 1]!.valueEnd, text: ', enabled = false' }]);
+    return applyEdits(body, [{ start: open + 1, end: body.indexOf('}', open), text: ' enabled = false ' }]);
+  }
+  if (enabled === undefined) return body;
+  if (location.header) {
+    const at = location.header.end;
+    const lead = body[at - 1] === '\n' ? '' : nl;
+    return applyEdits(body, [{ start: at, end: at, text: `${lead}enabled = false${lead ? '' : nl}` }]);
+  }
+  const dotted = location.regions.filter((region) => region.statement.kind === 'keyValue');
+  if (dotted.length) {
+    const last = dotted[dotted.length - 1]!;
+    const key = enabledPath.slice(last.statement.tablePath.length).map(renderKey).join('.');
+    const lead = body[last.end - 1] === '\n' ? '' : nl;
+    return applyEdits(body, [{ start: last.end, end: last.end, text: `${lead}${key} = false${lead ? '' : nl}` }]);
+  }
+  return body + appendSeparator(body, nl) + renderTable(target, { enabled: false }, nl);
+}
+
+/** The inline table holding a server's keys, if the server is written as `name = { ... }`. */
+function findInlineTable(doc: ParsedToml, target: readonly string[]): { open: number; entries: ReturnType<typeof inlineTableEntries> } | undefined {
+  for (const statement of doc.statements) {
+    if (statement.kind !== 'keyValue' || doc.body[statement.valueStart!] !== '{') continue;
+    if (statement.path.length === target.length && startsWithPath(statement.path, target)) {
+      return { open: statement.valueStart!, entries: inlineTableEntries(doc.body, statement.valueStart!) };
+    }
+    if (startsWithPath(target, statement.path)) {
+      for (const entry of inlineTableEntries(doc.body, statement.valueStart!)) {
+        const full = [...statement.path, ...entry.keyPath];
+        if (full.length === target.length && startsWithPath(full, target) && doc.body[entry.valueStart] === '{') {
+          return { open: entry.valueStart, entries: inlineTableEntries(doc.body, entry.valueStart) };
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The safety net: re-parse and require that only `target` changed, to exactly `expected`. */
+function assertOnlyEntryChanged(doc: ParsedToml, after: string, target: readonly string[], expected: Record<string, unknown> | undefined): void {
+  const afterBody = after.charCodeAt(0) === 0xfeff ? after.slice(1) : after;
+  let reparsed: TOML.JsonMap;
+  try {
+    reparsed = TOML.parse(afterBody);
+  } catch (error) {
+    throw new Error(`the edited file would not parse: ${String((error as Error).message).split('\n')[0]}`);
+  }
+  const strip = (value: TOML.JsonMap): { rest: string; entry: string } => {
+    const copy = structuredClone(value) as Record<string, unknown>;
+    const servers = copy.mcp_servers as Record<string, unknown> | undefined;
+    const entry = servers?.[target[1]!];
+    if (servers) delete servers[target[1]!];
+    // An emptied `[mcp_servers]` and a missing one mean the same to Codex.
+    if (servers && !Object.keys(servers).length) delete copy.mcp_servers;
+    return { rest: canonical(copy), entry: canonical(entry) };
+  };
+  if (strip(doc.value).rest !== strip(reparsed).rest) throw new Error('the edit would change other settings');
+  const afterParts = strip(reparsed);
+  if (afterParts.entry !== canonical(expected)) throw new Error('the edit did not produce the expected entry');
+}
