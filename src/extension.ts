@@ -1,6 +1,43 @@
-import type * as vscode from 'vscode';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { registerCommands } from './editor/commands';
+import { GatewayHost } from './editor/gatewayHost';
+import type { GatewayState } from './editor/gatewayHost';
+import { showGatewayFailure } from './editor/gatewayNotices';
+import { GatehouseMcpProvider } from './editor/mcpProvider';
+import { GatehouseStatusBar } from './editor/statusBar';
 
-// The editor front end arrives with the extension issue; until then activation does nothing.
-export function activate(_context: vscode.ExtensionContext): void {}
+/** What `activate` returns; tests read it through `extension.exports`. */
+export interface GatehouseApi {
+  /** Milliseconds `activate` took, measured inside the extension host. */
+  readonly activationMs: number;
+  /** Settles once the gateway runs or has failed to start; never rejects. */
+  readonly gatewayReady: Promise<GatewayState & { readonly readyMs: number }>;
+}
+
+export function activate(context: vscode.ExtensionContext): GatehouseApi {
+  const startedAt = performance.now();
+  const log = vscode.window.createOutputChannel('Gatehouse', { log: true });
+  const gateway = new GatewayHost(log);
+  context.subscriptions.push(
+    log,
+    gateway,
+    new GatehouseStatusBar(gateway),
+    new GatehouseMcpProvider(gateway),
+    ...registerCommands({ gateway, log }),
+  );
+
+  // Not awaited: activation must not wait for sockets or upstream servers.
+  const gatewayReady = gateway.start().then((state) => {
+    const readyMs = performance.now() - startedAt;
+    log.info(`Gateway ${state.kind} ${Math.round(readyMs)} ms after activation began`);
+    if (state.kind === 'failed' && state.reason !== 'unavailable') void showGatewayFailure(state, log);
+    return { ...state, readyMs };
+  });
+
+  const activationMs = performance.now() - startedAt;
+  log.info(`Activated in ${activationMs.toFixed(1)} ms`);
+  return { activationMs, gatewayReady };
+}
 
 export function deactivate(): void {}

@@ -1,0 +1,14 @@
+/** Every command the manifest contributes; `contributes.commands` must list exactly these. */
+export const CommandId = {
+  openPanel: 'gatehouse.openPanel',
+  showPending: 'gatehouse.showPending',
+  copyMcpUrl: 'gatehouse.copyMcpUrl',
+  pairBrowser: 'gatehouse.pairBrowser',
+  createApiKey: 'gatehouse.createApiKey',
+  restartGateway: 'gatehouse.restartGateway',
+  showLogs: 'gatehouse.showLogs',
+  connectCodex: 'gatehouse.connectCodex',
+  installSkills: 'gatehouse.installSkills',
+} as const;
+
+export type CommandIdValue = (typeof CommandId)[keyof typeof CommandId];

@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import { CommandId } from './commandIds';
+import type { CommandIdValue } from './commandIds';
+import type { GatewayHost } from './gatewayHost';
+import { showGatewayFailure } from './gatewayNotices';
+
+/** What the commands act on; `extension.ts` builds it once. */
+export interface CommandServices {
+  readonly gateway: GatewayHost;
+  readonly log: vscode.LogOutputChannel;
+}
+
+type CommandHandler = (services: CommandServices) => Promise<void>;
+
+/**
+ * Features that exist in the manifest before their implementation. Each says so plainly instead
+ * of pretending to work; the issue that builds it replaces the entry with a real handler.
+ */
+const notYetAvailable = {
+  [CommandId.openPanel]: 'The Gatehouse policy panel is not available in this version yet.',
+  [CommandId.showPending]: 'Approvals are not available in this version of Gatehouse yet, so no call can be pending.',
+  [CommandId.pairBrowser]: 'Browser pairing is not available in this version of Gatehouse yet.',
+  [CommandId.createApiKey]: 'API keys are not available in this version of Gatehouse yet.',
+  [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
+  [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
+} as const satisfies Partial<Record<CommandIdValue, string>>;
+
+const handlers: Record<CommandIdValue, CommandHandler> = {
+  ...informationOnly(notYetAvailable),
+  [CommandId.copyMcpUrl]: copyMcpUrl,
+  [CommandId.restartGateway]: restartGateway,
+  [CommandId.showLogs]: async ({ log }) => log.show(),
+};
+
+/** Registers every contributed command. The returned disposables unregister them. */
+export function registerCommands(services: CommandServices): vscode.Disposable[] {
+  return Object.entries(handlers).map(([id, handler]) =>
+    vscode.commands.registerCommand(id, async () => {
+      try {
+        await handler(services);
+      } catch (error) {
+        services.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        void vscode.window.showErrorMessage(`Gatehouse: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
+  );
+}
+
+async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
+  const state = gateway.state;
+  if (state.kind === 'running') {
+    await vscode.env.clipboard.writeText(state.url);
+    void vscode.window.showInformationMessage(`Copied ${state.url}`);
+    return;
+  }
+  if (state.kind === 'failed') {
+    await showGatewayFailure(state, log);
+    return;
+  }
+  void vscode.window.showInformationMessage(
+    state.kind === 'starting' ? 'The Gatehouse gateway is still starting; try again in a moment.' : 'The Gatehouse gateway is stopped. Run "Gatehouse: Restart Gateway".',
+  );
+}
+
+async function restartGateway({ gateway, log }: CommandServices): Promise<void> {
+  const state = await gateway.restart();
+  if (state.kind === 'running') {
+    void vscode.window.showInformationMessage(`Gatehouse gateway running at ${state.url}`);
+  } else if (state.kind === 'failed') {
+    await showGatewayFailure(state, log);
+  }
+}
+
+function informationOnly<K extends CommandIdValue>(messages: Record<K, string>): Record<K, CommandHandler> {
+  const result = {} as Record<K, CommandHandler>;
+  for (const id of Object.keys(messages) as K[]) {
+    result[id] = async () => {
+      void vscode.window.showInformationMessage(messages[id]);
+    };
+  }
+  return result;
+}

@@ -1,0 +1,39 @@
+import * as vscode from 'vscode';
+import type { GatewayState } from './gatewayHost';
+import { Setting } from './settings';
+
+type FailedState = Extract<GatewayState, { kind: 'failed' }>;
+
+/** Tells the user why the gateway is not running and offers the action that fixes it. */
+export async function showGatewayFailure(state: FailedState, log: vscode.LogOutputChannel): Promise<void> {
+  const showLogs = 'Show Logs';
+  switch (state.reason) {
+    case 'portInUse': {
+      const changePort = 'Change Port';
+      const choice = await vscode.window.showErrorMessage(
+        `Gatehouse could not start: port ${state.port} on 127.0.0.1 is in use. Choose another port, or close what uses it and restart the gateway.`,
+        changePort,
+        showLogs,
+      );
+      if (choice === changePort) await vscode.commands.executeCommand('workbench.action.openSettings', Setting.port);
+      if (choice === showLogs) log.show();
+      return;
+    }
+    case 'badConfig': {
+      const openFile = 'Open File';
+      const actions = state.file ? [openFile, showLogs] : [showLogs];
+      const choice = await vscode.window.showErrorMessage(`Gatehouse could not start: ${state.message}`, ...actions);
+      if (choice === openFile && state.file) await vscode.window.showTextDocument(vscode.Uri.file(state.file));
+      if (choice === showLogs) log.show();
+      return;
+    }
+    case 'unavailable':
+      await vscode.window.showInformationMessage(state.message);
+      return;
+    case 'other': {
+      const choice = await vscode.window.showErrorMessage(`Gatehouse could not start: ${state.message}`, showLogs);
+      if (choice === showLogs) log.show();
+      return;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import * as vscode from 'vscode';
+
+/** Every setting key the extension reads; the manifest's `contributes.configuration` must match. */
+export const Setting = {
+  port: 'gatehouse.port',
+  awaitWindowSeconds: 'gatehouse.approval.awaitWindowSeconds',
+  expiryMinutes: 'gatehouse.approval.expiryMinutes',
+  defaultDecision: 'gatehouse.policy.defaultDecision',
+  notificationsMode: 'gatehouse.notifications.mode',
+} as const;
+
+export type DefaultDecision = 'ask' | 'allow' | 'deny';
+export type NotificationsMode = 'each' | 'summary' | 'off';
+
+export interface GatehouseSettings {
+  readonly port: number;
+  readonly awaitWindowSeconds: number;
+  readonly expiryMinutes: number;
+  readonly defaultDecision: DefaultDecision;
+  readonly notificationsMode: NotificationsMode;
+}
+
+export const DEFAULT_PORT = 7337;
+
+/**
+ * Reads the security-relevant settings from their global value only. The manifest already gives
+ * them application/machine scope; reading `globalValue` as well means a workspace file that sets
+ * them anyway (VS Code only warns) still cannot loosen policy.
+ */
+export function readSettings(): GatehouseSettings {
+  const config = vscode.workspace.getConfiguration();
+  const globalOrDefault = <T>(key: string, fallback: T): T => {
+    const inspected = config.inspect<T>(key);
+    return inspected?.globalValue ?? inspected?.defaultValue ?? fallback;
+  };
+  return {
+    port: globalOrDefault(Setting.port, DEFAULT_PORT),
+    awaitWindowSeconds: globalOrDefault(Setting.awaitWindowSeconds, 50),
+    expiryMinutes: globalOrDefault(Setting.expiryMinutes, 10),
+    defaultDecision: globalOrDefault<DefaultDecision>(Setting.defaultDecision, 'ask'),
+    notificationsMode: globalOrDefault<NotificationsMode>(Setting.notificationsMode, 'each'),
+  };
+}

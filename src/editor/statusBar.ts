@@ -1,0 +1,62 @@
+import * as vscode from 'vscode';
+import { CommandId } from './commandIds';
+import { Disposable } from './disposable';
+import type { GatewayHost, GatewayState } from './gatewayHost';
+
+/** The shield in the status bar: gateway state at a glance, pending count, click for the queue. */
+export class GatehouseStatusBar extends Disposable {
+  private readonly item = this.register(vscode.window.createStatusBarItem('gatehouse.status', vscode.StatusBarAlignment.Right, 100));
+  private pendingCount = 0;
+
+  constructor(private readonly gateway: GatewayHost) {
+    super();
+    this.item.name = 'Gatehouse';
+    this.item.command = CommandId.showPending;
+    this.register(gateway.onDidChangeState((state) => this.render(state)));
+    this.render(gateway.state);
+    this.item.show();
+  }
+
+  /** The approvals front end calls this whenever its queue changes. */
+  setPendingCount(count: number): void {
+    this.pendingCount = count;
+    this.render(this.gateway.state);
+  }
+
+  private render(state: GatewayState): void {
+    const failed = state.kind === 'failed' && state.reason !== 'unavailable';
+    const icon = failed ? '$(shield) $(warning)' : '$(shield)';
+    this.item.text = this.pendingCount > 0 ? `${icon} Gatehouse ${this.pendingCount}` : `${icon} Gatehouse`;
+    this.item.backgroundColor = this.pendingCount > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.accessibilityInformation = {
+      label: `Gatehouse, ${this.pendingCount} pending approval${this.pendingCount === 1 ? '' : 's'}`,
+    };
+    this.item.tooltip = tooltipFor(state, this.pendingCount);
+  }
+}
+
+function tooltipFor(state: GatewayState, pendingCount: number): vscode.MarkdownString {
+  const tooltip = new vscode.MarkdownString(undefined, true);
+  tooltip.appendMarkdown('**Gatehouse**\n\n');
+  switch (state.kind) {
+    case 'running':
+      tooltip.appendMarkdown(`MCP endpoint: \`${state.url}\`\n\n`);
+      tooltip.appendMarkdown(`Upstreams ready: ${state.readyUpstreams} of ${state.totalUpstreams}\n\n`);
+      break;
+    case 'starting':
+      tooltip.appendMarkdown(`Starting on port ${state.port}…\n\n`);
+      break;
+    case 'failed':
+      tooltip.appendMarkdown(`Gateway not running: ${escapeMarkdown(state.message)}\n\n`);
+      break;
+    case 'stopped':
+      tooltip.appendMarkdown('Gateway stopped\n\n');
+      break;
+  }
+  tooltip.appendMarkdown(`Pending approvals: ${pendingCount} (click to show)`);
+  return tooltip;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
