@@ -1,0 +1,66 @@
+import * as crypto from 'node:crypto';
+
+/**
+ * JSON with object keys sorted (by UTF-16 code unit) at every depth and no whitespace, so two
+ * equal argument objects always produce the same text and the same hash, whatever order an
+ * agent sent the keys in. Follows JSON.stringify for the rest: undefined members are left out,
+ * non-finite numbers become null.
+ */
+export function canonicalJson(value: unknown): string {
+  return serialise(value, new Set());
+}
+
+function serialise(value: unknown, seen: Set<object>): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'bigint') throw new TypeError('canonicalJson: BigInt has no JSON form');
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return 'null';
+    return JSON.stringify(value);
+  }
+  if (seen.has(value)) throw new TypeError('canonicalJson: circular structure');
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return `[${value.map((item) => serialise(item, seen)).join(',')}]`;
+    const members: string[] = [];
+    for (const key of Object.keys(value).sort()) {
+      const member = (value as Record<string, unknown>)[key];
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      members.push(`${JSON.stringify(key)}:${serialise(member, seen)}`);
+    }
+    return `{${members.join(',')}}`;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+export function sha256Hex(text: string): string {
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The identity of a call's arguments: approvals and grants are bound to this, not to the raw text. */
+export function argumentsHash(args: unknown): string {
+  return sha256Hex(canonicalJson(args ?? {}));
+}
+
+/** The parts of a tool definition that a rug-pull would change. */
+export interface FingerprintableTool {
+  readonly description?: string;
+  readonly inputSchema?: unknown;
+  readonly outputSchema?: unknown;
+  readonly title?: string;
+  readonly annotations?: unknown;
+}
+
+/**
+ * Hash of what the model and the human were shown when a rule or grant was made: the
+ * description and the schemas. Title and annotations are left out on purpose: a server may
+ * retitle a tool harmlessly, and annotations already feed the default decision directly.
+ */
+export function toolFingerprint(tool: FingerprintableTool): string {
+  return sha256Hex(
+    canonicalJson({
+      description: tool.description ?? '',
+      inputSchema: tool.inputSchema ?? null,
+      outputSchema: tool.outputSchema,
+    }),
+  );
+}

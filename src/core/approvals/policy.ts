@@ -1,0 +1,634 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { argumentsHash, canonicalJson } from './canonical';
+
+export type Decision = 'allow' | 'ask' | 'deny';
+
+const DECISION_RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
+
+/** The stricter of two decisions: deny > ask > allow. */
+export function stricter(a: Decision, b: Decision): Decision {
+  return DECISION_RANK[a] >= DECISION_RANK[b] ? a : b;
+}
+
+/** The tool name that rules and grants match: `<server>__<tool>`, as the gateway exposes it. */
+export function qualifiedToolName(server: string, toolName: string): string {
+  return `${server}__${toolName}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema of policy.json
+// ---------------------------------------------------------------------------------------------
+
+export const DecisionSchema = z.enum(['allow', 'ask', 'deny']);
+
+function isValidRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const MATCHER_KEYS = ['equals', 'in', 'glob', 'prefix', 'regex', 'lt', 'lte', 'gt', 'gte', 'exists'] as const;
+
+export const MatcherObjectSchema = z
+  .object({
+    equals: z.unknown().optional(),
+    in: z.array(z.unknown()).optional(),
+    glob: z.string().optional(),
+    prefix: z.string().optional(),
+    regex: z
+      .string()
+      .refine(isValidRegex, { message: 'not a valid regular expression (JavaScript syntax, u flag)' })
+      .optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    exists: z.boolean().optional(),
+  })
+  .strict()
+  // An empty matcher would hold for every value: almost certainly a mistake in an allow rule.
+  .refine((matcher) => MATCHER_KEYS.some((key) => key in matcher), {
+    message: `a matcher needs at least one of ${MATCHER_KEYS.join(', ')}`,
+  });
+
+/** A bare JSON primitive is shorthand for `{ "equals": value }`. */
+export const MatcherSchema = z.union([z.string(), z.number(), z.boolean(), z.null(), MatcherObjectSchema]);
+
+export const WhenSchema = z
+  .unknown()
+  .superRefine((raw, ctx) => {
+    // zod drops a `__proto__` key while copying a record, which would silently remove a condition.
+    if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: '"__proto__" cannot be used as an argument path' });
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().refine((key) => key.length > 0 && key.split('.').every((segment) => segment.length > 0), {
+        message: 'an argument path is dot-separated names, with no empty segment',
+      }),
+      MatcherSchema,
+    ),
+  );
+
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
+
+export const RuleSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    tool: z.string().min(1),
+    when: WhenSchema.optional(),
+    decision: DecisionSchema,
+    reason: z.string().optional(),
+    fingerprint: Sha256Schema.optional(),
+  })
+  .strict();
+
+export const GrantSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    tool: z.string().min(1),
+    argumentsHash: Sha256Schema,
+    fingerprint: Sha256Schema.optional(),
+    createdAt: z.string().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+
+export const DefaultsSchema = z
+  .object({
+    readOnly: DecisionSchema.default('allow'),
+    destructive: DecisionSchema.default('ask'),
+    other: DecisionSchema.default('ask'),
+    servers: z.record(z.string(), DecisionSchema).default({}),
+  })
+  .strict();
+
+function assignIds<T extends { id?: string }>(items: readonly T[], prefix: string): Array<T & { id: string }> {
+  const taken = new Set(items.flatMap((item) => (item.id === undefined ? [] : [item.id])));
+  return items.map((item, index) => {
+    if (item.id !== undefined) return { ...item, id: item.id };
+    let id = `${prefix}-${index + 1}`;
+    for (let n = 2; taken.has(id); n++) id = `${prefix}-${index + 1}-${n}`;
+    taken.add(id);
+    return { ...item, id };
+  });
+}
+
+function duplicateIds(items: ReadonlyArray<{ id?: string }>): string[] {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const { id } of items) {
+    if (id === undefined) continue;
+    if (seen.has(id)) duplicates.add(id);
+    seen.add(id);
+  }
+  return [...duplicates];
+}
+
+/**
+ * `<GATEHOUSE_HOME>/policy.json`. Every field is optional; rules and grants without an `id`
+ * get a stable positional one (`rule-3`, `grant-1`) so the UI and the audit log can name them.
+ */
+export const PolicyFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    version: z.literal(1).default(1),
+    defaults: DefaultsSchema.prefault({}),
+    rules: z.array(RuleSchema).default([]),
+    grants: z.array(GrantSchema).default([]),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    for (const id of duplicateIds(policy.rules)) ctx.addIssue({ code: 'custom', path: ['rules'], message: `rule id "${id}" is used twice` });
+    for (const id of duplicateIds(policy.grants)) ctx.addIssue({ code: 'custom', path: ['grants'], message: `grant id "${id}" is used twice` });
+  })
+  .transform((policy) => ({ ...policy, rules: assignIds(policy.rules, 'rule'), grants: assignIds(policy.grants, 'grant') }));
+
+export type PolicyFile = z.output<typeof PolicyFileSchema>;
+export type PolicyFileInput = z.input<typeof PolicyFileSchema>;
+export type PolicyRule = PolicyFile['rules'][number];
+export type PolicyRuleInput = z.input<typeof RuleSchema>;
+export type PolicyGrant = PolicyFile['grants'][number];
+export type PolicyGrantInput = z.input<typeof GrantSchema>;
+export type Matcher = z.output<typeof MatcherSchema>;
+export type MatcherObject = z.output<typeof MatcherObjectSchema>;
+
+/** What applies when policy.json does not exist. */
+export function defaultPolicy(): PolicyFile {
+  return PolicyFileSchema.parse({});
+}
+
+/** Validates and normalises a policy object (ids assigned); throws a zod error when invalid. */
+export function parsePolicy(raw: unknown): PolicyFile {
+  return PolicyFileSchema.parse(raw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Glob
+// ---------------------------------------------------------------------------------------------
+
+const globCache = new Map<string, RegExp>();
+
+/**
+ * A glob as an anchored regex. `*` and `?` never cross `/`; `**` crosses anything, and `**​/`
+ * also matches zero directories. Every other character is literal (no classes, no braces),
+ * so a tool name or path can never be misread as syntax.
+ */
+export function globToRegExp(glob: string): RegExp {
+  const cached = globCache.get(glob);
+  if (cached) return cached;
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i];
+    if (char === '*') {
+      if (glob[i + 1] === '*') {
+        i++;
+        if (glob[i + 1] === '/') {
+          i++;
+          source += '(?:.*/)?';
+        } else {
+          source += '.*';
+        }
+      } else {
+        source += '[^/]*';
+      }
+    } else if (char === '?') {
+      source += '[^/]';
+    } else {
+      source += char.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+    }
+  }
+  const regex = new RegExp(`^${source}$`, 'su');
+  if (globCache.size > 1000) globCache.clear();
+  globCache.set(glob, regex);
+  return regex;
+}
+
+export function globMatches(glob: string, value: string): boolean {
+  return globToRegExp(glob.normalize('NFC')).test(value.normalize('NFC'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching arguments
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Which way a rule errs. Allow rules must be sure (`every` element of a `*`, unsafe paths never
+ * match); ask and deny rules must be eager (`any` element, unsafe paths are looked at in every
+ * plausible reading). Either way a doubtful value ends in the stricter decision.
+ */
+type MatchMode = 'allow' | 'restrict';
+
+const MISSING = Symbol('missing');
+type Leaf = unknown | typeof MISSING;
+
+function ownMember(container: unknown, segment: string): Leaf {
+  if (Array.isArray(container)) {
+    if (!/^(?:0|[1-9]\d*)$/.test(segment)) return MISSING;
+    const index = Number(segment);
+    return index < container.length ? container[index] : MISSING;
+  }
+  if (container !== null && typeof container === 'object' && Object.hasOwn(container, segment)) {
+    return (container as Record<string, unknown>)[segment];
+  }
+  return MISSING;
+}
+
+/** Every value a dotted path reaches; `*` fans out over array elements. An empty fan-out is MISSING. */
+function resolvePath(root: unknown, segments: readonly string[]): Leaf[] {
+  let current: Leaf[] = [root];
+  for (const segment of segments) {
+    const next: Leaf[] = [];
+    for (const value of current) {
+      if (value === MISSING) {
+        next.push(MISSING);
+      } else if (segment === '*') {
+        if (Array.isArray(value) && value.length > 0) next.push(...value);
+        else next.push(MISSING);
+      } else {
+        next.push(ownMember(value, segment));
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function normaliseDeep(value: unknown): unknown {
+  if (typeof value === 'string') return value.normalize('NFC');
+  if (Array.isArray(value)) return value.map(normaliseDeep);
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) {
+      Object.defineProperty(copy, key.normalize('NFC'), { value: normaliseDeep(member), enumerable: true, writable: true, configurable: true });
+    }
+    return copy;
+  }
+  return value;
+}
+
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
+/** A number, or a string that is unmistakably one (`"25"`, `"-2.5"`); never `"2.5e1"`, `" 25"`, `"0x19"`. */
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && PLAIN_DECIMAL.test(value)) {
+    const parsed = Number(value);
+    return Number.isFinite(parsed) ? parsed : undefined;
+  }
+  return undefined;
+}
+
+function valuesEqual(expected: unknown, actual: unknown): boolean {
+  if (typeof expected === 'number') {
+    const actualNumber = asNumber(actual);
+    return actualNumber !== undefined && actualNumber === expected;
+  }
+  return canonicalJson(normaliseDeep(expected)) === canonicalJson(normaliseDeep(actual));
+}
+
+/** Readings of a path value under which a glob is checked, or none when an allow rule must not trust it. */
+function pathReadings(value: string, mode: MatchMode): string[] {
+  const nfc = value.normalize('NFC');
+  if (mode === 'allow') {
+    // A NUL truncates the path in C, a backslash is a separator on Windows: both can make the
+    // upstream see a different path than the one matched here.
+    if (nfc.includes('\0') || nfc.includes('\\')) return [];
+    const normal = normalisePosixPath(nfc);
+    if (normal === '..' || normal.startsWith('../')) return [];
+    return [normal];
+  }
+  const candidates = new Set<string>();
+  for (const variant of [nfc, nfc.split('\0')[0]]) {
+    candidates.add(normalisePosixPath(variant));
+    candidates.add(normalisePosixPath(variant.replace(/\\/g, '/')));
+  }
+  return [...candidates];
+}
+
+function normalisePosixPath(value: string): string {
+  if (value === '') return value;
+  const normal = path.posix.normalize(value);
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+function compiledRegex(pattern: string): RegExp {
+  let regex = regexCache.get(pattern);
+  if (!regex) {
+    regex = new RegExp(pattern, 'u');
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+function leafMatches(matcher: Matcher, leaf: Leaf, mode: MatchMode): boolean {
+  const object: MatcherObject = matcher !== null && typeof matcher === 'object' ? matcher : { equals: matcher };
+  if (leaf === MISSING) return object.exists === false && Object.keys(object).length === 1;
+  if (object.exists === false) return false;
+  if ('equals' in object && !valuesEqual(object.equals, leaf)) return false;
+  if (object.in !== undefined && !object.in.some((candidate) => valuesEqual(candidate, leaf))) return false;
+  if (object.glob !== undefined) {
+    if (typeof leaf !== 'string') return false;
+    const glob = object.glob;
+    if (!pathReadings(leaf, mode).some((reading) => globMatches(glob, reading))) return false;
+  }
+  if (object.prefix !== undefined) {
+    if (typeof leaf !== 'string' || (mode === 'allow' && leaf.includes('\0'))) return false;
+    if (!leaf.normalize('NFC').startsWith(object.prefix.normalize('NFC'))) return false;
+  }
+  if (object.regex !== undefined) {
+    if (typeof leaf !== 'string' || !compiledRegex(object.regex).test(leaf.normalize('NFC'))) return false;
+  }
+  const bounds: Array<[number | undefined, (actual: number, bound: number) => boolean]> = [
+    [object.lt, (actual, bound) => actual < bound],
+    [object.lte, (actual, bound) => actual <= bound],
+    [object.gt, (actual, bound) => actual > bound],
+    [object.gte, (actual, bound) => actual >= bound],
+  ];
+  for (const [bound, holds] of bounds) {
+    if (bound === undefined) continue;
+    const actual = asNumber(leaf);
+    if (actual === undefined || !holds(actual, bound)) return false;
+  }
+  return true;
+}
+
+function conditionHolds(args: Record<string, unknown>, dottedPath: string, matcher: Matcher, mode: MatchMode): boolean {
+  const leaves = resolvePath(args, dottedPath.split('.'));
+  return mode === 'allow'
+    ? leaves.every((leaf) => leafMatches(matcher, leaf, mode))
+    : leaves.some((leaf) => leafMatches(matcher, leaf, mode));
+}
+
+function ruleMatches(rule: PolicyRule, qualifiedName: string, args: Record<string, unknown>): boolean {
+  if (!globMatches(rule.tool, qualifiedName)) return false;
+  const mode: MatchMode = rule.decision === 'allow' ? 'allow' : 'restrict';
+  return Object.entries(rule.when ?? {}).every(([dottedPath, matcher]) => conditionHolds(args, dottedPath, matcher, mode));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+// ---------------------------------------------------------------------------------------------
+
+export interface PolicyTool {
+  /** The upstream tool's own name, without the `<server>__` prefix. */
+  readonly name: string;
+  readonly server: string;
+  readonly annotations?: { readonly readOnlyHint?: boolean; readonly destructiveHint?: boolean };
+  /** `toolFingerprint()` of the tool as the upstream lists it now. */
+  readonly fingerprint?: string;
+}
+
+export interface PolicyContext {
+  /** Grants that live only as long as the gateway session ("allow these arguments again this session"). */
+  readonly sessionGrants?: readonly PolicyGrant[];
+}
+
+export interface PolicyVerdict {
+  readonly decision: Decision;
+  readonly source: 'rule' | 'grant' | 'default';
+  readonly rule?: { readonly id: string; readonly tool: string; readonly decision: Decision; readonly reason?: string };
+  readonly grant?: { readonly id: string; readonly tool: string };
+  readonly reason?: string;
+  /** Set when an allow came from a rule or grant made for a different version of the tool. */
+  readonly suspended?: { readonly ruleOrGrantId: string; readonly recorded: string; readonly current: string };
+}
+
+function fingerprintDiffers(recorded: string | undefined, current: string | undefined): boolean {
+  return recorded !== undefined && recorded !== current;
+}
+
+function ruleVerdict(rule: PolicyRule, decision: Decision, extra: Partial<PolicyVerdict> = {}): PolicyVerdict {
+  return {
+    decision,
+    source: 'rule',
+    rule: { id: rule.id, tool: rule.tool, decision: rule.decision, ...(rule.reason !== undefined ? { reason: rule.reason } : {}) },
+    ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
+    ...extra,
+  };
+}
+
+function suspension(id: string, recorded: string, current: string | undefined): PolicyVerdict['suspended'] {
+  return { ruleOrGrantId: id, recorded, current: current ?? 'unknown' };
+}
+
+/** The decision when no rule matches: annotations first, then the per-server default, then `other`. */
+export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerdict {
+  const { defaults } = policy;
+  if (tool.annotations?.destructiveHint === true) {
+    return { decision: defaults.destructive, source: 'default', reason: `the tool is marked destructive; defaults.destructive is "${defaults.destructive}"` };
+  }
+  if (tool.annotations?.readOnlyHint === true) {
+    return { decision: defaults.readOnly, source: 'default', reason: `the tool is marked read-only; defaults.readOnly is "${defaults.readOnly}"` };
+  }
+  if (Object.hasOwn(defaults.servers, tool.server)) {
+    const decision = defaults.servers[tool.server];
+    return { decision, source: 'default', reason: `defaults.servers["${tool.server}"] is "${decision}"` };
+  }
+  return { decision: defaults.other, source: 'default', reason: `no rule matches; defaults.other is "${defaults.other}"` };
+}
+
+/**
+ * Decides one call. Precedence: a matching deny rule; else an exact-arguments grant (it beats
+ * ask rules, because the human approved exactly these arguments); else a matching ask rule; else
+ * a matching allow rule; else the defaults. A grant never overrides a deny, even a default one.
+ * An allow rule or grant whose recorded fingerprint differs from the tool's current one is
+ * suspended and counts as ask.
+ */
+export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>, context: PolicyContext = {}): PolicyVerdict {
+  const name = qualifiedToolName(tool.server, tool.name);
+  const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}));
+
+  const deny = matching.find((rule) => rule.decision === 'deny');
+  if (deny) return ruleVerdict(deny, 'deny');
+
+  const grants = [...policy.grants, ...(context.sessionGrants ?? [])].filter((grant) => grant.tool === name);
+  let suspendedGrant: PolicyVerdict | undefined;
+  if (grants.length > 0) {
+    const hash = argumentsHash(args ?? {});
+    for (const grant of grants.filter((candidate) => candidate.argumentsHash === hash)) {
+      const grantRef = { id: grant.id, tool: grant.tool };
+      if (fingerprintDiffers(grant.fingerprint, tool.fingerprint)) {
+        suspendedGrant ??= {
+          decision: 'ask',
+          source: 'grant',
+          grant: grantRef,
+          reason: `the tool's description or schema changed since grant "${grant.id}" was given; approve it again`,
+          suspended: suspension(grant.id, grant.fingerprint as string, tool.fingerprint),
+        };
+        continue;
+      }
+      if (matching.length === 0 && defaultVerdict(policy, tool).decision === 'deny') break;
+      return { decision: 'allow', source: 'grant', grant: grantRef, reason: `the human approved these exact arguments (grant "${grant.id}")` };
+    }
+  }
+
+  for (const rule of matching) {
+    if (rule.decision === 'ask') return ruleVerdict(rule, 'ask');
+    if (rule.decision === 'allow' && rule.fingerprint !== undefined && fingerprintDiffers(rule.fingerprint, tool.fingerprint)) {
+      return ruleVerdict(rule, 'ask', {
+        reason: `the tool's description or schema changed since rule "${rule.id}" was made; confirm the rule again`,
+        suspended: suspension(rule.id, rule.fingerprint, tool.fingerprint),
+      });
+    }
+  }
+  if (suspendedGrant) return suspendedGrant;
+
+  const allow = matching.find((rule) => rule.decision === 'allow');
+  if (allow) return ruleVerdict(allow, 'allow');
+  return defaultVerdict(policy, tool);
+}
+
+export type PolicyEvaluator = (tool: PolicyTool, args: Record<string, unknown>, context?: PolicyContext) => PolicyVerdict;
+
+/**
+ * While a loosening edit waits for the human, every call gets the stricter verdict of the two
+ * policies: the edit's tightenings apply at once, its loosenings only after confirmation.
+ */
+export function combineWhilePending(current: PolicyFile, proposed: PolicyFile): PolicyEvaluator {
+  return (tool, args, context) => {
+    const fromCurrent = evaluatePolicy(current, tool, args, context);
+    const fromProposed = evaluatePolicy(proposed, tool, args, context);
+    return DECISION_RANK[fromProposed.decision] > DECISION_RANK[fromCurrent.decision] ? fromProposed : fromCurrent;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loosening detection
+// ---------------------------------------------------------------------------------------------
+
+function ruleShape(rule: PolicyRule, withFingerprint: boolean): string {
+  return canonicalJson({ tool: rule.tool, when: rule.when ?? {}, ...(withFingerprint ? { fingerprint: rule.fingerprint } : {}) });
+}
+
+function grantShape(grant: PolicyGrant): string {
+  return canonicalJson({ tool: grant.tool, argumentsHash: grant.argumentsHash, fingerprint: grant.fingerprint });
+}
+
+/**
+ * Every way `next` might allow or ask for something `previous` asked for or denied, in words.
+ * Conservative on purpose: a change counts as loosening unless it is provably tightening or
+ * neutral (rules added as ask/deny, allow rules removed, defaults made stricter, grants removed,
+ * reasons, ids and order changed). Rule order never matters because precedence is by decision.
+ */
+export function describeLoosening(previous: PolicyFile, next: PolicyFile): string[] {
+  const changes: string[] = [];
+  for (const key of ['readOnly', 'destructive', 'other'] as const) {
+    if (DECISION_RANK[next.defaults[key]] < DECISION_RANK[previous.defaults[key]]) {
+      changes.push(`defaults.${key} goes from "${previous.defaults[key]}" to "${next.defaults[key]}"`);
+    }
+  }
+  const servers = new Set([...Object.keys(previous.defaults.servers), ...Object.keys(next.defaults.servers)]);
+  for (const server of servers) {
+    const before = Object.hasOwn(previous.defaults.servers, server) ? previous.defaults.servers[server] : previous.defaults.other;
+    const after = Object.hasOwn(next.defaults.servers, server) ? next.defaults.servers[server] : next.defaults.other;
+    if (DECISION_RANK[after] < DECISION_RANK[before]) changes.push(`the default for server "${server}" goes from "${before}" to "${after}"`);
+  }
+
+  for (const rule of next.rules.filter((candidate) => candidate.decision === 'allow')) {
+    const shape = ruleShape(rule, false);
+    const covered = previous.rules.some(
+      (old) =>
+        old.decision === 'allow' &&
+        ruleShape(old, false) === shape &&
+        (old.fingerprint === undefined || old.fingerprint === rule.fingerprint),
+    );
+    if (!covered) changes.push(`allow rule "${rule.id}" for ${rule.tool} is new or widened`);
+  }
+  for (const rule of previous.rules.filter((candidate) => candidate.decision !== 'allow')) {
+    const shape = ruleShape(rule, false);
+    const kept = next.rules.some((candidate) => ruleShape(candidate, false) === shape && DECISION_RANK[candidate.decision] >= DECISION_RANK[rule.decision]);
+    if (!kept) changes.push(`${rule.decision} rule "${rule.id}" for ${rule.tool} is removed, narrowed or relaxed`);
+  }
+
+  const previousGrants = new Set(previous.grants.map(grantShape));
+  for (const grant of next.grants) {
+    if (!previousGrants.has(grantShape(grant))) changes.push(`grant "${grant.id}" for ${grant.tool} is new`);
+  }
+  return changes;
+}
+
+/** True when `next` might allow or ask for something `previous` asked for or denied. */
+export function isLooser(previous: PolicyFile, next: PolicyFile): boolean {
+  return describeLoosening(previous, next).length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits (pure: each returns a new policy; PolicyStore writes it)
+// ---------------------------------------------------------------------------------------------
+
+function uniqueId(prefix: string, taken: ReadonlySet<string>): string {
+  let n = taken.size + 1;
+  while (taken.has(`${prefix}-${n}`)) n++;
+  return `${prefix}-${n}`;
+}
+
+function findIndexOrThrow(items: ReadonlyArray<{ id: string }>, id: string, kind: string): number {
+  const index = items.findIndex((item) => item.id === id);
+  if (index < 0) throw new Error(`There is no ${kind} with id "${id}" in the policy; it may have been removed already.`);
+  return index;
+}
+
+/** Adds a rule (at `index`, default the end). A missing id is generated; a taken id is refused. */
+export function addRule(policy: PolicyFile, rule: PolicyRuleInput, index = policy.rules.length): PolicyFile {
+  const parsed = RuleSchema.parse(rule);
+  const taken = new Set(policy.rules.map((existing) => existing.id));
+  if (parsed.id !== undefined && taken.has(parsed.id)) throw new Error(`A rule with id "${parsed.id}" already exists; choose another id.`);
+  const withId: PolicyRule = { ...parsed, id: parsed.id ?? uniqueId('rule', taken) };
+  const rules = [...policy.rules];
+  rules.splice(Math.max(0, Math.min(index, rules.length)), 0, withId);
+  return { ...policy, rules };
+}
+
+export function removeRule(policy: PolicyFile, id: string): PolicyFile {
+  const index = findIndexOrThrow(policy.rules, id, 'rule');
+  return { ...policy, rules: policy.rules.filter((_, position) => position !== index) };
+}
+
+/** Moves a rule; only changes which rule is reported among equal decisions. */
+export function moveRule(policy: PolicyFile, id: string, toIndex: number): PolicyFile {
+  const index = findIndexOrThrow(policy.rules, id, 'rule');
+  const rules = [...policy.rules];
+  const [rule] = rules.splice(index, 1);
+  rules.splice(Math.max(0, Math.min(toIndex, rules.length)), 0, rule);
+  return { ...policy, rules };
+}
+
+export function addGrant(policy: PolicyFile, grant: PolicyGrantInput): PolicyFile {
+  const parsed = GrantSchema.parse(grant);
+  const taken = new Set(policy.grants.map((existing) => existing.id));
+  if (parsed.id !== undefined && taken.has(parsed.id)) throw new Error(`A grant with id "${parsed.id}" already exists; choose another id.`);
+  const withId: PolicyGrant = { ...parsed, id: parsed.id ?? uniqueId('grant', taken), createdAt: parsed.createdAt ?? new Date().toISOString() };
+  return { ...policy, grants: [...policy.grants, withId] };
+}
+
+export function removeGrant(policy: PolicyFile, id: string): PolicyFile {
+  const index = findIndexOrThrow(policy.grants, id, 'grant');
+  return { ...policy, grants: policy.grants.filter((_, position) => position !== index) };
+}
+
+/**
+ * The three-state per-tool control of the UI. Replaces the first argument-less rule whose
+ * `tool` is exactly `toolName` (dropping any further ones), or appends one; `'default'` removes
+ * them all so the defaults decide again.
+ */
+export function setToolDecision(policy: PolicyFile, toolName: string, decision: Decision | 'default', fingerprint?: string): PolicyFile {
+  const isToolRule = (rule: PolicyRule): boolean => rule.tool === toolName && Object.keys(rule.when ?? {}).length === 0;
+  const existing = policy.rules.find(isToolRule);
+  if (decision === 'default') return { ...policy, rules: policy.rules.filter((rule) => !isToolRule(rule)) };
+  if (!existing) return addRule(policy, { tool: toolName, decision, ...(fingerprint !== undefined ? { fingerprint } : {}) });
+  const replacement: PolicyRule = { id: existing.id, tool: toolName, decision, ...(existing.reason !== undefined ? { reason: existing.reason } : {}) };
+  if (fingerprint !== undefined) replacement.fingerprint = RuleSchema.shape.fingerprint.parse(fingerprint);
+  return {
+    ...policy,
+    rules: policy.rules.flatMap((rule) => (rule === existing ? [replacement] : isToolRule(rule) ? [] : [rule])),
+  };
+}
