@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
 
 /** A file that exists but cannot be used. The message names the file, the place and the problem. */
@@ -53,18 +54,21 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   return { line, column };
 }
 
-/** Parses JSON, reporting the line and column of a syntax error. */
+/** Parses JSON, reporting the line and column of the first syntax error. */
 export function parseJsonText(file: string, text: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    const where = position ? lineAndColumn(body, Number(position[1])) : undefined;
-    const at = where ? ` at line ${where.line}, column ${where.column}` : '';
-    throw new ConfigFileError(file, `not valid JSON${at} (${message.replace(/ in JSON at position \d+.*$/, '')})`);
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(body, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) {
+    const where = lineAndColumn(body, first.offset);
+    throw new ConfigFileError(file, `not valid JSON at line ${where.line}, column ${where.column} (${describeParseError(first.error)})`);
   }
+  return value;
+}
+
+function describeParseError(code: number): string {
+  return printParseErrorCode(code).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 /** Formats zod issues as `field.path: message` so a person can find the spot. */

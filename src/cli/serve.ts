@@ -1,0 +1,39 @@
+import { Gateway } from '../core/gateway/gateway';
+
+export interface ServeOptions {
+  readonly home: string;
+  readonly port: number;
+  readonly out: (text: string) => void;
+}
+
+/** `gatehouse serve`: runs the gateway until SIGINT/SIGTERM, printing how to connect. */
+export async function runServe(options: ServeOptions): Promise<Gateway> {
+  const { out } = options;
+  const gateway = new Gateway({ home: options.home, port: options.port });
+  gateway.upstreams.on('upstreamChanged', (state) => {
+    if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
+    if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
+  });
+  gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));
+  await gateway.start();
+  out(`Gatehouse ${gateway.url} (home ${options.home})`);
+  out('');
+  out('Create an API key for your agent (printed once):');
+  out('  gatehouse key create codex');
+  out('');
+  out('Then add this to ~/.codex/config.toml and export GATEHOUSE_TOKEN=<the key>:');
+  out('');
+  out('[mcp_servers.gatehouse]');
+  out(`url = "${gateway.url}"`);
+  out('bearer_token_env_var = "GATEHOUSE_TOKEN"');
+  out('default_tools_approval_mode = "approve"');
+  out('tool_timeout_sec = 120');
+  out('');
+  const shutdown = (): void => {
+    out('Stopping Gatehouse…');
+    void gateway.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  return gateway;
+}

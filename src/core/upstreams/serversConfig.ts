@@ -1,0 +1,119 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from '../store/files';
+
+const stringMap = z.record(z.string(), z.string());
+
+const StdioServerSchema = z
+  .object({
+    type: z.literal('stdio').optional(),
+    command: z.string().min(1, 'command must not be empty'),
+    args: z.array(z.string()).default([]),
+    env: stringMap.default({}),
+    cwd: z.string().optional(),
+  })
+  .loose();
+
+const HttpServerSchema = z
+  .object({
+    type: z.enum(['http', 'streamable-http', 'streamableHttp']),
+    url: z.url({ message: 'url must be an absolute http(s) URL' }).refine((u) => /^https?:/i.test(u), 'url must use http or https'),
+    headers: stringMap.default({}),
+  })
+  .loose();
+
+/** One upstream entry, in the shape of VS Code's mcp.json. `type` may be omitted for stdio, as Claude Code and Cursor do. */
+const ServerEntrySchema = z.union([HttpServerSchema, StdioServerSchema], {
+  error: () => 'expected {"type":"stdio","command":…} or {"type":"http","url":…}',
+});
+
+const serverName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'server names use letters, digits, "_", "." and "-"');
+
+// `mcpServers` is accepted because users paste from Claude Code, Cursor and Gemini configs.
+export const ServersFileSchema = z
+  .object({
+    servers: z.record(serverName, ServerEntrySchema).optional(),
+    mcpServers: z.record(serverName, ServerEntrySchema).optional(),
+    inputs: z.unknown().optional(),
+  })
+  .loose()
+  .refine((file) => !(file.servers && file.mcpServers), { message: 'use either "servers" or "mcpServers", not both' });
+
+export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string };
+export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string> };
+/** The built-in demo upstream, used when there is no servers.json. */
+export type BuiltinServerConfig = { type: 'builtin'; module: 'demo' };
+export type ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig;
+
+export const DEMO_SERVER_NAME = 'demo';
+
+export function serversFilePath(home: string): string {
+  return path.join(home, 'servers.json');
+}
+
+/** What the gateway runs with no servers.json: the harmless built-in demo upstream. */
+export function defaultServers(): Map<string, ServerConfig> {
+  return new Map([[DEMO_SERVER_NAME, { type: 'builtin', module: 'demo' }]]);
+}
+
+function normalise(entry: z.infer<typeof ServerEntrySchema>): ServerConfig {
+  if ('url' in entry && entry.type !== undefined && entry.type !== 'stdio') {
+    const http = entry as z.infer<typeof HttpServerSchema>;
+    return { type: 'http', url: http.url, headers: http.headers };
+  }
+  const stdio = entry as z.infer<typeof StdioServerSchema>;
+  return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}) };
+}
+
+/**
+ * Reads servers.json. A missing file means the built-in demo; an invalid one throws a
+ * ConfigFileError naming the file, the line or field, and the problem.
+ */
+export function loadServers(home: string): Map<string, ServerConfig> {
+  const file = serversFilePath(home);
+  const parsed = readJsonFile(file, ServersFileSchema);
+  if (!parsed) return defaultServers();
+  const entries = parsed.servers ?? parsed.mcpServers ?? {};
+  return new Map(Object.entries(entries).map(([name, entry]) => [name, normalise(entry)]));
+}
+
+/** The servers.json entries exactly as written, for editing (add/remove) without losing unknown keys. */
+export function readServersFileForEdit(home: string): { servers: Record<string, unknown>; key: 'servers' | 'mcpServers'; rest: Record<string, unknown> } {
+  const parsed = readJsonFile(serversFilePath(home), ServersFileSchema);
+  if (!parsed) return { servers: {}, key: 'servers', rest: {} };
+  const key = parsed.mcpServers ? 'mcpServers' : 'servers';
+  const { servers, mcpServers, ...rest } = parsed;
+  return { servers: { ...(servers ?? mcpServers ?? {}) }, key, rest };
+}
+
+/** Adds or replaces one server, validating the entry first so nothing invalid is saved. */
+export function saveServer(home: string, name: string, entry: unknown): void {
+  serverName.parse(name);
+  const checked = ServerEntrySchema.safeParse(entry);
+  if (!checked.success) throw new Error(`Server "${name}" is not valid: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+  const current = readServersFileForEdit(home);
+  current.servers[name] = entry;
+  writeJsonFile(serversFilePath(home), { ...current.rest, [current.key]: current.servers });
+}
+
+/** Removes one server. Returns false when it was not there. */
+export function removeServer(home: string, name: string): boolean {
+  const current = readServersFileForEdit(home);
+  if (!(name in current.servers)) return false;
+  delete current.servers[name];
+  writeJsonFile(serversFilePath(home), { ...current.rest, [current.key]: current.servers });
+  return true;
+}
+
+/** Expands `${env:NAME}` references (VS Code's mcp.json syntax) from the gateway's environment. */
+export function expandEnvReferences(value: string, env: NodeJS.ProcessEnv = process.env): string {
+  return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => env[name] ?? '');
+}
+
+export function sameServerConfig(a: ServerConfig, b: ServerConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,138 @@
+import { EventEmitter } from 'node:events';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ConfigFileError } from '../store/files';
+import { watchFile } from '../store/watch';
+import { buildCatalog, type CatalogEntry } from './catalog';
+import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
+import { Upstream, type UpstreamState } from './upstream';
+
+export interface UpstreamManagerEvents {
+  /** The set of exposed tools changed (an upstream connected, listed new tools, or went away). */
+  catalogChanged: [];
+  /** An upstream's status changed. */
+  upstreamChanged: [UpstreamState];
+  /** servers.json could not be used; the previous servers keep running. */
+  configError: [ConfigFileError];
+  /** servers.json was (re)loaded successfully. */
+  configLoaded: [];
+}
+
+/**
+ * Owns every upstream connection and the tool catalog. Upstreams start concurrently and
+ * independently, so a slow or broken one never holds up the others. Editing servers.json
+ * reloads only the servers whose entries changed.
+ */
+export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
+  private readonly upstreams = new Map<string, Upstream>();
+  private catalogValue = new Map<string, CatalogEntry>();
+  private watcher: { close(): void } | undefined;
+  private configErrorValue: ConfigFileError | undefined;
+  private catalogSignature = '';
+
+  constructor(
+    private readonly home: string,
+    private readonly reservedNames: ReadonlySet<string> = new Set(),
+  ) {
+    super();
+  }
+
+  /** Loads servers.json and starts every upstream; throws ConfigFileError for an invalid file. */
+  start(): void {
+    this.apply(loadServers(this.home));
+    this.watcher = watchFile(serversFilePath(this.home), () => this.reload());
+  }
+
+  /** Re-reads servers.json. An invalid file is reported and the running servers are kept. */
+  reload(): void {
+    let servers: Map<string, ServerConfig>;
+    try {
+      servers = loadServers(this.home);
+    } catch (error) {
+      if (error instanceof ConfigFileError) {
+        this.configErrorValue = error;
+        this.emit('configError', error);
+        return;
+      }
+      throw error;
+    }
+    this.configErrorValue = undefined;
+    this.apply(servers);
+    this.emit('configLoaded');
+  }
+
+  get configError(): ConfigFileError | undefined {
+    return this.configErrorValue;
+  }
+
+  get catalog(): ReadonlyMap<string, CatalogEntry> {
+    return this.catalogValue;
+  }
+
+  states(): UpstreamState[] {
+    return [...this.upstreams.values()].map((u) => u.state).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  get(name: string): Upstream | undefined {
+    return this.upstreams.get(name);
+  }
+
+  /** Resolves once every upstream has left `connecting` (ready or error), or after `timeoutMs`. */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    const pending = (): boolean => [...this.upstreams.values()].some((u) => u.state.status === 'connecting');
+    if (!pending()) return;
+    await new Promise<void>((resolve) => {
+      const onChange = (): void => {
+        if (!pending()) finish();
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.off('upstreamChanged', onChange);
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.on('upstreamChanged', onChange);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    const all = [...this.upstreams.values()];
+    this.upstreams.clear();
+    await Promise.all(all.map((u) => u.stop()));
+  }
+
+  private apply(servers: Map<string, ServerConfig>): void {
+    for (const [name, upstream] of this.upstreams) {
+      const next = servers.get(name);
+      if (!next || !sameServerConfig(next, upstream.config)) {
+        this.upstreams.delete(name);
+        void upstream.stop();
+      }
+    }
+    for (const [name, config] of servers) {
+      if (this.upstreams.has(name)) continue;
+      const upstream = new Upstream(name, config, this.home);
+      this.upstreams.set(name, upstream);
+      upstream.on('changed', (state) => {
+        if (this.upstreams.get(name) !== upstream) return;
+        this.emit('upstreamChanged', state);
+        this.rebuildCatalog();
+      });
+      upstream.start();
+    }
+    this.rebuildCatalog();
+  }
+
+  private rebuildCatalog(): void {
+    const toolsByServer = new Map<string, readonly Tool[]>();
+    for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
+    const next = buildCatalog(toolsByServer, this.reservedNames);
+    // Notify only on a real change: reconnects that bring back the same tools stay quiet.
+    const signature = JSON.stringify([...next.values()].map((e) => e.tool));
+    this.catalogValue = next;
+    if (signature === this.catalogSignature) return;
+    this.catalogSignature = signature;
+    this.emit('catalogChanged');
+  }
+}

@@ -1,0 +1,111 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { getRequestListener } from '@hono/node-server';
+import { Gateway, type GatewayOptions } from '../../src/core/gateway/gateway';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export function tempDir(prefix = 'gatehouse-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function writeServers(home: string, servers: Record<string, unknown>): void {
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'servers.json'), JSON.stringify({ servers }, null, 2));
+}
+
+/** The real everything server from npm, over stdio. */
+export function everythingServer(): { type: 'stdio'; command: string; args: string[] } {
+  return { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'] };
+}
+
+export function crashyServer(): { type: 'stdio'; command: string; args: string[] } {
+  return { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/crashy.mjs')] };
+}
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly home: string;
+  readonly key: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A real gateway on an ephemeral loopback port with a fresh GATEHOUSE_HOME and an API key. */
+export async function startTestGateway(options: { servers?: Record<string, unknown>; home?: string } & Partial<GatewayOptions> = {}): Promise<TestGateway> {
+  const home = options.home ?? tempDir();
+  if (options.servers) writeServers(home, options.servers);
+  const gateway = new Gateway({ ...options, home, port: 0 });
+  const key = gateway.apiKeys.create('test');
+  await gateway.start();
+  await gateway.upstreams.settled();
+  return {
+    gateway,
+    home,
+    key,
+    url: gateway.url,
+    close: () => gateway.stop(),
+  };
+}
+
+/** The SDK's own client over streamable HTTP, authenticated with an API key. */
+export async function connectClient(url: string, key: string, name = 'test-client'): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } });
+  await client.connect(transport);
+  return client;
+}
+
+/** Waits for an event-like condition; the mocha timeout bounds it. */
+export async function until(check: () => boolean | Promise<boolean>, intervalMs = 20): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+}
+
+/**
+ * A real streamable HTTP MCP upstream built with the SDK, in stateless mode (a fresh server per
+ * request), on an ephemeral loopback port.
+ */
+export async function startHttpUpstream(register: (server: McpServer) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const listener = getRequestListener(async (request) => {
+    const server = new McpServer({ name: 'http-upstream', version: '1.0.0' });
+    register(server);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    return transport.handleRequest(request);
+  });
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An HTTP request with headers fetch() would not send as given (Host). */
+export function rawRequest(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+  // An empty host means "send no Host header at all".
+  const headers = { ...options.headers };
+  const setHost = headers.host !== '';
+  if (!setHost) delete headers.host;
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/mcp', headers, setHost }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
