@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { argumentsHash, canonicalJson, sha256Hex, toolFingerprint } from '../../src/core/approvals/canonical';
 import {
   addGrant,
@@ -431,4 +433,24 @@ describe('policy edits', () => {
     const next = setToolDecision(withArgs, 'x__a', 'default');
     assert.deepEqual(next.rules.map((rule) => rule.id), ['b', 'rule-3']);
   });
+});
+
+describe('the README example policy', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Approval policy'));
+  const example = parsePolicy(JSON.parse(/```json\n([\s\S]*?)```/.exec(section)?.[1] ?? 'null'));
+  const table: Array<[string, PolicyTool, Record<string, unknown>, Decision]> = [
+    ['allows reads', { server: 'filesystem', name: 'read_file' }, { path: '/etc/hosts' }, 'allow'],
+    ['denies deletes on any server', { server: 'github', name: 'delete_repo' }, {}, 'deny'],
+    ['allows writes under src/', { server: 'filesystem', name: 'write_file' }, { path: 'src/a.ts' }, 'allow'],
+    ['asks for writes elsewhere', { server: 'filesystem', name: 'write_file' }, { path: 'package.json' }, 'ask'],
+    ['asks for a refund over 20', { server: 'shop', name: 'refund' }, { amount: 21 }, 'ask'],
+    ['allows a refund of 20', { server: 'shop', name: 'refund' }, { amount: 20 }, 'allow'],
+    ['asks for a refund sent as "2.5e1"', { server: 'shop', name: 'refund' }, { amount: '2.5e1' }, 'ask'],
+  ];
+  for (const [name, tool, args, expected] of table) {
+    it(name, () => {
+      assert.equal(evaluatePolicy(example, tool, args).decision, expected);
+    });
+  }
 });
