@@ -2,7 +2,7 @@ import * as TOML from '@iarna/toml';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ParsedToml, TomlStatement } from './codexToml';
-import { inlineTableEntries, isTable, parseTomlDocument, renderInlineValue, renderKey, renderTable, startsWithPath, TomlSyntaxError } from './codexToml';
+import { inlineTableEntries, isTable, parseTomlDocument, parseTomlValue, renderInlineValue, renderKey, renderTable, startsWithPath, TomlSyntaxError } from './codexToml';
 import type { ConfigPlan, Customisation } from './plan';
 import { makePlan } from './plan';
 
@@ -413,7 +413,7 @@ function assertOnlyEntryChanged(doc: ParsedToml, after: string, target: readonly
   const afterBody = after.charCodeAt(0) === 0xfeff ? after.slice(1) : after;
   let reparsed: TOML.JsonMap;
   try {
-    reparsed = TOML.parse(afterBody);
+    reparsed = parseTomlValue(afterBody);
   } catch (error) {
     throw new Error(`the edited file would not parse: ${String((error as Error).message).split('\n')[0]}`);
   }

@@ -56,13 +56,21 @@ export function parseTomlDocument(text: string): ParsedToml {
   const body = bom ? text.slice(1) : text;
   let value: TOML.JsonMap;
   try {
-    value = TOML.parse(body);
+    value = parseTomlValue(body);
   } catch (error) {
     const e = error as { line?: number; col?: number; message?: string };
     const detail = String(e.message ?? error).split('\n')[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, '');
     throw new TomlSyntaxError((e.line ?? 0) + 1, (e.col ?? 0) + 1, detail);
   }
   return { body, bom, newline: dominantNewline(body), value, statements: locateStatements(body) };
+}
+
+/**
+ * @iarna/toml rejects the CR of a CRLF line ending after a comment, which Codex accepts. TOML lets
+ * parsers normalise newlines, and line and column numbers stay the same, so parse with LF endings.
+ */
+export function parseTomlValue(body: string): TOML.JsonMap {
+  return TOML.parse(body.replace(/\r\n/g, '\n'));
 }
 
 /** The newline most lines use, so lines we add match the file (CRLF files stay CRLF). */
@@ -274,14 +282,21 @@ export function isTable(value: unknown): value is Record<string, unknown> {
  * Renders `[<prefix>]` followed by its scalar keys, then nested tables as `[<prefix>.<key>]`.
  * `inlineKeys` stay inline (`http_headers = { ... }`), as Codex's docs write them.
  */
-export function renderTable(prefix: readonly string[], table: Record<string, unknown>, newline: string, inlineKeys: ReadonlySet<string> = new Set()): string {
+export function renderTable(
+  prefix: readonly string[],
+  table: Record<string, unknown>,
+  newline: string,
+  inlineKeys: ReadonlySet<string> = new Set(),
+  implicitHeader = false,
+): string {
   const lines: string[] = [`[${prefix.map(renderKey).join('.')}]`];
   const nested: [string, Record<string, unknown>][] = [];
   for (const [key, value] of Object.entries(table)) {
     if (isTable(value) && !inlineKeys.has(key) && Object.keys(value).length) nested.push([key, value]);
     else lines.push(`${renderKey(key)} = ${renderInlineValue(value)}`);
   }
-  let out = lines.join(newline) + newline;
-  for (const [key, value] of nested) out += renderTable([...prefix, key], value, newline);
+  // A table holding only subtables needs no header of its own (`[a.b]` implies `[a]`).
+  let out = lines.length > 1 || !nested.length || !implicitHeader ? lines.join(newline) + newline : '';
+  for (const [key, value] of nested) out += renderTable([...prefix, key], value, newline, new Set(), true);
   return out;
 }
