@@ -147,6 +147,13 @@ describe('bundled skills', () => {
         assert.ok(terms.keys.includes(key), `no example shows ${key}`);
       }
     });
+
+    it('gives only valid JSON in its examples', () => {
+      const text = readSkill('gatehouse-approvals', 'references/responses.md');
+      const blocks = [...text.matchAll(/^```json\n([\s\S]*?)^```/gm)].map((match) => match[1]);
+      assert.equal(blocks.length, 8);
+      for (const block of blocks) assert.doesNotThrow(() => JSON.parse(block), block);
+    });
   });
 });
 
