@@ -93,6 +93,22 @@ describe('PolicyStore', function () {
     assert.equal(store.evaluate(deleteTool, {}).decision, 'deny');
   });
 
+  it('refuses human changes while the file is broken, and recovers when it is fixed', async () => {
+    const good = { rules: [{ id: 'no-deletes', tool: '*__delete_*', decision: 'deny' as const }] };
+    editExternally(store.file, good);
+    store.load();
+    const failed = nextEvent(store, 'error');
+    editExternally(store.file, '{');
+    await failed;
+    assert.throws(() => store.update((policy) => policy), /will not overwrite it/);
+    assert.equal(fs.readFileSync(store.file, 'utf8'), '{');
+
+    const recovered = nextEvent(store, 'changed');
+    editExternally(store.file, good);
+    await recovered;
+    assert.equal(store.error(), undefined);
+  });
+
   it('asks for everything when policy.json is broken at startup', () => {
     editExternally(store.file, 'not json');
     store.load();

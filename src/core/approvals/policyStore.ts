@@ -90,6 +90,9 @@ export class PolicyStore {
    * mode 0600. A loosening edit still waiting is dropped: the file now holds what the human chose.
    */
   update(mutator: (policy: PolicyFile) => PolicyFile): PolicyFile {
+    if (this.lastError) {
+      throw new Error(`${this.file} has a problem, so Gatehouse will not overwrite it: fix the file (or delete it) first. ${this.lastError.detail}`);
+    }
     const next = PolicyFileSchema.parse(mutator(this.effective));
     this.write(next);
     this.effective = next;
@@ -172,17 +175,21 @@ export class PolicyStore {
       this.recordError(error);
       return;
     }
+    const recovered = this.lastError !== undefined;
     this.lastError = undefined;
 
     const proposedText = canonicalJson(proposed);
     if (proposedText === canonicalJson(this.effective)) {
-      if (this.pending) {
+      if (this.pending || recovered) {
         this.pending = undefined;
         this.emit('changed', this.effective);
       }
       return;
     }
-    if (this.pending && proposedText === canonicalJson(this.pending.proposed)) return;
+    if (this.pending && proposedText === canonicalJson(this.pending.proposed)) {
+      if (recovered) this.emit('pendingLoosening', this.pending);
+      return;
+    }
 
     const diffSummary = describeLoosening(this.effective, proposed);
     if (diffSummary.length > 0) {
