@@ -90,6 +90,8 @@ const cases: EvaluationCase[] = [
   { name: 'does not treat undelete as delete', policy: { defaults: { other: 'allow' }, rules: [{ tool: '*__delete_*', decision: 'deny' }] }, tool: { name: 'undelete_file' }, expect: 'allow' },
   { name: 'matches a whole server with server__*', policy: { rules: [{ tool: 'filesystem__*', decision: 'allow' }] }, expect: 'allow' },
   { name: 'matches one character with ?', policy: { rules: [{ tool: 'filesystem__write_fil?', decision: 'allow' }] }, expect: 'allow' },
+  { name: 'a tool glob * also spans a / in a tool name', policy: { defaults: { other: 'allow' }, rules: [{ tool: '*__delete_*', decision: 'deny' }] }, tool: { server: 'a/b', name: 'delete_x/y' }, expect: 'deny' },
+  { name: 'tool globs are case-sensitive', policy: { rules: [{ tool: 'filesystem__WRITE_FILE', decision: 'allow' }] }, expect: 'ask' },
   { name: 'treats glob-looking characters other than * and ? literally', policy: { rules: [{ tool: 'filesystem__write_[a-z]*', decision: 'allow' }] }, expect: 'ask' },
 
   // Matchers

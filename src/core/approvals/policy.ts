@@ -175,12 +175,14 @@ export function parsePolicy(raw: unknown): PolicyFile {
 const globCache = new Map<string, RegExp>();
 
 /**
- * A glob as an anchored regex. `*` and `?` never cross `/`; `**` crosses anything, and `**​/`
- * also matches zero directories. Every other character is literal (no classes, no braces),
- * so a tool name or path can never be misread as syntax.
+ * A glob as an anchored regex. For paths, `*` and `?` never cross `/`; `**` crosses anything,
+ * and `**​/` also matches zero directories. Tool names are not paths, so there (`forPaths`
+ * false) `*` matches any run of characters: a deny rule must not be dodged by a `/` in a name.
+ * Every other character is literal (no classes, no braces).
  */
-export function globToRegExp(glob: string): RegExp {
-  const cached = globCache.get(glob);
+export function globToRegExp(glob: string, forPaths = true): RegExp {
+  const key = `${forPaths ? 'p' : 'n'}:${glob}`;
+  const cached = globCache.get(key);
   if (cached) return cached;
   let source = '';
   for (let i = 0; i < glob.length; i++) {
@@ -195,22 +197,27 @@ export function globToRegExp(glob: string): RegExp {
           source += '.*';
         }
       } else {
-        source += '[^/]*';
+        source += forPaths ? '[^/]*' : '.*';
       }
     } else if (char === '?') {
-      source += '[^/]';
+      source += forPaths ? '[^/]' : '.';
     } else {
       source += char.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
     }
   }
   const regex = new RegExp(`^${source}$`, 'su');
   if (globCache.size > 1000) globCache.clear();
-  globCache.set(glob, regex);
+  globCache.set(key, regex);
   return regex;
 }
 
 export function globMatches(glob: string, value: string): boolean {
   return globToRegExp(glob.normalize('NFC')).test(value.normalize('NFC'));
+}
+
+/** Matches a rule's `tool` glob against `<server>__<tool>`. */
+export function toolGlobMatches(glob: string, qualifiedName: string): boolean {
+  return globToRegExp(glob.normalize('NFC'), false).test(qualifiedName.normalize('NFC'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +376,7 @@ function conditionHolds(args: Record<string, unknown>, dottedPath: string, match
 }
 
 function ruleMatches(rule: PolicyRule, qualifiedName: string, args: Record<string, unknown>): boolean {
-  if (!globMatches(rule.tool, qualifiedName)) return false;
+  if (!toolGlobMatches(rule.tool, qualifiedName)) return false;
   const mode: MatchMode = rule.decision === 'allow' ? 'allow' : 'restrict';
   return Object.entries(rule.when ?? {}).every(([dottedPath, matcher]) => conditionHolds(args, dottedPath, matcher, mode));
 }
