@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { ParsedToml, TomlStatement } from './codexToml';
 import { inlineTableEntries, isTable, parseTomlDocument, parseTomlValue, renderInlineValue, renderKey, renderTable, startsWithPath, TomlSyntaxError } from './codexToml';
 import type { ConfigPlan, Customisation } from './plan';
-import { makePlan } from './plan';
+import { isLoopbackGatehouseUrl, makePlan } from './plan';
 
 /**
  * The Codex writer: `[mcp_servers.gatehouse]` in `$CODEX_HOME/config.toml`.
@@ -197,15 +197,6 @@ function foreignReason(existing: unknown): string | undefined {
   if (existing.url === undefined) return undefined;
   if (typeof existing.url !== 'string' || !isLoopbackGatehouseUrl(existing.url)) return `points at ${String(existing.url)}`;
   return undefined;
-}
-
-export function isLoopbackGatehouseUrl(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && parsed.pathname.replace(/\/$/, '') === '/mcp';
-  } catch {
-    return false;
-  }
 }
 
 function findCustomisations(current: Record<string, unknown>, desired: Record<string, unknown>): Customisation[] {

@@ -212,3 +212,13 @@ export function readTextIfExists(file: string): string | undefined {
 export function displayPath(file: string, home: string): string {
   return home && file.startsWith(home + path.sep) ? `~${file.slice(home.length)}` : file;
 }
+
+/** Whether a url is a Gatehouse gateway on loopback (any port): `http://127.0.0.1:<port>/mcp`. */
+export function isLoopbackGatehouseUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && parsed.pathname.replace(/\/$/, '') === '/mcp';
+  } catch {
+    return false;
+  }
+}
