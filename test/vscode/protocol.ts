@@ -1,0 +1,30 @@
+/**
+ * The "marker line" protocol between a test running in the extension host and the runner that
+ * drives the browser. The extension host cannot touch the workbench DOM, so a test prints one
+ * console line `MARKER + JSON(request)`; the runner sees it in the page console, performs the
+ * action with Playwright, and writes `<ackDir>/<id>.json` (a `BrowserActionAck`), which the test
+ * polls. Both sides run on this machine, so a file is the simplest reliable reply channel.
+ */
+export const MARKER = '@@gatehouse-harness ';
+
+/**
+ * Prefix of the suite's own output. The workbench relays extension-host console lines through
+ * its log service without applying printf-style formatting and without saying where they came
+ * from, so the suite formats each line itself and tags it for the runner to print.
+ */
+export const OUTPUT_MARKER = '@@gatehouse-out ';
+
+export type BrowserAction =
+  /** Click the button labelled `button` on the notification whose text contains `message`. */
+  | { readonly kind: 'clickNotificationButton'; readonly message: string; readonly button: string }
+  /** Save a PNG under `test-artifacts/vscode/<name>.png`; `part` limits it to one workbench part. */
+  | { readonly kind: 'screenshot'; readonly name: string; readonly part?: WorkbenchPart };
+
+export type WorkbenchPart = 'statusbar' | 'notifications' | 'workbench';
+
+export type BrowserActionRequest = BrowserAction & { readonly id: string };
+
+export type BrowserActionAck = { readonly ok: true; readonly path?: string } | { readonly ok: false; readonly error: string };
+
+/** The environment variable that carries the ack directory into the extension host. */
+export const ACK_DIR_ENV = 'GATEHOUSE_HARNESS_ACK_DIR';

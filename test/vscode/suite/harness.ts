@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { format } from 'node:util';
+import { ACK_DIR_ENV, MARKER, OUTPUT_MARKER } from '../protocol';
+import type { BrowserAction, BrowserActionAck, WorkbenchPart } from '../protocol';
+
+let sequence = 0;
+
+/** Asks the runner to act in the browser and waits for its acknowledgement. */
+export async function requestBrowserAction(action: BrowserAction, timeoutMs = 20_000): Promise<string | undefined> {
+  const ackDir = process.env[ACK_DIR_ENV];
+  if (!ackDir) throw new Error(`${ACK_DIR_ENV} is not set: run this suite through test/vscode/run.ts`);
+  const id = `${process.pid}-${++sequence}`;
+  const ackFile = path.join(ackDir, `${id}.json`);
+  console.log(MARKER + JSON.stringify({ ...action, id }));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(ackFile)) {
+      const ack = JSON.parse(fs.readFileSync(ackFile, 'utf8')) as BrowserActionAck;
+      if (!ack.ok) throw new Error(`The runner could not ${action.kind}: ${ack.error}`);
+      return ack.path;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`The runner did not acknowledge ${action.kind} within ${timeoutMs} ms`);
+}
+
+/** Clicks a button on the notification whose text contains `message`, in the notification centre. */
+export async function clickNotificationButton(message: string, button: string): Promise<void> {
+  await requestBrowserAction({ kind: 'clickNotificationButton', message, button });
+}
+
+/** Saves `test-artifacts/vscode/<name>.png` and returns its path. */
+export async function takeScreenshot(name: string, part?: WorkbenchPart): Promise<string> {
+  const file = await requestBrowserAction({ kind: 'screenshot', name, part });
+  return file ?? '';
+}
+
+/** Prints a line in the runner's output (plain console.log only reaches the workbench log). */
+export function report(...args: unknown[]): void {
+  console.log(OUTPUT_MARKER + format(...args));
+}
