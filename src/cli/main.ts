@@ -5,6 +5,8 @@ import { resolveHome } from '../core/store/home';
 import { loadServers, removeServer, saveServer } from '../core/upstreams/serversConfig';
 import { GATEHOUSE_VERSION } from '../core/version';
 import { runServe } from './serve';
+import { registerSkillsCommands } from './skillsCommands';
+import * as os from 'node:os';
 
 function out(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -105,6 +107,8 @@ export function buildProgram(): Command {
       if (!new ApiKeyStore(resolveHome()).revoke(label)) throw new Error(`There is no API key labelled "${label}".`);
       out(`Revoked "${label}".`);
     });
+
+  registerSkillsCommands(program, { home: os.homedir(), out });
 
   return program;
 }

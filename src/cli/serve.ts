@@ -1,4 +1,4 @@
-import { Gateway } from '../core/gateway/gateway';
+import { Gatehouse } from '../core/gatehouse';
 
 export interface ServeOptions {
   readonly home: string;
@@ -7,15 +7,16 @@ export interface ServeOptions {
 }
 
 /** `gatehouse serve`: runs the gateway until SIGINT/SIGTERM, printing how to connect. */
-export async function runServe(options: ServeOptions): Promise<Gateway> {
+export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   const { out } = options;
-  const gateway = new Gateway({ home: options.home, port: options.port });
+  const gatehouse = new Gatehouse({ home: options.home, port: options.port });
+  const gateway = gatehouse.gateway;
   gateway.upstreams.on('upstreamChanged', (state) => {
     if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
     if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
   });
   gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));
-  await gateway.start();
+  await gatehouse.start();
   out(`Gatehouse ${gateway.url} (home ${options.home})`);
   out('');
   out('Create an API key for your agent (printed once):');
@@ -31,9 +32,9 @@ export async function runServe(options: ServeOptions): Promise<Gateway> {
   out('');
   const shutdown = (): void => {
     out('Stopping Gatehouse…');
-    void gateway.stop().then(() => process.exit(0));
+    void gatehouse.stop().then(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  return gateway;
+  return gatehouse;
 }

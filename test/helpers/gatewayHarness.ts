@@ -9,6 +9,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { getRequestListener } from '@hono/node-server';
 import { Gateway, type GatewayOptions } from '../../src/core/gateway/gateway';
+import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -108,4 +109,24 @@ export function rawRequest(port: number, options: { method?: string; path?: stri
     request.on('error', reject);
     request.end(options.body);
   });
+}
+
+export interface TestGatehouse {
+  readonly gatehouse: Gatehouse;
+  readonly home: string;
+  readonly key: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The whole product (gateway, OAuth, policy, approvals) on an ephemeral port with a fresh home. */
+export async function startTestGatehouse(options: { servers?: Record<string, unknown>; home?: string; policy?: unknown } & Partial<GatehouseOptions> = {}): Promise<TestGatehouse> {
+  const home = options.home ?? tempDir();
+  if (options.servers) writeServers(home, options.servers);
+  if (options.policy) fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify(options.policy, null, 2));
+  const gatehouse = new Gatehouse({ ...options, home, port: 0 });
+  const key = gatehouse.gateway.apiKeys.create('test');
+  await gatehouse.start();
+  await gatehouse.gateway.upstreams.settled();
+  return { gatehouse, home, key, url: gatehouse.gateway.url, close: () => gatehouse.stop() };
 }

@@ -1,0 +1,159 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallGate } from '../gateway/gateway';
+import type { CallContext } from '../tools/gatewayTool';
+import type { CatalogEntry } from '../upstreams/catalog';
+import { errorResult } from '../upstreams/upstream';
+import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
+import { NO_AUDIT, type AuditSink } from './audit';
+import { argumentsHash, toolFingerprint } from './canonical';
+import { addGrant, qualifiedToolName, setToolDecision, type PolicyTool } from './policy';
+import type { PolicyStore } from './policyStore';
+
+export const ADDITIONAL_INFO = 'additional_info';
+const ADDITIONAL_INFO_SCHEMA = {
+  type: 'string',
+  description:
+    'Optional. Shown to the human who approves this call: explain in one or two plain sentences what this call does and why you are making it. Not sent to the tool.',
+} as const;
+
+/**
+ * The approvals layer on the call path: every upstream call passes the policy. Allowed calls go
+ * straight through, denied ones are refused, and "ask" ones are held as approval requests that
+ * the agent waits on with await_approval.
+ */
+export class ApprovalGate implements CallGate {
+  private readonly fingerprints = new WeakMap<Tool, string>();
+  private readonly decorated = new WeakMap<Tool, Tool>();
+  /** "Approve for this session": qualified tool name → fingerprint, per MCP session. */
+  private readonly sessionApprovals = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly policy: PolicyStore,
+    private readonly queue: ApprovalQueue,
+    private readonly approvalUrl: (requestId: string) => string,
+    private readonly audit: AuditSink = NO_AUDIT,
+  ) {
+    queue.on('decided', (request) => this.remember(request));
+  }
+
+  decorate(entry: CatalogEntry): Tool {
+    const cached = this.decorated.get(entry.tool);
+    if (cached) return cached;
+    const schema = entry.tool.inputSchema;
+    const properties = { ...(schema.properties ?? {}) };
+    // A tool that already takes its own `additional_info` keeps it; the gateway then cannot add its own.
+    if (!(ADDITIONAL_INFO in properties)) properties[ADDITIONAL_INFO] = ADDITIONAL_INFO_SCHEMA;
+    const tool: Tool = { ...entry.tool, inputSchema: { ...schema, properties } };
+    this.decorated.set(entry.tool, tool);
+    return tool;
+  }
+
+  fingerprint(entry: CatalogEntry): string {
+    let value = this.fingerprints.get(entry.tool);
+    if (!value) {
+      value = toolFingerprint(entry.tool);
+      this.fingerprints.set(entry.tool, value);
+    }
+    return value;
+  }
+
+  policyTool(entry: CatalogEntry): PolicyTool {
+    return { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
+  }
+
+  async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult> {
+    const ownsAdditionalInfo = Boolean(entry.tool.inputSchema.properties && ADDITIONAL_INFO in entry.tool.inputSchema.properties);
+    const { [ADDITIONAL_INFO]: info, ...rest } = args;
+    const forwarded = ownsAdditionalInfo ? args : rest;
+    const additionalInfo = typeof info === 'string' && info.trim() ? info.trim().slice(0, 2000) : undefined;
+    const tool = this.policyTool(entry);
+    const qualified = qualifiedToolName(entry.server, entry.originalName);
+    let verdict = this.policy.evaluate(tool, forwarded);
+    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
+      verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    }
+    const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server: entry.server, tool: entry.name };
+
+    if (verdict.decision === 'allow') {
+      const started = performance.now();
+      const result = await forward(forwarded);
+      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'allow', latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
+      return result;
+    }
+
+    if (verdict.decision === 'deny') {
+      const reason = verdict.reason ?? 'the policy denies this tool';
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
+      return errorResult(
+        `Blocked by Gatehouse policy: ${entry.name} is not allowed (${reason}). Do not retry this call or try to get around the block; tell the human what you wanted to do, and they can change the policy if they agree.`,
+        { status: 'blocked', reason },
+      );
+    }
+
+    const { request } = this.queue.create({
+      clientId: context.principal.clientId,
+      clientName: context.principal.clientName,
+      sessionId: context.sessionId,
+      server: entry.server,
+      tool: entry.name,
+      originalName: entry.originalName,
+      arguments: forwarded,
+      additionalInfo,
+      rule: verdict.rule,
+      reason: verdict.reason,
+      fingerprint: tool.fingerprint,
+    });
+    this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
+    return approvalRequiredResult(request, this.approvalUrl(request.id));
+  }
+
+  /** Forgets "approve for this session" grants when the session ends. */
+  sessionClosed(sessionId: string): void {
+    this.sessionApprovals.delete(sessionId);
+  }
+
+  private remember(request: ApprovalRequest): void {
+    const decision = request.decision;
+    if (!decision) return;
+    this.audit.record({
+      event: 'decided',
+      requestId: request.id,
+      clientId: request.clientId,
+      clientName: request.clientName,
+      sessionId: request.sessionId,
+      server: request.server,
+      tool: request.tool,
+      argumentsHash: request.argumentsHash,
+      decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind,
+      channel: decision.channel,
+      reason: decision.reason,
+    });
+    const qualified = qualifiedToolName(request.server, request.originalName);
+    if (decision.kind === 'approve' && decision.scope === 'session') {
+      const approvals = this.sessionApprovals.get(request.sessionId) ?? new Map<string, string>();
+      approvals.set(qualified, request.fingerprint ?? '');
+      this.sessionApprovals.set(request.sessionId, approvals);
+    } else if (decision.kind === 'approve' && decision.scope === 'tool') {
+      this.policy.update((policy) => setToolDecision(policy, qualified, 'allow', request.fingerprint));
+    } else if (decision.kind === 'approve' && decision.scope === 'arguments') {
+      this.policy.update((policy) =>
+        addGrant(policy, { tool: qualified, argumentsHash: request.argumentsHash, ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
+      );
+    } else if (decision.kind === 'deny' && decision.scope === 'always') {
+      this.policy.update((policy) => setToolDecision(policy, qualified, 'deny'));
+    }
+  }
+}
+
+export function approvalRequiredResult(request: ApprovalRequest, approvalUrl: string): CallToolResult {
+  const text = [
+    `This call needs the human's approval before it runs: ${request.tool}.`,
+    `1. Tell the human in plain words what you want to do and why, and share this approval link: ${approvalUrl}`,
+    `2. In this same turn, without waiting for a chat reply, call await_approval with request_id "${request.id}". It waits for the decision and returns the call's real result once approved.`,
+    `The request expires at ${request.expiresAt}. Do not try to approve it yourself.`,
+  ].join('\n');
+  return {
+    content: [{ type: 'text', text }],
+    structuredContent: { status: 'approval_required', request_id: request.id, approval_url: approvalUrl, expires_at: request.expiresAt },
+  };
+}

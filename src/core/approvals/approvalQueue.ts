@@ -1,0 +1,268 @@
+import * as crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from '../store/files';
+import { argumentsHash, canonicalJson } from './canonical';
+
+/** How a human decided. `session`, `tool` and `arguments` also remember the decision. */
+export type ApprovalScope = 'once' | 'session' | 'tool' | 'arguments';
+export type Channel = 'editor' | 'browser' | 'terminal' | 'test';
+
+export type HumanDecision =
+  | { readonly kind: 'approve'; readonly scope: ApprovalScope; readonly channel: Channel; readonly by?: string }
+  | { readonly kind: 'deny'; readonly reason?: string; readonly alwaysDeny?: boolean; readonly channel: Channel; readonly by?: string };
+
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+const RequestSchema = z.object({
+  id: z.string(),
+  clientId: z.string(),
+  clientName: z.string(),
+  sessionId: z.string(),
+  server: z.string(),
+  /** The name the agent called (`<server>__<tool>`). */
+  tool: z.string(),
+  /** The upstream's own name for the tool. */
+  originalName: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+  argumentsHash: z.string(),
+  additionalInfo: z.string().optional(),
+  rule: z.object({ id: z.string(), tool: z.string(), decision: z.string(), reason: z.string().optional() }).optional(),
+  reason: z.string().optional(),
+  fingerprint: z.string().optional(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  /** Set once the gateway has run an approved call, so a restart never runs it again. */
+  executedAt: z.string().optional(),
+  decision: z
+    .object({ kind: z.enum(['approve', 'deny']), scope: z.string().optional(), reason: z.string().optional(), channel: z.string(), by: z.string().optional(), at: z.string() })
+    .optional(),
+});
+export type ApprovalRequest = z.infer<typeof RequestSchema>;
+
+const PendingFileSchema = z.object({ requests: z.array(RequestSchema).default([]) });
+
+export interface NewRequest {
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly sessionId: string;
+  readonly server: string;
+  readonly tool: string;
+  readonly originalName: string;
+  readonly arguments: Record<string, unknown>;
+  readonly additionalInfo?: string;
+  readonly rule?: ApprovalRequest['rule'];
+  readonly reason?: string;
+  readonly fingerprint?: string;
+}
+
+export interface ApprovalQueueEvents {
+  requested: [ApprovalRequest];
+  decided: [ApprovalRequest];
+  expired: [ApprovalRequest];
+}
+
+export const MIN_EXPIRY_MS = 60_000;
+export const MAX_EXPIRY_MS = 24 * 60 * 60_000;
+export const DEFAULT_EXPIRY_MS = 10 * 60_000;
+/** Decided requests are kept this long so a late await_approval still gets its answer. */
+const DECIDED_RETENTION_MS = 15 * 60_000;
+
+export function clampExpiry(ms: number): number {
+  return Math.min(MAX_EXPIRY_MS, Math.max(MIN_EXPIRY_MS, ms));
+}
+
+/**
+ * Held calls. Each request is bound to (client, session, tool, canonical arguments); the gateway
+ * later runs exactly the stored arguments. Requests persist in `<home>/pending.json` so that a
+ * restart, or a handover between editor windows, loses no approval. Waiting is event-driven.
+ */
+export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
+  private readonly requests = new Map<string, ApprovalRequest>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly executions = new Map<string, Promise<CallToolResult>>();
+  private readonly file: string;
+  private expiryMs: number;
+
+  constructor(
+    home: string,
+    options: { expiryMs?: number } = {},
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.file = path.join(home, 'pending.json');
+    this.expiryMs = clampExpiry(options.expiryMs ?? DEFAULT_EXPIRY_MS);
+  }
+
+  set expiry(ms: number) {
+    this.expiryMs = clampExpiry(ms);
+  }
+
+  /** Restores persisted requests; ones that expired meanwhile are marked expired. */
+  load(): void {
+    let saved: ApprovalRequest[] = [];
+    try {
+      saved = readJsonFile(this.file, PendingFileSchema)?.requests ?? [];
+    } catch {
+      // A damaged pending.json loses only pending requests; agents re-issue their calls.
+      saved = [];
+    }
+    for (const request of saved) {
+      this.requests.set(request.id, request);
+      if (request.status === 'pending') this.schedule(request);
+    }
+  }
+
+  get(id: string): ApprovalRequest | undefined {
+    return this.requests.get(id);
+  }
+
+  pending(): ApprovalRequest[] {
+    return [...this.requests.values()].filter((r) => r.status === 'pending').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  all(): ApprovalRequest[] {
+    return [...this.requests.values()];
+  }
+
+  /** Holds a call, or returns the identical pending request of the same session. */
+  create(input: NewRequest): { request: ApprovalRequest; reused: boolean } {
+    const args = JSON.parse(canonicalJson(input.arguments)) as Record<string, unknown>;
+    const hash = argumentsHash(args);
+    const existing = [...this.requests.values()].find(
+      (r) => r.status === 'pending' && r.sessionId === input.sessionId && r.clientId === input.clientId && r.tool === input.tool && r.argumentsHash === hash,
+    );
+    if (existing) return { request: existing, reused: true };
+    const now = Date.now();
+    const request: ApprovalRequest = {
+      id: `apr_${crypto.randomBytes(18).toString('base64url')}`,
+      clientId: input.clientId,
+      clientName: input.clientName,
+      sessionId: input.sessionId,
+      server: input.server,
+      tool: input.tool,
+      originalName: input.originalName,
+      arguments: args,
+      argumentsHash: hash,
+      ...(input.additionalInfo ? { additionalInfo: input.additionalInfo } : {}),
+      ...(input.rule ? { rule: input.rule } : {}),
+      ...(input.reason ? { reason: input.reason } : {}),
+      ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.expiryMs).toISOString(),
+      status: 'pending',
+    };
+    this.requests.set(request.id, request);
+    this.schedule(request);
+    this.persist();
+    this.emit('requested', request);
+    return { request, reused: false };
+  }
+
+  /**
+   * Records a human decision. Only the human channels (editor, paired browser, serve terminal)
+   * reach this; nothing an agent holds leads here. Returns the request, or an error message when
+   * it can no longer be decided.
+   */
+  decide(id: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+    const request = this.requests.get(id);
+    if (!request) return { ok: false, message: 'There is no such approval request.' };
+    if (request.status !== 'pending') return { ok: false, message: `This request was already ${request.status}.` };
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    request.status = decision.kind === 'approve' ? 'approved' : 'denied';
+    request.decision = {
+      kind: decision.kind,
+      ...(decision.kind === 'approve' ? { scope: decision.scope } : decision.alwaysDeny ? { scope: 'always' } : {}),
+      ...(decision.kind === 'deny' && decision.reason ? { reason: decision.reason } : {}),
+      channel: decision.channel,
+      ...(decision.by ? { by: decision.by } : {}),
+      at: new Date().toISOString(),
+    };
+    this.retain(request);
+    this.persist();
+    this.emit('decided', request);
+    return { ok: true, request };
+  }
+
+  /** Waits, without polling, until the request is decided or expires, or `timeoutMs` passes. */
+  async awaitDecision(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ApprovalRequest | undefined> {
+    const request = this.requests.get(id);
+    if (!request || request.status !== 'pending') return request;
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.off('decided', onChange);
+        this.off('expired', onChange);
+        signal?.removeEventListener('abort', finish);
+        resolve(this.requests.get(id));
+      };
+      const onChange = (changed: ApprovalRequest): void => {
+        if (changed.id === id) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.on('decided', onChange);
+      this.on('expired', onChange);
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+  }
+
+  /**
+   * Runs an approved request's call once. Concurrent callers share the one execution, so racing
+   * await_approval calls never run the call twice.
+   */
+  execute(request: ApprovalRequest, run: () => Promise<CallToolResult>): Promise<CallToolResult> {
+    let execution = this.executions.get(request.id);
+    if (!execution) {
+      request.executedAt = new Date().toISOString();
+      this.persist();
+      execution = run();
+      this.executions.set(request.id, execution);
+    }
+    return execution;
+  }
+
+  /** True when the call ran in this process, so its result can still be shared. */
+  hasExecution(id: string): boolean {
+    return this.executions.has(id);
+  }
+
+  /** Pending requests outlive their session until expiry, so a reconnecting agent can still await them. */
+  dispose(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(request: ApprovalRequest): void {
+    const delay = Math.max(0, Date.parse(request.expiresAt) - Date.now());
+    const timer = setTimeout(() => this.expire(request.id), delay);
+    timer.unref();
+    this.timers.set(request.id, timer);
+  }
+
+  private expire(id: string): void {
+    const request = this.requests.get(id);
+    this.timers.delete(id);
+    if (!request || request.status !== 'pending') return;
+    request.status = 'expired';
+    this.retain(request);
+    this.persist();
+    this.emit('expired', request);
+  }
+
+  private retain(request: ApprovalRequest): void {
+    const timer = setTimeout(() => {
+      this.requests.delete(request.id);
+      this.executions.delete(request.id);
+      this.persist();
+    }, DECIDED_RETENTION_MS);
+    timer.unref();
+  }
+
+  private persist(): void {
+    writeJsonFile(this.file, { requests: [...this.requests.values()] }, 0o600);
+  }
+}

@@ -1,0 +1,25 @@
+/** One line of the audit log. */
+export interface AuditEvent {
+  readonly event: 'allowed' | 'held' | 'decided' | 'executed' | 'denied' | 'expired' | 'error';
+  readonly clientId?: string;
+  readonly clientName?: string;
+  readonly sessionId?: string;
+  readonly server?: string;
+  readonly tool?: string;
+  readonly argumentsHash?: string;
+  readonly arguments?: Record<string, unknown>;
+  readonly requestId?: string;
+  readonly rule?: string;
+  readonly decision?: string;
+  readonly channel?: string;
+  readonly reason?: string;
+  readonly latencyMs?: number;
+  readonly resultStatus?: 'ok' | 'error';
+}
+
+/** Where the approvals layer reports what happened. The audit log implements it. */
+export interface AuditSink {
+  record(event: AuditEvent): void;
+}
+
+export const NO_AUDIT: AuditSink = { record: () => undefined };

@@ -1,0 +1,89 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ApprovalGate } from './approvals/approvalGate';
+import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
+import { NO_AUDIT, type AuditSink } from './approvals/audit';
+import { PolicyStore } from './approvals/policyStore';
+import { ConsentBroker } from './auth/consent';
+import { oauthGatewayOptions } from './auth/oauthRoutes';
+import { OAuthService } from './auth/oauthService';
+import { Gateway, type GatewayEnv } from './gateway/gateway';
+import { createAwaitApprovalTool, DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
+import { errorResult } from './upstreams/upstream';
+import type { Hono } from 'hono';
+
+export interface GatehouseOptions {
+  readonly home: string;
+  readonly port?: number;
+  readonly expiryMs?: number;
+  readonly awaitWindowMs?: number;
+  readonly audit?: AuditSink;
+  /** More routes (the approval pages), mounted on the gateway's app. */
+  readonly routes?: (app: Hono<GatewayEnv>, gatehouse: Gatehouse) => void;
+}
+
+/**
+ * Everything Gatehouse runs, composed once for both front ends (the editor and `gatehouse serve`):
+ * the gateway, OAuth, the policy, the approval queue and its tools. Front ends decide through
+ * `decide()` — the in-process human channel — and listen to the queue's events.
+ */
+export class Gatehouse {
+  readonly gateway: Gateway;
+  readonly policy: PolicyStore;
+  readonly approvals: ApprovalQueue;
+  readonly consent: ConsentBroker;
+  readonly oauth: OAuthService;
+  readonly gate: ApprovalGate;
+  awaitWindowMs: number;
+
+  constructor(readonly options: GatehouseOptions) {
+    const { home } = options;
+    this.awaitWindowMs = options.awaitWindowMs ?? DEFAULT_AWAIT_WINDOW_MS;
+    this.consent = new ConsentBroker();
+    this.oauth = new OAuthService({ home, consent: this.consent });
+    this.policy = new PolicyStore(home);
+    this.approvals = new ApprovalQueue(home, { expiryMs: options.expiryMs ?? DEFAULT_EXPIRY_MS });
+    const oauth = oauthGatewayOptions(this.oauth);
+    const audit = options.audit ?? NO_AUDIT;
+    this.gateway = new Gateway({
+      home,
+      port: options.port,
+      authenticators: oauth.authenticators,
+      mcpMiddleware: oauth.mcpMiddleware,
+      routes: (app) => {
+        oauth.routes(app);
+        options.routes?.(app, this);
+      },
+    });
+    this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit);
+    this.gateway.setCallGate(this.gate);
+    this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
+    this.gateway.registerTool(
+      createAwaitApprovalTool({ queue: this.approvals, run: (request, signal) => this.runApproved(request, signal), windowMs: () => this.awaitWindowMs, audit }),
+    );
+  }
+
+  async start(): Promise<void> {
+    this.policy.load();
+    this.approvals.load();
+    await this.gateway.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.stop();
+    this.approvals.dispose();
+    this.policy.dispose();
+    this.consent.dispose();
+  }
+
+  /** The in-process human channel: the editor and the serve terminal decide here. */
+  decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+    return this.approvals.decide(requestId, decision);
+  }
+
+  /** Runs an approved call with exactly its stored arguments on the upstream that holds the tool. */
+  private async runApproved(request: ApprovalRequest, signal?: AbortSignal): Promise<CallToolResult> {
+    const upstream = this.gateway.upstreams.get(request.server);
+    if (!upstream) return errorResult(`The approved call could not run: the server "${request.server}" is no longer configured in Gatehouse.`);
+    return upstream.callTool(request.originalName, request.arguments, signal);
+  }
+}
