@@ -61,7 +61,7 @@ const writers: WriterCase[] = [
       env: { url: URL_7337, headers: { Authorization: 'Bearer ${env:GATEHOUSE_TOKEN}' } },
       header: { url: URL_7337, headers: { 'X-API-Key': KEY } },
     },
-    survivors: ['\t\t"browser": {\r\n\t\t\t"command": "npx",\r\n'],
+    survivors: ['\t\t"browser": {\r\n\t\t\t"command": "npx",\r\n', '\t\t"remote": { "url": "https://remote.example.com/mcp", "headers": { "X-Key": "${env:REMOTE_KEY}" } }'],
   },
   {
     client: 'Gemini CLI',
@@ -107,6 +107,9 @@ describe('JSON client writers', () => {
           delete (othersAfter[writer.container] as Record<string, unknown>).gatehouse;
           assert.deepEqual(othersAfter, others);
           assert.ok(plan.diff.includes('+'));
+          const removedLines = plan.diff.split('\n').filter((line) => line.startsWith('-') && !line.startsWith('---'));
+          assert.ok(removedLines.length <= 1, `only the neighbour's line gains a comma:\n${plan.diff}`);
+          for (const line of removedLines) assert.ok(plan.diff.includes(`+${line.slice(1)},`), plan.diff);
           assert.equal(writer.connect(after, { url: URL_7337, auth, apiKey: KEY }).status, 'unchanged', 'second run');
           const removed = writer.disconnect(after);
           assert.equal(removed.status, 'update');

@@ -50,15 +50,69 @@ function formatting(text: string): { insertSpaces: boolean; tabSize: number; eol
   return { insertSpaces: !indent.startsWith('\t'), tabSize: indent.startsWith('\t') ? 1 : indent.length, eol: dominantNewline(text) };
 }
 
-/** Sets (or, with undefined, removes) the value at `path`, keeping everything else in the text. */
+/**
+ * Sets (or, with undefined, removes) the value at `path`, keeping everything else in the text.
+ * Insertions and replacements are written by hand, indented like their siblings: jsonc-parser's own
+ * formatting would reformat the whole line of the neighbouring property (a one-line server entry).
+ */
 export function editJson(text: string, path: JSONPath, value: unknown, options: { isArrayInsertion?: boolean } = {}): string {
   const bom = text.charCodeAt(0) === 0xfeff ? '\ufeff' : '';
   let body = bom ? text.slice(1) : text;
   const created = body.trim() === '';
   if (created) body = '{}';
-  const edits = modify(body, path, value, { formattingOptions: formatting(body), isArrayInsertion: options.isArrayInsertion });
-  const out = applyEdits(body, edits);
-  return bom + (created ? `${out}\n` : out);
+  const format = formatting(body);
+  let out: string;
+  if (value === undefined) out = applyEdits(body, modify(body, path, undefined, {}));
+  else if (options.isArrayInsertion || typeof path[path.length - 1] === 'number') {
+    out = applyEdits(body, modify(body, path, value, { formattingOptions: format, isArrayInsertion: options.isArrayInsertion }));
+  } else out = setProperty(body, path as string[], value, format) ?? applyEdits(body, modify(body, path, value, { formattingOptions: format }));
+  return bom + (created ? `${out}${format.eol}` : out);
+}
+
+function setProperty(body: string, path: string[], value: unknown, format: { insertSpaces: boolean; tabSize: number; eol: string }): string | undefined {
+  const tree = parseTree(body, [], { allowTrailingComma: true });
+  if (!tree) return undefined;
+  const unit = format.insertSpaces ? ' '.repeat(format.tabSize) : '\t';
+  const indentOf = (offset: number): string => /^[ \t]*/.exec(body.slice(body.lastIndexOf('\n', offset - 1) + 1))![0];
+  const pretty = (v: unknown, indent: string): string => JSON.stringify(v, null, unit).split('\n').join(format.eol + indent);
+
+  const existing = findNodeAtLocation(tree, path);
+  if (existing) {
+    const indent = indentOf(existing.parent?.offset ?? existing.offset);
+    return body.slice(0, existing.offset) + pretty(value, indent) + body.slice(existing.offset + existing.length);
+  }
+  // Insert the first missing key into the deepest object that exists.
+  let depth = path.length - 1;
+  while (depth > 0 && !findNodeAtLocation(tree, path.slice(0, depth))) depth--;
+  const parent = depth === 0 ? tree : findNodeAtLocation(tree, path.slice(0, depth));
+  if (!parent || parent.type !== 'object') return undefined;
+  let inserted: unknown = value;
+  for (let i = path.length - 1; i > depth; i--) inserted = { [path[i]!]: inserted };
+  const key = JSON.stringify(path[depth]);
+  const children = parent.children ?? [];
+  if (!children.length) {
+    const interior = body.slice(parent.offset + 1, parent.offset + parent.length - 1);
+    if (interior.trim() !== '') return undefined;
+    const parentIndent = indentOf(parent.offset);
+    const childIndent = parentIndent + unit;
+    return `${body.slice(0, parent.offset + 1)}${format.eol}${childIndent}${key}: ${pretty(inserted, childIndent)}${format.eol}${parentIndent}${body.slice(parent.offset + parent.length - 1)}`;
+  }
+  const last = children[children.length - 1]!;
+  const lastEnd = last.offset + last.length;
+  const lineStart = body.lastIndexOf('\n', last.offset - 1) + 1;
+  if (body.slice(lineStart, last.offset).trim() !== '') return undefined; // a one-line object: let jsonc-parser format it
+  const indent = indentOf(last.offset);
+  const rest = body.slice(lastEnd);
+  const trailingComma = /^[ \t]*,/.exec(rest);
+  const afterComma = lastEnd + (trailingComma ? trailingComma[0].length : 0);
+  // Put the new property after any comment that ends the last property's line.
+  const lineEnd = body.indexOf('\n', afterComma);
+  if (lineEnd === -1 || body.slice(afterComma, lineEnd).includes('/*')) return undefined;
+  const insertAt = body[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd;
+  const addition = `${format.eol}${indent}${key}: ${pretty(inserted, indent)}`;
+  const withComma = trailingComma ? body : `${body.slice(0, lastEnd)},${body.slice(lastEnd)}`;
+  const shift = trailingComma ? 0 : 1;
+  return withComma.slice(0, insertAt + shift) + addition + withComma.slice(insertAt + shift);
 }
 
 /** The value at `path` in a JSON text, or undefined. */
