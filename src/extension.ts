@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './editor/commands';
 import { GatewayHost } from './editor/gatewayHost';
 import type { GatewayState } from './editor/gatewayHost';
-import { showGatewayFailure } from './editor/gatewayNotices';
+import { showGatewayFailure, showServersFileError } from './editor/gatewayNotices';
 import { GatehouseMcpProvider } from './editor/mcpProvider';
 import { GatehouseStatusBar } from './editor/statusBar';
 
@@ -25,13 +25,14 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
     new GatehouseStatusBar(gateway),
     new GatehouseMcpProvider(gateway),
     ...registerCommands({ gateway, log }),
+    gateway.onDidFailToReloadServers((error) => void showServersFileError(error)),
   );
 
   // Not awaited: activation must not wait for sockets or upstream servers.
   const gatewayReady = gateway.start().then((state) => {
     const readyMs = performance.now() - startedAt;
     log.info(`Gateway ${state.kind} ${Math.round(readyMs)} ms after activation began`);
-    if (state.kind === 'failed' && state.reason !== 'unavailable') void showGatewayFailure(state, log);
+    if (state.kind === 'failed') void showGatewayFailure(state, log);
     return { ...state, readyMs };
   });
 

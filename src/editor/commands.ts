@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { CommandId } from './commandIds';
 import type { CommandIdValue } from './commandIds';
+import { ApiKeyStore } from '../core/auth/apiKeys';
+import { resolveHome } from '../core/store/home';
 import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 
@@ -20,7 +22,6 @@ const notYetAvailable = {
   [CommandId.openPanel]: 'The Gatehouse policy panel is not available in this version yet.',
   [CommandId.showPending]: 'Approvals are not available in this version of Gatehouse yet, so no call can be pending.',
   [CommandId.pairBrowser]: 'Browser pairing is not available in this version of Gatehouse yet.',
-  [CommandId.createApiKey]: 'API keys are not available in this version of Gatehouse yet.',
   [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
   [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
 } as const satisfies Partial<Record<CommandIdValue, string>>;
@@ -29,6 +30,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   ...informationOnly(notYetAvailable),
   [CommandId.copyMcpUrl]: copyMcpUrl,
   [CommandId.restartGateway]: restartGateway,
+  [CommandId.createApiKey]: createApiKey,
   [CommandId.showLogs]: async ({ log }) => log.show(),
 };
 
@@ -69,6 +71,28 @@ async function restartGateway({ gateway, log }: CommandServices): Promise<void> 
   } else if (state.kind === 'failed') {
     await showGatewayFailure(state, log);
   }
+}
+
+/** Keys live in the Gatehouse home, which a running gateway re-reads, so this works either way. */
+async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
+  const store = gateway.gateway?.apiKeys ?? new ApiKeyStore(resolveHome());
+  const taken = new Set(store.list().map((record) => record.label));
+  const label = await vscode.window.showInputBox({
+    title: 'Gatehouse: Create API Key',
+    prompt: 'Who will use this key? Approvals show this name.',
+    placeHolder: 'codex',
+    validateInput: (value) => (taken.has(value.trim()) ? `A key labelled "${value.trim()}" already exists.` : undefined),
+  });
+  if (!label?.trim()) return;
+  const key = store.create(label.trim());
+  log.info(`Created the API key "${label.trim()}"`);
+  const copy = 'Copy Key';
+  const choice = await vscode.window.showInformationMessage(
+    `API key for "${label.trim()}" (shown only this once): ${key}`,
+    { modal: true, detail: 'Send it as "Authorization: Bearer <key>". Codex: export it and set bearer_token_env_var.' },
+    copy,
+  );
+  if (choice === copy) await vscode.env.clipboard.writeText(key);
 }
 
 function informationOnly<K extends CommandIdValue>(messages: Record<K, string>): Record<K, CommandHandler> {

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { Gateway, PortInUseError } from '../core/gateway/gateway';
+import { ConfigFileError } from '../core/store/files';
 import { resolveHome } from '../core/store/home';
 import { Disposable } from './disposable';
 import { readSettings } from './settings';
@@ -22,37 +24,12 @@ export type GatewayState =
       readonly file?: string;
     };
 
-/** `unavailable`: this build has no gateway core yet, so there is nothing to start. */
-export type GatewayFailureReason = 'portInUse' | 'badConfig' | 'unavailable' | 'other';
+export type GatewayFailureReason = 'portInUse' | 'badConfig' | 'other';
 
-/** A started gateway, as far as the editor needs to see it. */
-interface RunningGateway {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/**
- * SEAM: the gateway core (`src/core/gateway/gateway.ts`, class `Gateway`) is being written in
- * parallel. Until it lands this reports `unavailable` instead of pretending a gateway runs;
- * replace the body with `new Gateway({ home, port })`, `await gateway.start()`, and forward its
- * upstream status events to `onUpstreams`.
- */
-async function startGatewayCore(
-  _options: { readonly home: string; readonly port: number },
-  _log: vscode.LogOutputChannel,
-  _onUpstreams: (ready: number, total: number) => void,
-): Promise<RunningGateway> {
-  throw new GatewayStartError('unavailable', 'This build of Gatehouse does not include the gateway core yet.');
-}
-
-class GatewayStartError extends Error {
-  constructor(
-    readonly reason: GatewayFailureReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GatewayStartError';
-  }
+/** The upstream counts the status bar shows. */
+function countUpstreams(gateway: Gateway): { readyUpstreams: number; totalUpstreams: number } {
+  const states = gateway.upstreams.states();
+  return { readyUpstreams: states.filter((state) => state.status === 'ready').length, totalUpstreams: states.length };
 }
 
 /**
@@ -62,8 +39,11 @@ class GatewayStartError extends Error {
 export class GatewayHost extends Disposable {
   private readonly stateEmitter = this.register(new vscode.EventEmitter<GatewayState>());
   readonly onDidChangeState: vscode.Event<GatewayState> = this.stateEmitter.event;
+  private readonly configErrorEmitter = this.register(new vscode.EventEmitter<ConfigFileError>());
+  /** servers.json became invalid while the gateway runs; the previous servers keep running. */
+  readonly onDidFailToReloadServers: vscode.Event<ConfigFileError> = this.configErrorEmitter.event;
   private current: GatewayState = { kind: 'stopped' };
-  private running: RunningGateway | undefined;
+  private running: Gateway | undefined;
   private transition: Promise<GatewayState> | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
@@ -90,28 +70,49 @@ export class GatewayHost extends Disposable {
   }
 
   private async startNow(): Promise<GatewayState> {
+    // Constructing the gateway reads servers.json and spawns upstreams synchronously; yield
+    // first so that never runs inside activate().
+    await new Promise((resolve) => setImmediate(resolve));
     const { port } = readSettings();
     const home = resolveHome();
     this.setState({ kind: 'starting', port });
     this.log.info(`Starting the gateway on 127.0.0.1:${port} (home ${home})`);
+    let gateway: Gateway;
     try {
-      const gateway = await startGatewayCore({ home, port }, this.log, (readyUpstreams, totalUpstreams) => {
-        if (this.current.kind === 'running') this.setState({ ...this.current, readyUpstreams, totalUpstreams });
-      });
-      if (this.isDisposed) {
-        await gateway.stop();
-        return this.current;
-      }
-      this.running = gateway;
-      this.log.info(`Gateway ready at ${gateway.url}`);
-      return this.setState({ kind: 'running', url: gateway.url, readyUpstreams: 0, totalUpstreams: 0 });
+      gateway = new Gateway({ home, port });
+      await gateway.start();
     } catch (error) {
-      const reason = error instanceof GatewayStartError ? error.reason : classifyStartError(error);
-      const message = error instanceof Error ? error.message : String(error);
-      const file = (error as { file?: unknown } | undefined)?.file;
-      this.log.error(`The gateway did not start: ${message}`);
-      return this.setState({ kind: 'failed', port, reason, message, file: typeof file === 'string' ? file : undefined });
+      return this.setState(failedState(port, error, this.log));
     }
+    if (this.isDisposed) {
+      await gateway.stop();
+      return this.current;
+    }
+    this.running = gateway;
+    this.watchUpstreams(gateway);
+    this.log.info(`Gateway ready at ${gateway.url}`);
+    return this.setState({ kind: 'running', url: gateway.url, ...countUpstreams(gateway) });
+  }
+
+  /** The running core gateway, for the front ends that need its APIs (keys, approvals). */
+  get gateway(): Gateway | undefined {
+    return this.running;
+  }
+
+  private watchUpstreams(gateway: Gateway): void {
+    const refresh = (): void => {
+      if (this.running === gateway && this.current.kind === 'running') this.setState({ ...this.current, ...countUpstreams(gateway) });
+    };
+    gateway.upstreams.on('upstreamChanged', (state) => {
+      if (state.status === 'ready') this.log.info(`Upstream ${state.name}: ready (${state.tools.length} tools)`);
+      if (state.status === 'error') this.log.warn(`Upstream ${state.name}: ${state.error ?? 'error'}`);
+      refresh();
+    });
+    gateway.upstreams.on('configLoaded', refresh);
+    gateway.upstreams.on('configError', (error) => {
+      this.log.error(error.message);
+      this.configErrorEmitter.fire(error);
+    });
   }
 
   private async stopNow(): Promise<void> {
@@ -141,9 +142,15 @@ export class GatewayHost extends Disposable {
   }
 }
 
-function classifyStartError(error: unknown): GatewayFailureReason {
+function failedState(port: number, error: unknown, log: vscode.LogOutputChannel): Extract<GatewayState, { kind: 'failed' }> {
+  const message = error instanceof Error ? error.message : String(error);
+  log.error(`The gateway did not start: ${message}`);
+  if (error instanceof PortInUseError) {
+    // The core's message names CLI flags; the editor offers its own actions instead.
+    const owner = error.otherGatehouse ? `another Gatehouse (pid ${error.otherGatehouse.pid ?? '?'})` : 'another program';
+    return { kind: 'failed', port, reason: 'portInUse', message: `port ${port} on 127.0.0.1 is in use by ${owner}` };
+  }
+  if (error instanceof ConfigFileError) return { kind: 'failed', port, reason: 'badConfig', message, file: error.file };
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') return 'portInUse';
-  if (error instanceof Error && error.name === 'ConfigFileError') return 'badConfig';
-  return 'other';
+  return { kind: 'failed', port, reason: code === 'EACCES' ? 'portInUse' : 'other', message };
 }

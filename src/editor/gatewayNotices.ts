@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { ConfigFileError } from '../core/store/files';
 import type { GatewayState } from './gatewayHost';
 import { Setting } from './settings';
 
@@ -11,7 +12,7 @@ export async function showGatewayFailure(state: FailedState, log: vscode.LogOutp
     case 'portInUse': {
       const changePort = 'Change Port';
       const choice = await vscode.window.showErrorMessage(
-        `Gatehouse could not start: port ${state.port} on 127.0.0.1 is in use. Choose another port, or close what uses it and restart the gateway.`,
+        `Gatehouse could not start: ${state.message}. Choose another port, or stop it and restart the gateway.`,
         changePort,
         showLogs,
       );
@@ -27,13 +28,17 @@ export async function showGatewayFailure(state: FailedState, log: vscode.LogOutp
       if (choice === showLogs) log.show();
       return;
     }
-    case 'unavailable':
-      await vscode.window.showInformationMessage(state.message);
-      return;
     case 'other': {
       const choice = await vscode.window.showErrorMessage(`Gatehouse could not start: ${state.message}`, showLogs);
       if (choice === showLogs) log.show();
       return;
     }
   }
+}
+
+/** servers.json broke while the gateway runs: say what is wrong and open the file. */
+export async function showServersFileError(error: ConfigFileError): Promise<void> {
+  const openFile = 'Open File';
+  const choice = await vscode.window.showErrorMessage(`${error.message} The servers that were running keep running.`, openFile);
+  if (choice === openFile) await vscode.window.showTextDocument(vscode.Uri.file(error.file));
 }

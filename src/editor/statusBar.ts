@@ -24,7 +24,7 @@ export class GatehouseStatusBar extends Disposable {
   }
 
   private render(state: GatewayState): void {
-    const failed = state.kind === 'failed' && state.reason !== 'unavailable';
+    const failed = state.kind === 'failed';
     const icon = failed ? '$(shield) $(warning)' : '$(shield)';
     this.item.text = this.pendingCount > 0 ? `${icon} Gatehouse ${this.pendingCount}` : `${icon} Gatehouse`;
     this.item.backgroundColor = this.pendingCount > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

@@ -111,8 +111,10 @@ async function runSuite(cleanup: Cleanup, started: number): Promise<number> {
 
   const port = await freePort();
   const gatewayPort = await freePort();
+  // In a remote window (which code-server's is) machine-scoped settings come only from the
+  // Machine settings file; the User file's value is ignored.
+  writeJson(path.join(dirs.data, 'Machine/settings.json'), { 'gatehouse.port': gatewayPort });
   writeJson(path.join(dirs.data, 'User/settings.json'), {
-    'gatehouse.port': gatewayPort,
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'security.workspace.trust.enabled': false,

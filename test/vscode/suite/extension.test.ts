@@ -39,8 +39,19 @@ describe('the packaged extension in a real VS Code', () => {
     report(`      activation time: ${api.activationMs.toFixed(1)} ms`);
     const gateway = await api.gatewayReady;
     const detail = gateway.kind === 'running' ? gateway.url : gateway.kind === 'failed' ? `${gateway.reason}: ${gateway.message}` : '';
-    report(`      gateway ${gateway.kind} after ${gateway.readyMs.toFixed(1)} ms ${detail}`);
-    assert.ok(gateway.kind === 'running' || gateway.kind === 'failed', `gateway settled as ${gateway.kind}`);
+    report(`      gateway ${gateway.kind} ${gateway.readyMs.toFixed(1)} ms after activation began: ${detail}`);
+    assert.equal(gateway.kind, 'running', detail);
+  });
+
+  it('serves the gateway on the loopback port from the settings', async () => {
+    const gateway = await api.gatewayReady;
+    assert.equal(gateway.kind, 'running');
+    // The runner sets an ephemeral gatehouse.port in the user settings.
+    const port = vscode.workspace.getConfiguration().get<number>('gatehouse.port');
+    assert.equal(gateway.url, `http://127.0.0.1:${port}/mcp`);
+    const response = await fetch(new URL('/.well-known/gatehouse', gateway.url));
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { product: string }).product, 'gatehouse');
   });
 
   it('shows the Gatehouse shield in the status bar', async () => {
