@@ -46,7 +46,7 @@ chromium() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-if [ $# -eq 0 ]; then set -- node24 skills chromium; fi
+if [ $# -eq 0 ]; then set -- node24 skills chromium code_server; fi
 for component in "$@"; do
   echo "install-tools: $component" >&2
   "$component"

@@ -118,7 +118,8 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
     process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    // Exit at once: a failed start may leave watchers or upstream children that would keep the process alive.
+    process.exit(1);
   }
 }
 

@@ -1,7 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
-import { NO_AUDIT, type AuditSink } from './approvals/audit';
+import type { AuditSink } from './approvals/audit';
+import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
 import { PolicyStore } from './approvals/policyStore';
 import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
@@ -16,6 +17,7 @@ export interface GatehouseOptions {
   readonly port?: number;
   readonly expiryMs?: number;
   readonly awaitWindowMs?: number;
+  /** Where calls and decisions are recorded; `<home>/audit/` JSONL by default. */
   readonly audit?: AuditSink;
   /** More routes (the approval pages), mounted on the gateway's app. */
   readonly routes?: (app: Hono<GatewayEnv>, gatehouse: Gatehouse) => void;
@@ -43,7 +45,8 @@ export class Gatehouse {
     this.policy = new PolicyStore(home);
     this.approvals = new ApprovalQueue(home, { expiryMs: options.expiryMs ?? DEFAULT_EXPIRY_MS });
     const oauth = oauthGatewayOptions(this.oauth);
-    const audit = options.audit ?? NO_AUDIT;
+    const audit = options.audit ?? new AuditLog(home);
+    auditExpiredRequests(this.approvals, audit);
     this.gateway = new Gateway({
       home,
       port: options.port,
@@ -65,7 +68,14 @@ export class Gatehouse {
   async start(): Promise<void> {
     this.policy.load();
     this.approvals.load();
-    await this.gateway.start();
+    try {
+      await this.gateway.start();
+    } catch (error) {
+      this.approvals.dispose();
+      this.policy.dispose();
+      this.consent.dispose();
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
