@@ -254,16 +254,16 @@ export function renderKey(key: string): string {
 }
 
 /** A value as inline TOML (strings, numbers, booleans, dates, arrays, inline tables). */
-export function renderInlineValue(value: unknown): string {
+export function renderInlineValue(value: unknown, quoteKeys = false): string {
   if (typeof value === 'string') return renderString(value);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : Number.isNaN(value) ? 'nan' : '-inf';
   if (typeof value === 'boolean') return String(value);
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return `[${value.map(renderInlineValue).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => renderInlineValue(item)).join(', ')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     if (!entries.length) return '{}';
-    return `{ ${entries.map(([k, v]) => `${renderKey(k)} = ${renderInlineValue(v)}`).join(', ')} }`;
+    return `{ ${entries.map(([k, v]) => `${quoteKeys ? JSON.stringify(k) : renderKey(k)} = ${renderInlineValue(v)}`).join(', ')} }`;
   }
   throw new Error(`cannot write ${typeof value} as TOML`);
 }
@@ -293,7 +293,8 @@ export function renderTable(
   const nested: [string, Record<string, unknown>][] = [];
   for (const [key, value] of Object.entries(table)) {
     if (isTable(value) && !inlineKeys.has(key) && Object.keys(value).length) nested.push([key, value]);
-    else lines.push(`${renderKey(key)} = ${renderInlineValue(value)}`);
+    // Header and environment names are quoted, as Codex's documentation writes them.
+    else lines.push(`${renderKey(key)} = ${renderInlineValue(value, inlineKeys.has(key))}`);
   }
   // A table holding only subtables needs no header of its own (`[a.b]` implies `[a]`).
   let out = lines.length > 1 || !nested.length || !implicitHeader ? lines.join(newline) + newline : '';
