@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
+import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
 import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
 import { PolicyStore } from './approvals/policyStore';
@@ -19,8 +20,10 @@ export interface GatehouseOptions {
   readonly awaitWindowMs?: number;
   /** Where calls and decisions are recorded; `<home>/audit/` JSONL by default. */
   readonly audit?: AuditSink;
-  /** More routes (the approval pages), mounted on the gateway's app. */
+  /** More routes, mounted on the gateway's app after the approval pages. */
   readonly routes?: (app: Hono<GatewayEnv>, gatehouse: Gatehouse) => void;
+  /** Browser pairing for the approval pages (tests pass one with their own clock). */
+  readonly pairing?: BrowserPairing;
 }
 
 /**
@@ -44,6 +47,8 @@ export class Gatehouse {
     this.oauth = new OAuthService({ home, consent: this.consent });
     this.policy = new PolicyStore(home);
     this.approvals = new ApprovalQueue(home, { expiryMs: options.expiryMs ?? DEFAULT_EXPIRY_MS });
+    this.pairing = options.pairing ?? new BrowserPairing();
+    const approvalRoutes = createApprovalRoutes({ pairing: this.pairing, approvals: this.approvals, consent: this.consent, decide: (id, decision) => this.decide(id, decision) });
     const oauth = oauthGatewayOptions(this.oauth);
     const audit = options.audit ?? new AuditLog(home);
     auditExpiredRequests(this.approvals, audit);

@@ -1,0 +1,341 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
+import type { AuditEvent, AuditSink } from './audit';
+import { toolGlobMatches } from './policy';
+
+/** How much of a call's arguments the log keeps: all of them, only their keys and types, or nothing. */
+export type AuditArgumentsMode = 'full' | 'redacted' | 'none';
+
+export interface AuditLogOptions {
+  readonly arguments?: AuditArgumentsMode;
+  /** Day files older than this are deleted. */
+  readonly retentionDays?: number;
+  /** Once today's file would grow past this, lines continue in `audit-<day>.1.jsonl`, `.2`, … */
+  readonly maxFileBytes?: number;
+  readonly now?: () => Date;
+  /** Where a failed write is reported (once per run of failures); stderr by default. */
+  readonly onError?: (message: string) => void;
+}
+
+/** One parsed line of the audit log. */
+export type AuditEntry = Omit<AuditEvent, 'arguments'> & {
+  readonly ts: string;
+  /** The client's display name (OAuth client name or API-key label), else its id. */
+  readonly client?: string;
+  readonly arguments?: unknown;
+};
+
+export interface AuditFilter {
+  readonly since?: Date;
+  readonly until?: Date;
+  /** Exact `<server>__<tool>` or a glob over it. */
+  readonly tool?: string;
+  /** Matches the event (`denied`) or the decision (`deny`, `approve`, `approve:session`). */
+  readonly decision?: string;
+  /** Matches the client's name or id. */
+  readonly client?: string;
+}
+
+export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
+export const DEFAULT_AUDIT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/** A crash must not lose a decision: these lines reach the disk before the call path goes on. */
+const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired']);
+const FILE_NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
+
+export function auditDir(home: string): string {
+  return path.join(home, 'audit');
+}
+
+interface AuditFile {
+  readonly file: string;
+  readonly day: string;
+  readonly index: number;
+}
+
+/** The audit files in write order: by day, then by rotation index. */
+export function listAuditFiles(home: string): AuditFile[] {
+  const dir = auditDir(home);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const files: AuditFile[] = [];
+  for (const name of names) {
+    const match = FILE_NAME.exec(name);
+    if (match) files.push({ file: path.join(dir, name), day: match[1], index: match[2] === undefined ? 0 : Number(match[2]) });
+  }
+  return files.sort((a, b) => a.day.localeCompare(b.day) || a.index - b.index);
+}
+
+function fileFor(home: string, day: string, index: number): string {
+  return path.join(auditDir(home), index === 0 ? `audit-${day}.jsonl` : `audit-${day}.${index}.jsonl`);
+}
+
+/** Keys and the type of every value, so the log shows the shape of a call without its secrets. */
+export function redactArguments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactArguments);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, redactArguments(member)]));
+  }
+  return `<${value === null ? 'null' : typeof value}>`;
+}
+
+/**
+ * `<home>/audit/audit-YYYY-MM-DD.jsonl` (UTC day): one JSON line per call and decision, appended
+ * and never rewritten. Writes are synchronous so lines keep the order of events; decision lines
+ * are fsynced. A failing disk never breaks a tool call: the error is reported and the call goes on.
+ */
+export class AuditLog implements AuditSink {
+  private readonly argumentsMode: AuditArgumentsMode;
+  private readonly retentionDays: number;
+  private readonly maxFileBytes: number;
+  private readonly now: () => Date;
+  private readonly onError: (message: string) => void;
+  private currentDay: string | undefined;
+  private currentIndex = 0;
+  private failing = false;
+
+  constructor(
+    readonly home: string,
+    options: AuditLogOptions = {},
+  ) {
+    this.argumentsMode = options.arguments ?? 'full';
+    this.retentionDays = options.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+    this.maxFileBytes = options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES;
+    this.now = options.now ?? ((): Date => new Date());
+    this.onError = options.onError ?? ((message): void => void process.stderr.write(`${message}\n`));
+  }
+
+  record(event: AuditEvent): void {
+    try {
+      this.append(event);
+      this.failing = false;
+    } catch (error) {
+      if (!this.failing) this.onError(`Gatehouse could not write the audit log in ${auditDir(this.home)}: ${error instanceof Error ? error.message : String(error)}. Calls go on; check the folder's permissions and free space.`);
+      this.failing = true;
+    }
+  }
+
+  /** Deletes day files older than the retention period. */
+  prune(): void {
+    const cutoff = new Date(this.now().getTime() - this.retentionDays * 86_400_000).toISOString().slice(0, 10);
+    for (const { file, day } of listAuditFiles(this.home)) {
+      if (day < cutoff) fs.rmSync(file, { force: true });
+    }
+  }
+
+  private append(event: AuditEvent): void {
+    const now = this.now();
+    const day = now.toISOString().slice(0, 10);
+    if (day !== this.currentDay) this.startDay(day);
+    const line = Buffer.from(`${JSON.stringify(this.entry(event, now))}\n`, 'utf8');
+    let fd = fs.openSync(fileFor(this.home, day, this.currentIndex), 'a', 0o600);
+    try {
+      // fstat rather than a counter: another Gatehouse process (editor and CLI share the home) may append too.
+      while (fs.fstatSync(fd).size > 0 && fs.fstatSync(fd).size + line.length > this.maxFileBytes) {
+        fs.closeSync(fd);
+        this.currentIndex += 1;
+        fd = fs.openSync(fileFor(this.home, day, this.currentIndex), 'a', 0o600);
+      }
+      fs.writeSync(fd, line);
+      if (SYNCED_EVENTS.has(event.event)) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private startDay(day: string): void {
+    const dir = auditDir(this.home);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    this.prune();
+    const today = listAuditFiles(this.home).filter((file) => file.day === day);
+    this.currentIndex = today.length > 0 ? Math.max(...today.map((file) => file.index)) : 0;
+    this.currentDay = day;
+  }
+
+  private entry(event: AuditEvent, now: Date): AuditEntry {
+    const { arguments: args, ...rest } = event;
+    const client = event.clientName ?? event.clientId;
+    const kept = args === undefined || this.argumentsMode === 'none' ? undefined : this.argumentsMode === 'redacted' ? redactArguments(args) : args;
+    return { ts: now.toISOString(), ...rest, ...(client !== undefined ? { client } : {}), ...(kept !== undefined ? { arguments: kept } : {}) };
+  }
+}
+
+/** Records every held call that expires undecided. Returns the unsubscribe function. */
+export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): () => void {
+  const onExpired = (request: ApprovalRequest): void =>
+    audit.record({
+      event: 'expired',
+      requestId: request.id,
+      clientId: request.clientId,
+      clientName: request.clientName,
+      sessionId: request.sessionId,
+      server: request.server,
+      tool: request.tool,
+      argumentsHash: request.argumentsHash,
+      rule: request.rule?.id,
+      latencyMs: Date.now() - Date.parse(request.createdAt),
+    });
+  queue.on('expired', onExpired);
+  return () => queue.off('expired', onExpired);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+function parseLine(line: string): AuditEntry | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const entry = value as AuditEntry;
+    return typeof entry.ts === 'string' && typeof entry.event === 'string' && !Number.isNaN(Date.parse(entry.ts)) ? entry : undefined;
+  } catch {
+    // A torn last line (a crash mid-write) or a hand edit: skip it, keep the rest.
+    return undefined;
+  }
+}
+
+function readEntries(file: string): AuditEntry[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').flatMap((line) => parseLine(line) ?? []);
+}
+
+function matches(entry: AuditEntry, filter: AuditFilter): boolean {
+  const at = Date.parse(entry.ts);
+  if (filter.since && at < filter.since.getTime()) return false;
+  if (filter.until && at > filter.until.getTime()) return false;
+  if (filter.tool !== undefined && (entry.tool === undefined || !toolGlobMatches(filter.tool, entry.tool))) return false;
+  if (filter.decision !== undefined) {
+    const decision = entry.decision ?? '';
+    if (entry.event !== filter.decision && decision !== filter.decision && decision.split(':')[0] !== filter.decision) return false;
+  }
+  if (filter.client !== undefined && ![entry.client, entry.clientName, entry.clientId].includes(filter.client)) return false;
+  return true;
+}
+
+/** The log's entries in the order they were written, filtered; unreadable lines are skipped. */
+export function readAudit(home: string, filter: AuditFilter = {}): AuditEntry[] {
+  // A day file holds that UTC day only, so whole files outside the range need not be read.
+  const firstDay = filter.since?.toISOString().slice(0, 10);
+  const lastDay = filter.until?.toISOString().slice(0, 10);
+  return listAuditFiles(home)
+    .filter(({ day }) => (firstDay === undefined || day >= firstDay) && (lastDay === undefined || day <= lastDay))
+    .flatMap(({ file }) => readEntries(file))
+    .filter((entry) => matches(entry, filter));
+}
+
+/** The last `count` entries, reading only as many files (newest first) as it takes. */
+export function tailAudit(home: string, count: number): AuditEntry[] {
+  const collected: AuditEntry[][] = [];
+  let total = 0;
+  for (const { file } of listAuditFiles(home).reverse()) {
+    if (total >= count) break;
+    const entries = readEntries(file);
+    collected.unshift(entries);
+    total += entries.length;
+  }
+  return count <= 0 ? [] : collected.flat().slice(-count);
+}
+
+/**
+ * Calls `onEntry` for every line appended from now on, in every audit file, including files
+ * created later (a new day, a size rotation). Watches the folder, with a slow poll as a safety
+ * net because fs.watch can miss events on some file systems.
+ */
+export function followAudit(home: string, onEntry: (entry: AuditEntry) => void, pollMs = 500): { close(): void } {
+  const dir = auditDir(home);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const offsets = new Map<string, number>();
+  for (const { file } of listAuditFiles(home)) offsets.set(file, fs.statSync(file).size);
+
+  const readNew = (): void => {
+    for (const { file } of listAuditFiles(home)) {
+      const offset = offsets.get(file) ?? 0;
+      let size: number;
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        continue;
+      }
+      if (size <= offset) continue;
+      const buffer = Buffer.alloc(size - offset);
+      const fd = fs.openSync(file, 'r');
+      try {
+        fs.readSync(fd, buffer, 0, buffer.length, offset);
+      } finally {
+        fs.closeSync(fd);
+      }
+      // Only whole lines: a line being written now is read on the next round.
+      const end = buffer.lastIndexOf(0x0a);
+      if (end < 0) continue;
+      offsets.set(file, offset + end + 1);
+      for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
+        const entry = parseLine(line);
+        if (entry) onEntry(entry);
+      }
+    }
+  };
+
+  const watcher = fs.watch(dir, () => readNew());
+  watcher.on('error', () => undefined);
+  const timer = setInterval(readNew, pollMs);
+  return {
+    close(): void {
+      clearInterval(timer);
+      watcher.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------------------------
+
+export const AUDIT_CSV_COLUMNS = [
+  'ts',
+  'event',
+  'client',
+  'clientId',
+  'sessionId',
+  'server',
+  'tool',
+  'requestId',
+  'rule',
+  'decision',
+  'channel',
+  'reason',
+  'latencyMs',
+  'resultStatus',
+  'argumentsHash',
+  'arguments',
+] as const;
+
+function csvCell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  let text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  // Arguments and reasons come from agents; a cell starting with = + - @ would run as a formula in a spreadsheet (OWASP "CSV injection").
+  if (typeof value !== 'number' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180 CSV (CRLF line ends, quoted where needed) with a header row; arguments as JSON. */
+export function toCsv(entries: readonly AuditEntry[]): string {
+  const rows = [AUDIT_CSV_COLUMNS.join(',')];
+  for (const entry of entries) {
+    const record = entry as Record<string, unknown>;
+    rows.push(AUDIT_CSV_COLUMNS.map((column) => csvCell(record[column])).join(','));
+  }
+  return `${rows.join('\r\n')}\r\n`;
+}
