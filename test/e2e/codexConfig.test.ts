@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Command } from 'commander';
+import { registerClientCommands } from '../../src/cli/clientCommands';
 import type { CodexConnectOptions } from '../../src/core/clients/codex';
 import { codexConfigPath, planCodexConnect, planCodexDisableServers, planCodexDisconnect } from '../../src/core/clients/codex';
 import { applyPlan } from '../../src/core/clients/plan';
@@ -55,6 +57,10 @@ describe('Codex CLI reads the config Gatehouse writes', function () {
     { options: { url: URL_7337, auth: 'env', force: true }, seed: 'ours-dotted.toml' },
     { options: { url: URL_7337, auth: 'env' }, seed: 'ours-root-inline.toml' },
     { options: { url: URL_7337, auth: 'oauth' }, seed: 'ours-split-subtables.toml' },
+    { options: { url: URL_7337, auth: 'env' }, seed: 'ours-root-dotted.toml' },
+    { options: { url: URL_7337, auth: 'header', apiKey: 'ghk_tricky' }, seed: 'tricky-keys.toml' },
+    { options: { url: URL_7337, auth: 'env' }, seed: 'multiline-strings.toml' },
+    { options: { url: URL_7337, auth: 'env' }, seed: 'bom-utf8.toml' },
   ];
 
   for (const { options, seed } of cases) {
@@ -74,6 +80,18 @@ describe('Codex CLI reads the config Gatehouse writes', function () {
       assert.ok(listed.some((server) => server.name === 'gatehouse' && server.enabled));
     });
   }
+
+  it('accepts what `gatehouse connect codex --auth env` writes', async () => {
+    const lines: string[] = [];
+    const program = new Command('gatehouse').exitOverride();
+    registerClientCommands(program, { home, env: { CODEX_HOME: codexHome }, port: 7337, out: (line) => lines.push(line) });
+    await program.parseAsync(['connect', 'codex', '--auth', 'env'], { from: 'user' });
+    assert.ok(lines.includes('  export GATEHOUSE_TOKEN=<key>'));
+    const entry = JSON.parse(codex('mcp', 'get', 'gatehouse', '--json')) as CodexServer;
+    assert.equal(entry.transport.url, URL_7337);
+    assert.equal(entry.transport.bearer_token_env_var, 'GATEHOUSE_TOKEN');
+    assert.match(codex('mcp', 'get', 'gatehouse'), /default_tools_approval_mode: approve/);
+  });
 
   it('shows the servers moved behind Gatehouse as disabled, and forgets Gatehouse on disconnect', () => {
     connect({ url: URL_7337, auth: 'env' }, 'many-servers.toml');
