@@ -11,6 +11,7 @@ import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
 import { createAwaitApprovalTool, DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
 import { errorResult } from './upstreams/upstream';
+import { createApprovalRoutes } from './web/approvalRoutes';
 import type { Hono } from 'hono';
 
 export interface GatehouseOptions {
@@ -38,6 +39,8 @@ export class Gatehouse {
   readonly consent: ConsentBroker;
   readonly oauth: OAuthService;
   readonly gate: ApprovalGate;
+  /** Pairs browsers with the human channel: `pairing.createLink(origin)` for "Pair Browser". */
+  readonly pairing: BrowserPairing;
   awaitWindowMs: number;
 
   constructor(readonly options: GatehouseOptions) {
@@ -59,6 +62,7 @@ export class Gatehouse {
       mcpMiddleware: oauth.mcpMiddleware,
       routes: (app) => {
         oauth.routes(app);
+        app.route('/', approvalRoutes);
         options.routes?.(app, this);
       },
     });
@@ -88,6 +92,11 @@ export class Gatehouse {
     this.approvals.dispose();
     this.policy.dispose();
     this.consent.dispose();
+  }
+
+  /** A one-time link that pairs a browser for deciding on the approval pages (2 minutes). */
+  createPairingLink(): string {
+    return this.pairing.createLink(`http://127.0.0.1:${this.gateway.port}`);
   }
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
