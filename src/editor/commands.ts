@@ -5,6 +5,7 @@ import { ApiKeyStore } from '../core/auth/apiKeys';
 import { resolveHome } from '../core/store/home';
 import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
+import { showPendingApprovals } from './pendingApprovals';
 
 /** What the commands act on; `extension.ts` builds it once. */
 export interface CommandServices {
@@ -20,7 +21,6 @@ type CommandHandler = (services: CommandServices) => Promise<void>;
  */
 const notYetAvailable = {
   [CommandId.openPanel]: 'The Gatehouse policy panel is not available in this version yet.',
-  [CommandId.showPending]: 'Approvals are not available in this version of Gatehouse yet, so no call can be pending.',
   [CommandId.pairBrowser]: 'Browser pairing is not available in this version of Gatehouse yet.',
   [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
   [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
@@ -31,6 +31,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.copyMcpUrl]: copyMcpUrl,
   [CommandId.restartGateway]: restartGateway,
   [CommandId.createApiKey]: createApiKey,
+  [CommandId.showPending]: showPending,
   [CommandId.showLogs]: async ({ log }) => log.show(),
 };
 
@@ -64,6 +65,17 @@ async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
   );
 }
 
+async function showPending({ gateway, log }: CommandServices): Promise<void> {
+  const gatehouse = gateway.gatehouse;
+  if (gatehouse) {
+    await showPendingApprovals(gatehouse);
+  } else if (gateway.state.kind === 'failed') {
+    await showGatewayFailure(gateway.state, log);
+  } else {
+    void vscode.window.showInformationMessage('The Gatehouse gateway is not running, so no call is waiting.');
+  }
+}
+
 async function restartGateway({ gateway, log }: CommandServices): Promise<void> {
   const state = await gateway.restart();
   if (state.kind === 'running') {
@@ -75,7 +87,7 @@ async function restartGateway({ gateway, log }: CommandServices): Promise<void> 
 
 /** Keys live in the Gatehouse home, which a running gateway re-reads, so this works either way. */
 async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
-  const store = gateway.gateway?.apiKeys ?? new ApiKeyStore(resolveHome());
+  const store = gateway.gatehouse?.gateway.apiKeys ?? new ApiKeyStore(resolveHome());
   const taken = new Set(store.list().map((record) => record.label));
   const label = await vscode.window.showInputBox({
     title: 'Gatehouse: Create API Key',

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { Gateway, PortInUseError } from '../core/gateway/gateway';
+import { Gatehouse } from '../core/gatehouse';
+import type { Gateway } from '../core/gateway/gateway';
+import { PortInUseError } from '../core/gateway/gateway';
 import { ConfigFileError } from '../core/store/files';
 import { resolveHome } from '../core/store/home';
 import { Disposable } from './disposable';
@@ -43,7 +45,10 @@ export class GatewayHost extends Disposable {
   /** servers.json became invalid while the gateway runs; the previous servers keep running. */
   readonly onDidFailToReloadServers: vscode.Event<ConfigFileError> = this.configErrorEmitter.event;
   private current: GatewayState = { kind: 'stopped' };
-  private running: Gateway | undefined;
+  private running: Gatehouse | undefined;
+  private readonly pendingEmitter = this.register(new vscode.EventEmitter<number>());
+  /** The number of held calls changed (a request arrived, was decided or expired). */
+  readonly onDidChangePendingCount: vscode.Event<number> = this.pendingEmitter.event;
   private transition: Promise<GatewayState> | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
@@ -73,35 +78,57 @@ export class GatewayHost extends Disposable {
     // Constructing the gateway reads servers.json and spawns upstreams synchronously; yield
     // first so that never runs inside activate().
     await new Promise((resolve) => setImmediate(resolve));
-    const { port } = readSettings();
+    const settings = readSettings();
+    const { port } = settings;
     const home = resolveHome();
     this.setState({ kind: 'starting', port });
     this.log.info(`Starting the gateway on 127.0.0.1:${port} (home ${home})`);
-    let gateway: Gateway;
+    let gatehouse: Gatehouse;
     try {
-      gateway = new Gateway({ home, port });
-      await gateway.start();
+      gatehouse = new Gatehouse({
+        home,
+        port,
+        expiryMs: settings.expiryMinutes * 60_000,
+        awaitWindowMs: settings.awaitWindowSeconds * 1000,
+      });
+      await gatehouse.start();
     } catch (error) {
       return this.setState(failedState(port, error, this.log));
     }
     if (this.isDisposed) {
-      await gateway.stop();
+      await gatehouse.stop();
       return this.current;
     }
-    this.running = gateway;
-    this.watchUpstreams(gateway);
-    this.log.info(`Gateway ready at ${gateway.url}`);
-    return this.setState({ kind: 'running', url: gateway.url, ...countUpstreams(gateway) });
+    this.running = gatehouse;
+    this.watchUpstreams(gatehouse.gateway);
+    this.watchApprovals(gatehouse);
+    this.log.info(`Gateway ready at ${gatehouse.gateway.url}`);
+    return this.setState({ kind: 'running', url: gatehouse.gateway.url, ...countUpstreams(gatehouse.gateway) });
   }
 
-  /** The running core gateway, for the front ends that need its APIs (keys, approvals). */
-  get gateway(): Gateway | undefined {
+  /** The running core, for the front ends that need its APIs (approvals, consent, keys). */
+  get gatehouse(): Gatehouse | undefined {
     return this.running;
+  }
+
+  get pendingCount(): number {
+    return this.running?.approvals.pending().length ?? 0;
+  }
+
+  private watchApprovals(gatehouse: Gatehouse): void {
+    const refresh = (): void => {
+      if (this.running === gatehouse) this.pendingEmitter.fire(gatehouse.approvals.pending().length);
+    };
+    gatehouse.approvals.on('requested', refresh);
+    gatehouse.approvals.on('decided', refresh);
+    gatehouse.approvals.on('expired', refresh);
+    // Requests persisted in pending.json survive a restart; show them at once.
+    refresh();
   }
 
   private watchUpstreams(gateway: Gateway): void {
     const refresh = (): void => {
-      if (this.running === gateway && this.current.kind === 'running') this.setState({ ...this.current, ...countUpstreams(gateway) });
+      if (this.running?.gateway === gateway && this.current.kind === 'running') this.setState({ ...this.current, ...countUpstreams(gateway) });
     };
     gateway.upstreams.on('upstreamChanged', (state) => {
       if (state.status === 'ready') this.log.info(`Upstream ${state.name}: ready (${state.tools.length} tools)`);
@@ -116,12 +143,13 @@ export class GatewayHost extends Disposable {
   }
 
   private async stopNow(): Promise<void> {
-    const gateway = this.running;
+    const gatehouse = this.running;
     this.running = undefined;
-    if (gateway) {
+    if (gatehouse) {
       this.log.info('Stopping the gateway');
+      if (!this.isDisposed) this.pendingEmitter.fire(0);
       try {
-        await gateway.stop();
+        await gatehouse.stop();
       } catch (error) {
         this.log.warn(`The gateway did not stop cleanly: ${String(error)}`);
       }

@@ -13,12 +13,12 @@ export class GatehouseStatusBar extends Disposable {
     this.item.name = 'Gatehouse';
     this.item.command = CommandId.showPending;
     this.register(gateway.onDidChangeState((state) => this.render(state)));
+    this.register(gateway.onDidChangePendingCount((count) => this.setPendingCount(count)));
     this.render(gateway.state);
     this.item.show();
   }
 
-  /** The approvals front end calls this whenever its queue changes. */
-  setPendingCount(count: number): void {
+  private setPendingCount(count: number): void {
     this.pendingCount = count;
     this.render(this.gateway.state);
   }
