@@ -304,6 +304,22 @@ describe('Codex config writer: applying plans', () => {
     assert.deepEqual(listBackups(file), []);
   });
 
+  it('writes through a symlinked config instead of replacing the link', () => {
+    const real = path.join(dir, 'dotfiles-codex.toml');
+    fs.writeFileSync(real, 'model = "o3"\n');
+    fs.symlinkSync(real, file);
+    const result = applyPlan(file, planCodexConnect(fs.readFileSync(file, 'utf8'), { url: URL_7337, auth: 'env' }));
+    assert.ok(fs.lstatSync(file).isSymbolicLink());
+    assert.equal(gatehouseOf(fs.readFileSync(real, 'utf8'))!.url, URL_7337);
+    assert.equal(fs.readFileSync(result.backup!, 'utf8'), 'model = "o3"\n');
+  });
+
+  it('refuses to rewrite a file that is not UTF-8', () => {
+    fs.writeFileSync(file, Buffer.from([0x23, 0x20, 0xe9, 0x0a, 0x61, 0x3d, 0x31, 0x0a])); // "# \xe9" in Latin-1
+    const plan = planCodexConnect(fs.readFileSync(file, 'utf8'), { url: URL_7337, auth: 'env' });
+    assert.throws(() => applyPlan(file, plan), /not UTF-8/);
+  });
+
   it('refuses to write when the file changed after it was planned', () => {
     fs.writeFileSync(file, 'model = "o3"\n');
     const plan = planCodexConnect(fs.readFileSync(file, 'utf8'), { url: URL_7337, auth: 'env' });

@@ -67,25 +67,29 @@ export function applyPlan(file: string, plan: ConfigPlan, now: Date = new Date()
   if (plan.status === 'unchanged') return { written: false };
   if (plan.status !== 'create' && plan.status !== 'update') throw new Error(plan.message);
   if (plan.after === undefined) throw new Error(`Gatehouse has nothing to write to ${file}.`);
+  // A config kept in a dotfiles repository is often a symlink: write the file it points to, not over the link.
+  const target = fs.existsSync(file) ? fs.realpathSync(file) : file;
   let current: Buffer | undefined;
   let mode: number | undefined;
   try {
-    current = fs.readFileSync(file);
-    mode = fs.statSync(file).mode & 0o777;
+    current = fs.readFileSync(target);
+    mode = fs.statSync(target).mode & 0o777;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   // The plan was made from a text; refuse if the file moved on since, rather than lose that edit.
-  if ((current?.toString('utf8') ?? undefined) !== plan.before) {
-    throw new Error(`${file} changed after Gatehouse read it. Nothing was written; run the command again.`);
+  // Comparing bytes also refuses files that are not UTF-8, whose other bytes a rewrite would damage.
+  const planned = plan.before === undefined ? undefined : Buffer.from(plan.before, 'utf8');
+  if (current === undefined ? planned !== undefined : planned === undefined || !current.equals(planned)) {
+    throw new Error(`${file} changed after Gatehouse read it (or is not UTF-8 text). Nothing was written; run the command again.`);
   }
   let backup: string | undefined;
   if (current !== undefined) {
-    backup = uniqueBackupName(file, now);
+    backup = uniqueBackupName(target, now);
     writeFileAtomic(backup, current, mode);
-    pruneBackups(file);
+    pruneBackups(target);
   }
-  writeFileAtomic(file, plan.after, mode);
+  writeFileAtomic(target, plan.after, mode);
   return { written: true, backup };
 }
 
