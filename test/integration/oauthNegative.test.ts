@@ -107,7 +107,8 @@ async function callMcp(base: string, token?: string): Promise<Response> {
 async function assertRefusedOnMcp(base: string, token: string, status = 401, error = 'invalid_token'): Promise<void> {
   const response = await callMcp(base, token);
   assert.equal(response.status, status);
-  assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer /);
+  assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer resource_metadata="[^"]+", scope="mcp"/);
+  assert.match(response.headers.get('www-authenticate') ?? '', new RegExp(`error="${error}"`));
   assert.equal(((await response.json()) as { error: string }).error, error);
 }
 

@@ -209,17 +209,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const result = await authenticator.authenticate(request, origin);
       if (!result) continue;
       if (result.ok) return { principal: result.principal };
-      return { response: this.authFailure(result.status, result.error, result.description, origin) };
+      return { response: this.authFailure(result.status, result.error, result.description, origin, true) };
     }
     return {
       response: this.authFailure(401, 'invalid_token', 'Gatehouse needs credentials: send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>" (create one with `gatehouse key create <label>`), or sign in with OAuth.', origin),
     };
   }
 
-  private authFailure(status: 401 | 403, error: string, description: string, origin: string): Response {
+  private authFailure(status: 401 | 403, error: string, description: string, origin: string, credentialsSent = false): Response {
     const challenges = this.authenticators.map((a) => a.challenge?.(origin)).filter((c): c is string => Boolean(c));
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    headers['www-authenticate'] = challenges[0] ?? `Bearer error="${error}"`;
+    // RFC 6750 §3.1: name the error only when credentials were sent (invalid_token, insufficient_scope → step-up).
+    headers['www-authenticate'] = challenges[0] ? (credentialsSent ? `${challenges[0]}, error="${error}"` : challenges[0]) : `Bearer error="${error}"`;
     return new Response(JSON.stringify({ error, error_description: description }), { status, headers });
   }
 
