@@ -178,10 +178,10 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
     for (const file of SKILL_FILES) {
       it(`${file}: identifiers are tools, fields, statuses or result keys of the live gateway`, function () {
         const terms = mentionedProtocolTerms(readSkillFile(file));
-        const known = new Set([...toolNames, ...inputNames, ...outputNames, ...statuses, ...responseKeys, ...RESULT_KEYS, CODEX_SERVER_NAME]);
+        const known = new Set([...toolNames, ...inputNames, ...outputNames, ...statuses, ...responseKeys, ...RESULT_KEYS, CODEX_SERVER_NAME, `mcp__${CODEX_SERVER_NAME}`]);
         const unknown = terms.identifiers.filter((term) => {
           if (known.has(term) || NOT_PROTOCOL.has(term)) return false;
-          // An example integration (`github__create_issue`), named the gateway's way, also as Codex shows it.
+          // An example integration (`github__create_issue`), named the gateway's way, also as Claude Code shows it.
           const bare = term.replace(new RegExp(`^mcp__${CODEX_SERVER_NAME}__`), '');
           return !GATEWAY_TOOL_NAME.test(bare) || bare.startsWith('demo__');
         });
