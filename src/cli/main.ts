@@ -5,6 +5,8 @@ import { resolveHome } from '../core/store/home';
 import { loadServers, removeServer, saveServer } from '../core/upstreams/serversConfig';
 import { GATEHOUSE_VERSION } from '../core/version';
 import { runServe } from './serve';
+import { registerAuditCommands } from './auditCommands';
+import { registerPolicyCommands } from './policyCommands';
 import { registerSkillsCommands } from './skillsCommands';
 import * as os from 'node:os';
 
@@ -109,6 +111,8 @@ export function buildProgram(): Command {
     });
 
   registerSkillsCommands(program, { home: os.homedir(), out });
+  registerPolicyCommands(program, { home: resolveHome(), out });
+  registerAuditCommands(program, { home: resolveHome(), out });
 
   return program;
 }
