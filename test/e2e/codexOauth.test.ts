@@ -51,13 +51,15 @@ describe('the real Codex CLI signs in to Gatehouse with OAuth', function () {
   delete env.OPENAI_API_KEY;
   let gateway: Gateway;
   let broker: ConsentBroker;
+  let service: OAuthService;
   let model: MockModel | undefined;
   const principals: Principal[] = [];
 
   before(async () => {
     for (const dir of [codexHome, userHome, workdir]) fs.mkdirSync(dir, { recursive: true });
     broker = new ConsentBroker();
-    const service = new OAuthService({ home: path.join(home, 'gatehouse'), consent: broker });
+    // Short-lived access tokens, so the exec below has to refresh first, as Codex would an hour later.
+    service = new OAuthService({ home: path.join(home, 'gatehouse'), consent: broker, accessTokenLifetimeSeconds: 2 });
     gateway = new Gateway({ home: path.join(home, 'gatehouse'), port: 0, ...oauthGatewayOptions(service) });
     gateway.on('sessionOpened', (session) => principals.push(session.principal));
     await gateway.start();
@@ -93,7 +95,9 @@ describe('the real Codex CLI signs in to Gatehouse with OAuth', function () {
     assert.ok(fs.existsSync(credentials), 'Codex stored the token in its file store');
   });
 
-  it('lets `codex exec` call list_integrations through the gateway with the stored token', async () => {
+  it('lets `codex exec` refresh the expired token and call list_integrations through the gateway', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const tokensBefore = fs.readFileSync(path.join(home, 'gatehouse', 'oauth-tokens.json'), 'utf8');
     model = new MockModel([
       [functionCall('mcp__gatehouse', 'list_integrations', {}, 'call_1')],
       (request) => {
@@ -128,5 +132,15 @@ describe('the real Codex CLI signs in to Gatehouse with OAuth', function () {
     assert.ok(functionOutputs(model.requests[1]!).has('call_1'), 'the tool result went back to the model');
     assert.ok(principals.some((principal) => principal.kind === 'oauth' && principal.clientName === 'Codex'), 'the session belongs to the OAuth client Codex');
     assert.equal(broker.pending().length, 0);
+    const ledger = JSON.parse(fs.readFileSync(path.join(home, 'gatehouse', 'oauth-tokens.json'), 'utf8')) as {
+      refreshTokens: { usedAt?: number }[];
+      revokedFamilies: unknown[];
+    };
+    assert.notEqual(JSON.stringify(ledger), tokensBefore);
+    assert.ok(ledger.refreshTokens.some((token) => token.usedAt !== undefined), 'Codex rotated its refresh token');
+    // With 2-second tokens Codex refreshes before most requests; none of that may look like a replay.
+    assert.ok(ledger.refreshTokens.length >= 2);
+    assert.deepEqual(ledger.revokedFamilies, [], 'rotation never tripped reuse detection');
+    assert.ok(service.listClients()[0]?.lastUsedAt);
   });
 });

@@ -7,11 +7,9 @@ export function resourceMetadataUrl(origin: string): string {
   return `${origin}/.well-known/oauth-protected-resource/mcp`;
 }
 
-/** `WWW-Authenticate` for `/mcp`, optionally with an RFC 6750 error. */
-export function bearerChallenge(origin: string, error?: { code: string; description: string }): string {
-  const parts = [`resource_metadata="${resourceMetadataUrl(origin)}"`, `scope="${MCP_SCOPE}"`];
-  if (error) parts.push(`error="${error.code}"`, `error_description="${error.description.replace(/["\\]/g, '')}"`);
-  return `Bearer ${parts.join(', ')}`;
+/** `WWW-Authenticate` for `/mcp`; the gateway appends `error="…"` when credentials were sent. */
+export function bearerChallenge(origin: string): string {
+  return `Bearer resource_metadata="${resourceMetadataUrl(origin)}", scope="${MCP_SCOPE}"`;
 }
 
 /**
@@ -45,24 +43,4 @@ export class OAuthAuthenticator implements Authenticator {
   challenge(origin: string): string {
     return bearerChallenge(origin);
   }
-}
-
-/**
- * The response for a refused `/mcp` request, for a gateway that wants the exact RFC 6750 shape:
- * 401/403 with `WWW-Authenticate` and a JSON body.
- */
-export function unauthorizedResponse(origin: string, result?: Extract<AuthResult, { ok: false }>): Response {
-  const status = result?.status ?? 401;
-  const error = result ? { code: result.error, description: result.description } : undefined;
-  const challenge =
-    status === 403
-      ? `Bearer error="insufficient_scope", scope="${MCP_SCOPE}", resource_metadata="${resourceMetadataUrl(origin)}"`
-      : bearerChallenge(origin, error);
-  const body = result
-    ? { error: result.error, error_description: result.description }
-    : { error: 'invalid_token', error_description: 'Authentication required: sign in with OAuth (codex mcp login gatehouse) or send an API key' };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' },
-  });
 }
