@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CodexConnectOptions } from '../../src/core/clients/codex';
 import { codexConfigPath, locateEntry, planCodexConnect, planCodexDisableServers, planCodexDisconnect, planCodexEnableServers } from '../../src/core/clients/codex';
-import { locateStatements, parseTomlDocument, parseTomlValue } from '../../src/core/clients/codexToml';
+import { inlineTableEntries, locateStatements, parseTomlDocument, parseTomlValue } from '../../src/core/clients/codexToml';
 import { applyPlan, listBackups } from '../../src/core/clients/plan';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'codex');
@@ -232,6 +232,61 @@ describe('Codex config writer: specific forms', () => {
       statements.map((s) => s.path.join('.')),
       ['mcp_servers.browser', 'mcp_servers.browser.command', 'mcp_servers.browser.args', 'mcp_servers.browser.env', 'mcp_servers.py', 'mcp_servers.py.command', 'mcp_servers.py.args'],
     );
+  });
+});
+
+describe('TOML statement locator', () => {
+  function lines(text: string): string[] {
+    return locateStatements(text).map((s) => {
+      const first = text.slice(0, s.start).split('\n').length;
+      const last = text.slice(0, s.end).replace(/\n$/, '').split('\n').length;
+      return `${s.kind} ${s.path.join('.')} ${first}-${last}`;
+    });
+  }
+
+  it('spans multi-line strings, including escaped and extra closing quotes', () => {
+    const text = ['a = """', '[x]', '\\""" still', '"""', "b = '''", '[y]', "'''", 'c = """x"""""', '[t]', ''].join('\n');
+    assert.deepEqual(lines(text), ['keyValue a 1-4', 'keyValue b 5-7', 'keyValue c 8-8', 'table t 9-9']);
+  });
+
+  it('spans arrays over lines, with comments and brackets inside strings and comments', () => {
+    const text = ['a = [', '  "]", # ] comment', '  [1, 2],', '  { k = "}" },', ']', '[[arr.t]] # [x]', 'b = 1', ''].join('\n');
+    assert.deepEqual(lines(text), ['keyValue a 1-5', 'arrayTable arr.t 6-6', 'keyValue arr.t.b 7-7']);
+  });
+
+  it('reads quoted and spaced keys and headers, and date-times with a space', () => {
+    const text = ['[ a . "b.c" . \'d\' ]', '"k=#" . x = 1979-05-27 07:32:00Z # c', '"e\\u00e9" = 2\r', ''].join('\n');
+    assert.deepEqual(lines(text), ['table a.b.c.d 1-1', 'keyValue a.b.c.d.k=#.x 2-2', 'keyValue a.b.c.d.eé 3-3']);
+    const statement = locateStatements(text)[1]!;
+    assert.equal(text.slice(statement.valueStart, statement.valueEnd), '1979-05-27 07:32:00Z');
+  });
+
+  it('finds the entries of an inline table', () => {
+    const text = 'm = { a = { b = "}" }, "c.d".e = [1, { f = 2 }], g = 3 }\n';
+    const statement = locateStatements(text)[0]!;
+    const entries = inlineTableEntries(text, statement.valueStart!);
+    assert.deepEqual(
+      entries.map((e) => [e.keyPath.join('|'), text.slice(e.valueStart, e.valueEnd)]),
+      [
+        ['a', '{ b = "}" }'],
+        ['c.d|e', '[1, { f = 2 }]'],
+        ['g', '3'],
+      ],
+    );
+  });
+
+  it('agrees with @iarna/toml on every valid corpus file: each key/value statement names a key that exists', () => {
+    for (const name of writable.concat(foreign)) {
+      const doc = parseTomlDocument(read(name));
+      for (const statement of doc.statements.filter((s) => s.kind === 'keyValue')) {
+        let value: unknown = doc.value;
+        for (const part of statement.path) {
+          if (Array.isArray(value)) value = value[value.length - 1];
+          value = (value as Record<string, unknown>)[part];
+        }
+        assert.notEqual(value, undefined, `${name}: ${statement.path.join('.')}`);
+      }
+    }
   });
 });
 
