@@ -18,13 +18,18 @@ export type BrowserAction =
   /** Click the button labelled `button` on the notification whose text contains `message`. */
   | { readonly kind: 'clickNotificationButton'; readonly message: string; readonly button: string }
   /** Save a PNG under `test-artifacts/vscode/<name>.png`; `part` limits it to one workbench part. */
-  | { readonly kind: 'screenshot'; readonly name: string; readonly part?: WorkbenchPart };
+  | { readonly kind: 'screenshot'; readonly name: string; readonly part?: WorkbenchPart }
+  /** Type `text` into the open quick pick's filter and accept the first match with Enter. */
+  | { readonly kind: 'quickPick'; readonly text: string }
+  /** Read the text of the status bar item whose text contains `contains`. */
+  | { readonly kind: 'statusBarText'; readonly contains: string };
 
 export type WorkbenchPart = 'statusbar' | 'notifications' | 'workbench';
 
 export type BrowserActionRequest = BrowserAction & { readonly id: string };
 
-export type BrowserActionAck = { readonly ok: true; readonly path?: string } | { readonly ok: false; readonly error: string };
+/** `value`: the screenshot's path, or the text read. */
+export type BrowserActionAck = { readonly ok: true; readonly value?: string } | { readonly ok: false; readonly error: string };
 
 /** The environment variable that carries the ack directory into the extension host. */
 export const ACK_DIR_ENV = 'GATEHOUSE_HARNESS_ACK_DIR';

@@ -194,6 +194,9 @@ async function bundleSuite(outdir: string): Promise<string> {
     format: 'cjs',
     sourcemap: 'inline',
     external: ['vscode'],
+    // Prefer ESM entry points: UMD builds (jsonc-parser) require their modules dynamically,
+    // which a bundle cannot follow.
+    mainFields: ['module', 'main'],
     logLevel: 'error',
   });
   return outfile;
@@ -387,7 +390,21 @@ async function performAction(page: Page, request: BrowserActionRequest, ackDir: 
         const selector = partSelectors[request.part ?? 'workbench'];
         if (selector) await page.locator(selector).first().screenshot({ path: file, timeout: ACTION_TIMEOUT_MS });
         else await page.screenshot({ path: file, timeout: ACTION_TIMEOUT_MS });
-        ack = { ok: true, path: file };
+        ack = { ok: true, value: file };
+        break;
+      }
+      case 'quickPick': {
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: ACTION_TIMEOUT_MS });
+        await input.fill(request.text, { timeout: ACTION_TIMEOUT_MS });
+        await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: request.text }).first().waitFor({ timeout: ACTION_TIMEOUT_MS });
+        await input.press('Enter', { timeout: ACTION_TIMEOUT_MS });
+        ack = { ok: true };
+        break;
+      }
+      case 'statusBarText': {
+        const item = page.locator('[id="workbench.parts.statusbar"] .statusbar-item').filter({ hasText: request.contains }).first();
+        ack = { ok: true, value: ((await item.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() };
         break;
       }
     }

@@ -18,7 +18,7 @@ export async function requestBrowserAction(action: BrowserAction, timeoutMs = 20
     if (fs.existsSync(ackFile)) {
       const ack = JSON.parse(fs.readFileSync(ackFile, 'utf8')) as BrowserActionAck;
       if (!ack.ok) throw new Error(`The runner could not ${action.kind}: ${ack.error}`);
-      return ack.path;
+      return ack.value;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -28,6 +28,16 @@ export async function requestBrowserAction(action: BrowserAction, timeoutMs = 20
 /** Clicks a button on the notification whose text contains `message`, in the notification centre. */
 export async function clickNotificationButton(message: string, button: string): Promise<void> {
   await requestBrowserAction({ kind: 'clickNotificationButton', message, button });
+}
+
+/** Filters the open quick pick by `text` and accepts the first match. */
+export async function pickQuickPickItem(text: string): Promise<void> {
+  await requestBrowserAction({ kind: 'quickPick', text });
+}
+
+/** The text of the status bar item that contains `contains` (codicons read as nothing). */
+export async function readStatusBarText(contains: string): Promise<string> {
+  return (await requestBrowserAction({ kind: 'statusBarText', contains })) ?? '';
 }
 
 /** Saves `test-artifacts/vscode/<name>.png` and returns its path. */

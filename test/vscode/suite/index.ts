@@ -17,6 +17,7 @@ export async function run(): Promise<void> {
     const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
     mocha.suite.emit('pre-require', globalThis, 'gatehouse-vscode-suite', mocha);
     await import('./extension.test');
+    await import('./approvals.test');
     const failures = await new Promise<number>((resolve) => mocha.run(resolve));
     if (failures > 0) throw new Error(`${failures} test${failures === 1 ? '' : 's'} failed`);
   } finally {

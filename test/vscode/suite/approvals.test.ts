@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as vscode from 'vscode';
+import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
+import type { GatehouseApi } from '../../../src/extension';
+import { pickQuickPickItem, readStatusBarText, takeScreenshot } from './harness';
+
+/** Status bar updates cross from the extension host to the workbench; give them a moment. */
+async function statusBarEventually(pattern: RegExp): Promise<string> {
+  let text = '';
+  for (let attempt = 0; attempt < 25; attempt++) {
+    text = await readStatusBarText('Gatehouse');
+    if (pattern.test(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`status bar reads "${text}", expected ${pattern}`);
+}
+
+describe('a held call in the editor', () => {
+  let home: string;
+  let client: Client;
+
+  before(async () => {
+    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
+    const gateway = await api.gatewayReady;
+    assert.equal(gateway.kind, 'running');
+    // The runner gives code-server, and so the extension host, a temporary GATEHOUSE_HOME.
+    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+    const key = new ApiKeyStore(home).create('vscode-suite');
+    client = new Client({ name: 'vscode-suite', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  });
+
+  after(async () => {
+    await client?.close();
+  });
+
+  it('counts the held call in the status bar and runs it once approved from Show Pending Approvals', async () => {
+    const held = await client.callTool({ name: 'demo__write_note', arguments: { name: 'from-vscode.txt', content: 'approved in VS Code' } });
+    const holding = held.structuredContent as { status: string; request_id: string };
+    assert.equal(holding.status, 'approval_required');
+    await statusBarEventually(/Gatehouse 1$/);
+    await takeScreenshot('statusbar-pending', 'statusbar');
+
+    const picking = vscode.commands.executeCommand('gatehouse.showPending');
+    await pickQuickPickItem('write_note');
+    await pickQuickPickItem('Approve');
+    await picking;
+
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    assert.notEqual(result.isError, true, JSON.stringify(result.content));
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'from-vscode.txt'), 'utf8'), 'approved in VS Code');
+    await statusBarEventually(/Gatehouse$/);
+  });
+});
