@@ -65,6 +65,9 @@ describe('approvals: held calls and await_approval', function () {
     const info = (note.inputSchema.properties as Record<string, { description?: string }>).additional_info;
     assert.match(String(info.description), /Shown to the human who approves/);
     assert.ok(!(note.inputSchema.required ?? []).includes('additional_info'));
+    assert.deepEqual((note.outputSchema as { anyOf: unknown[] }).anyOf.length, 3, 'the output schema admits the upstream result, approval_required and blocked');
+    const held = await call(client, 'demo__write_note', { name: 'listed.txt', content: 'x' });
+    assert.equal(structured(held).status, 'approval_required', 'a client that validates against the listed outputSchema accepts a held result');
     const awaitTool = tools.find((t) => t.name === 'await_approval')!;
     assert.equal((awaitTool.outputSchema as { additionalProperties?: boolean }).additionalProperties, false);
   });
@@ -154,7 +157,9 @@ describe('approvals: held calls and await_approval', function () {
     th.gatehouse.policy.update((p) => ({ ...p, rules: [...p.rules, { id: 'no-echo', tool: 'demo__echo', decision: 'deny', reason: 'echo is off today' }] }));
     const result = await call(client, 'demo__echo', { text: 'x' });
     assert.equal(result.isError, true);
-    assert.deepEqual(result.structuredContent, { status: 'blocked', reason: 'echo is off today' });
+    assert.equal(structured(result).status, 'blocked');
+    assert.equal(structured(result).reason, 'echo is off today');
+    assert.match(String(structured(result).message), /Do not retry/);
     assert.match(text(result), /Do not retry/);
   });
 });

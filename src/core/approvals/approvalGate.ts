@@ -16,6 +16,24 @@ const ADDITIONAL_INFO_SCHEMA = {
     'Optional. Shown to the human who approves this call: explain in one or two plain sentences what this call does and why you are making it. Not sent to the tool.',
 } as const;
 
+const APPROVAL_REQUIRED_SCHEMA = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', const: 'approval_required' },
+    request_id: { type: 'string' },
+    approval_url: { type: 'string' },
+    expires_at: { type: 'string' },
+    message: { type: 'string' },
+  },
+  required: ['status', 'request_id', 'approval_url', 'expires_at'],
+};
+
+const BLOCKED_SCHEMA = {
+  type: 'object',
+  properties: { status: { type: 'string', const: 'blocked' }, reason: { type: 'string' }, message: { type: 'string' } },
+  required: ['status', 'reason'],
+};
+
 /**
  * The approvals layer on the call path: every upstream call passes the policy. Allowed calls go
  * straight through, denied ones are refused, and "ask" ones are held as approval requests that
@@ -44,6 +62,10 @@ export class ApprovalGate implements CallGate {
     // A tool that already takes its own `additional_info` keeps it; the gateway then cannot add its own.
     if (!(ADDITIONAL_INFO in properties)) properties[ADDITIONAL_INFO] = ADDITIONAL_INFO_SCHEMA;
     const tool: Tool = { ...entry.tool, inputSchema: { ...schema, properties } };
+    // Any call may be held or blocked, and then its structured result is Gatehouse's, not the
+    // upstream's. MCP clients validate structured results (even error ones) against outputSchema,
+    // so the schema admits all three.
+    if (entry.tool.outputSchema) tool.outputSchema = { type: 'object', anyOf: [entry.tool.outputSchema, APPROVAL_REQUIRED_SCHEMA, BLOCKED_SCHEMA] };
     this.decorated.set(entry.tool, tool);
     return tool;
   }
@@ -84,10 +106,8 @@ export class ApprovalGate implements CallGate {
     if (verdict.decision === 'deny') {
       const reason = verdict.reason ?? 'the policy denies this tool';
       this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
-      return errorResult(
-        `Blocked by Gatehouse policy: ${entry.name} is not allowed (${reason}). Do not retry this call or try to get around the block; tell the human what you wanted to do, and they can change the policy if they agree.`,
-        { status: 'blocked', reason },
-      );
+      const message = `Blocked by Gatehouse policy: ${entry.name} is not allowed (${reason}). Do not retry this call or try to get around the block; tell the human what you wanted to do, and they can change the policy if they agree.`;
+      return errorResult(message, { status: 'blocked', reason, message });
     }
 
     const { request } = this.queue.create({
@@ -152,8 +172,9 @@ export function approvalRequiredResult(request: ApprovalRequest, approvalUrl: st
     `2. In this same turn, without waiting for a chat reply, call await_approval with request_id "${request.id}". It waits for the decision and returns the call's real result once approved.`,
     `The request expires at ${request.expiresAt}. Do not try to approve it yourself.`,
   ].join('\n');
+  // Codex shows the model only the structured part of a result, so the instructions travel there too.
   return {
     content: [{ type: 'text', text }],
-    structuredContent: { status: 'approval_required', request_id: request.id, approval_url: approvalUrl, expires_at: request.expiresAt },
+    structuredContent: { status: 'approval_required', request_id: request.id, approval_url: approvalUrl, expires_at: request.expiresAt, message: text },
   };
 }
