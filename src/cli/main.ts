@@ -6,6 +6,8 @@ import { loadServers, removeServer, saveServer } from '../core/upstreams/servers
 import { GATEHOUSE_VERSION } from '../core/version';
 import { runServe } from './serve';
 import { registerAuditCommands } from './auditCommands';
+import { registerAuthCommands } from './authCommands';
+import { registerClientCommands } from './clientCommands';
 import { registerPolicyCommands } from './policyCommands';
 import { registerSkillsCommands } from './skillsCommands';
 import * as os from 'node:os';
@@ -110,6 +112,8 @@ export function buildProgram(): Command {
       out(`Revoked "${label}".`);
     });
 
+  registerClientCommands(program, { home: os.homedir(), env: process.env, port: portFrom(undefined), out });
+  registerAuthCommands(program, { home: resolveHome(), out });
   registerSkillsCommands(program, { home: os.homedir(), out });
   registerPolicyCommands(program, { home: resolveHome(), out });
   registerAuditCommands(program, { home: resolveHome(), out });

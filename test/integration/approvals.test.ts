@@ -65,7 +65,7 @@ describe('approvals: held calls and await_approval', function () {
     const info = (note.inputSchema.properties as Record<string, { description?: string }>).additional_info;
     assert.match(String(info.description), /Shown to the human who approves/);
     assert.ok(!(note.inputSchema.required ?? []).includes('additional_info'));
-    assert.deepEqual((note.outputSchema as { anyOf: unknown[] }).anyOf.length, 3, 'the output schema admits the upstream result, approval_required and blocked');
+    assert.deepEqual((note.outputSchema as unknown as { anyOf: unknown[] }).anyOf.length, 3, 'the output schema admits the upstream result, approval_required and blocked');
     const held = await call(client, 'demo__write_note', { name: 'listed.txt', content: 'x' });
     assert.equal(structured(held).status, 'approval_required', 'a client that validates against the listed outputSchema accepts a held result');
     const awaitTool = tools.find((t) => t.name === 'await_approval')!;
