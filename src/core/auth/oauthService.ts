@@ -246,6 +246,7 @@ export class OAuthService {
     if (scopes.every((scope) => remembered.includes(scope))) {
       return { kind: 'redirect', location: this.approve(authorization) };
     }
+    this.pruneWaiting();
     const ticket = this.consent.begin({ clientId: client.clientId, clientName: client.clientName, redirectHost: redirectHostOf(redirectUri), scopes });
     const entry: { authorization: ValidatedAuthorization; location?: string; expiresAt: number } = {
       authorization,
