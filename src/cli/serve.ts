@@ -1,4 +1,5 @@
 import { Gatehouse } from '../core/gatehouse';
+import { TerminalApprovals } from './terminalApprovals';
 
 export interface ServeOptions {
   readonly home: string;
@@ -30,10 +31,22 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   out('default_tools_approval_mode = "approve"');
   out('tool_timeout_sec = 120');
   out('');
+  let terminal: TerminalApprovals | undefined;
+  let stopping = false;
   const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    terminal?.stop();
     out('Stopping Gatehouse…');
     void gatehouse.stop().then(() => process.exit(0));
   };
+  // The terminal is a human channel only when a person is at it; a pipe could be the agent's.
+  if (process.stdin.isTTY) {
+    terminal = new TerminalApprovals({ gatehouse, input: process.stdin, write: (text) => process.stdout.write(text), onInterrupt: shutdown });
+    terminal.start();
+  } else {
+    out('No terminal attached: decide held calls in VS Code, or run `gatehouse serve` in a terminal to decide there and pair a browser.');
+  }
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   return gatehouse;

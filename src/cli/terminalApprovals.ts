@@ -1,0 +1,281 @@
+import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+import type { ConsentRequest } from '../core/auth/consent';
+import type { Gatehouse } from '../core/gatehouse';
+
+/** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
+export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink'>;
+
+export interface KeyInput {
+  on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+  setRawMode?(mode: boolean): unknown;
+  setEncoding?(encoding: BufferEncoding): unknown;
+}
+
+export interface TerminalApprovalsOptions {
+  readonly gatehouse: TerminalGatehouse;
+  /** `process.stdin` on a TTY; a PassThrough in tests. */
+  readonly input: KeyInput;
+  /** Raw output, no newline added (the reason prompt echoes keystrokes). */
+  readonly write: (text: string) => void;
+  /** Ctrl-C: raw mode turns it into a keystroke, so the owner decides what stopping means. */
+  readonly onInterrupt?: () => void;
+  readonly now?: () => number;
+}
+
+type Item = { readonly kind: 'approval'; readonly request: ApprovalRequest } | { readonly kind: 'consent'; readonly request: ConsentRequest };
+
+const MAX_SHOWN_ARGUMENTS = 6;
+const MAX_VALUE_CHARS = 100;
+const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
+// Agent-controlled text must not move the cursor or recolour the prompt (a fake "approved" line).
+const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'g');
+
+/**
+ * The serve terminal as a human channel (issue 3 §7): shows each held call and OAuth sign-in,
+ * oldest first, and takes one keystroke per decision. Keys are lowercase letters only, so the
+ * escape sequences of arrow keys (ESC [ A … D) never decide anything.
+ */
+export class TerminalApprovals {
+  private current: Item | undefined;
+  private readonly skipped = new Set<string>();
+  private reason: { readonly requestId: string; text: string } | undefined;
+  private lastWasCarriageReturn = false;
+  private started = false;
+  private readonly now: () => number;
+  private readonly onData = (chunk: Buffer | string): void => this.handleInput(chunk.toString());
+  private readonly onChanged = (): void => this.refresh();
+  private readonly onRequested = (request: ApprovalRequest): void => this.announce(`New held call from ${clean(request.clientName)}: ${clean(request.server)} › ${clean(request.originalName)}.`);
+  private readonly onConsentRequested = (request: ConsentRequest): void => this.announce(`${clean(request.clientName)} asks to connect.`);
+
+  constructor(private readonly options: TerminalApprovalsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { input, gatehouse } = this.options;
+    input.setRawMode?.(true);
+    input.setEncoding?.('utf8');
+    input.on('data', this.onData);
+    input.resume();
+    gatehouse.approvals.on('requested', this.onRequested);
+    gatehouse.approvals.on('decided', this.onChanged);
+    gatehouse.approvals.on('expired', this.onChanged);
+    gatehouse.consent.on('consentRequested', this.onConsentRequested);
+    gatehouse.consent.on('consentDecided', this.onChanged);
+    this.line('Held calls and sign-ins appear here. Keys: [p] pairing link for a browser  [l] show skipped again  [?] help');
+    this.printPairingLink();
+    this.refresh();
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    const { input, gatehouse } = this.options;
+    input.off('data', this.onData);
+    input.setRawMode?.(false);
+    input.pause();
+    gatehouse.approvals.off('requested', this.onRequested);
+    gatehouse.approvals.off('decided', this.onChanged);
+    gatehouse.approvals.off('expired', this.onChanged);
+    gatehouse.consent.off('consentRequested', this.onConsentRequested);
+    gatehouse.consent.off('consentDecided', this.onChanged);
+  }
+
+  private handleInput(text: string): void {
+    for (const char of text) {
+      const afterCarriageReturn = this.lastWasCarriageReturn;
+      this.lastWasCarriageReturn = char === '\r';
+      // A terminal sends "\r", a pipe "\n", a paste perhaps "\r\n": one Enter each time.
+      if (char === '\n' && afterCarriageReturn) continue;
+      if (char === '\u0003') {
+        this.options.onInterrupt?.();
+        continue;
+      }
+      if (this.reason) this.reasonKey(char);
+      else this.commandKey(char);
+    }
+  }
+
+  private commandKey(key: string): void {
+    const enter = key === '\r' || key === '\n';
+    if (key === 'p') return this.printPairingLink();
+    if (key === '?' || key === 'h') return this.printHelp();
+    if (key === 'l') {
+      this.skipped.clear();
+      this.current = undefined;
+      return this.refresh();
+    }
+    const item = this.current;
+    if (!item) return;
+    if (item.kind === 'consent') {
+      if (key === 'y' || key === 'n') return this.decideConsent(item.request, key === 'y' ? 'allow' : 'deny');
+      if (enter) return this.skip(item);
+      return;
+    }
+    const id = item.request.id;
+    switch (key) {
+      case 'a':
+        return this.decideApproval(id, { kind: 'approve', scope: 'once', channel: 'terminal' }, 'Approved once');
+      case 's':
+        return this.decideApproval(id, { kind: 'approve', scope: 'session', channel: 'terminal' }, 'Approved for this session');
+      case 't':
+        return this.decideApproval(id, { kind: 'approve', scope: 'tool', channel: 'terminal' }, `Approved; ${clean(item.request.tool)} is now always allowed`);
+      case 'd':
+        return this.decideApproval(id, { kind: 'deny', channel: 'terminal' }, 'Denied');
+      case 'r':
+        this.reason = { requestId: id, text: '' };
+        this.options.write('Reason the agent will see (Enter to deny, Esc to cancel): ');
+        return;
+      case 'n':
+        return this.skip(item);
+      default:
+        if (enter) this.skip(item);
+    }
+  }
+
+  private reasonKey(char: string): void {
+    const reason = this.reason!;
+    if (char === '\r' || char === '\n') {
+      this.reason = undefined;
+      this.options.write('\n');
+      const text = reason.text.trim();
+      this.decideApproval(reason.requestId, { kind: 'deny', channel: 'terminal', ...(text ? { reason: text } : {}) }, text ? `Denied ("${clean(text)}")` : 'Denied');
+    } else if (char === '\u001b') {
+      this.reason = undefined;
+      this.line(' (cancelled)');
+      this.current = undefined;
+      this.refresh();
+    } else if (char === '\u007f' || char === '\b') {
+      if (reason.text.length === 0) return;
+      reason.text = [...reason.text].slice(0, -1).join('');
+      this.options.write('\b \b');
+    } else if (!UNSAFE_CHARACTER.test(char) && reason.text.length < 500) {
+      reason.text += char;
+      this.options.write(char);
+    }
+  }
+
+  private decideApproval(id: string, decision: Parameters<TerminalGatehouse['decide']>[1], done: string): void {
+    // Cleared first: the 'decided' event re-enters refresh() and must not report our own decision.
+    this.current = undefined;
+    const result = this.options.gatehouse.decide(id, decision);
+    this.line(result.ok ? `${done}: ${id}` : `Not decided: ${result.message}`);
+    this.refresh();
+  }
+
+  private decideConsent(request: ConsentRequest, decision: 'allow' | 'deny'): void {
+    this.current = undefined;
+    const decided = this.options.gatehouse.consent.decide(request.id, decision);
+    this.line(decided ? `${decision === 'allow' ? 'Allowed' : 'Denied'} sign-in for ${clean(request.clientName)}.` : 'Not decided: that sign-in request already ended.');
+    this.refresh();
+  }
+
+  private skip(item: Item): void {
+    this.skipped.add(keyOf(item));
+    this.current = undefined;
+    this.line('Later.');
+    this.refresh();
+  }
+
+  /** Shows the oldest undecided item, unless one is on screen and still waiting. */
+  private refresh(): void {
+    if (!this.started) return;
+    const waiting = this.waitingItems();
+    if (this.current) {
+      if (waiting.some((item) => keyOf(item) === keyOf(this.current!))) return;
+      if (this.reason) {
+        this.reason = undefined;
+        this.options.write('\n');
+      }
+      this.line(this.describeEnd(this.current));
+      this.current = undefined;
+    }
+    if (this.reason) return;
+    for (const key of [...this.skipped]) if (!waiting.some((item) => keyOf(item) === key)) this.skipped.delete(key);
+    const next = waiting.find((item) => !this.skipped.has(keyOf(item)));
+    if (!next) {
+      if (this.skipped.size) this.line(`${this.skipped.size} waiting for later. Press [l] to go through them again.`);
+      return;
+    }
+    this.current = next;
+    this.show(next, waiting.length);
+  }
+
+  /** Consent first: someone is watching a browser tab wait for it. Then held calls, oldest first. */
+  private waitingItems(): Item[] {
+    const { gatehouse } = this.options;
+    const consent = [...gatehouse.consent.pending()].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).map((request): Item => ({ kind: 'consent', request }));
+    const approvals = gatehouse.approvals.pending().map((request): Item => ({ kind: 'approval', request }));
+    return [...consent, ...approvals];
+  }
+
+  private show(item: Item, waitingCount: number): void {
+    const count = waitingCount > 1 ? ` (${waitingCount} waiting, oldest first)` : '';
+    this.line('');
+    if (item.kind === 'consent') {
+      const r = item.request;
+      const scopes = r.scopes.length ? r.scopes.map(clean).join(' ') : 'none';
+      this.line(`Sign-in${count}: ${clean(r.clientName)} (redirect ${clean(r.redirectHost)}, scopes ${scopes}) wants to connect: [y]es / [n]o  (Enter: later)`);
+      return;
+    }
+    const r = item.request;
+    this.line(`Held call${count}: ${clean(r.clientName)} wants to run ${clean(r.server)} › ${clean(r.originalName)}`);
+    const entries = Object.entries(r.arguments);
+    for (const [name, value] of entries.slice(0, MAX_SHOWN_ARGUMENTS)) this.line(`  ${clean(name)}: ${truncate(clean(JSON.stringify(value) ?? 'undefined'))}`);
+    if (entries.length > MAX_SHOWN_ARGUMENTS) this.line(`  … ${entries.length - MAX_SHOWN_ARGUMENTS} more argument(s): see the approval page`);
+    if (r.additionalInfo) this.line(`  why: ${truncate(clean(r.additionalInfo), 300)}`);
+    if (r.reason) this.line(`  held because: ${clean(r.reason)}`);
+    this.line(`  request ${r.id} · expires ${this.describeExpiry(r.expiresAt)}`);
+    this.line(`  ${APPROVAL_KEYS}`);
+  }
+
+  private describeEnd(item: Item): string {
+    if (item.kind === 'consent') return `The sign-in request from ${clean(item.request.clientName)} was decided elsewhere or expired.`;
+    const request = this.options.gatehouse.approvals.get(item.request.id);
+    if (!request || request.status === 'expired') return `${item.request.id} expired without a decision.`;
+    const channel = request.decision?.channel ?? 'another channel';
+    return `${request.id} was ${request.status} in the ${channel === 'browser' ? 'paired browser' : channel}.`;
+  }
+
+  private describeExpiry(expiresAt: string): string {
+    const at = new Date(expiresAt);
+    const minutes = Math.max(0, Math.round((at.getTime() - this.now()) / 60_000));
+    return `${at.toLocaleTimeString()} (in ${minutes < 1 ? 'under a minute' : `${minutes} min`})`;
+  }
+
+  private announce(text: string): void {
+    // Held calls arriving while another one is on screen are queued; say so without redrawing.
+    if (this.current || this.reason) this.line(`(${text} ${this.waitingItems().length} waiting.)`);
+    else this.refresh();
+  }
+
+  private printPairingLink(): void {
+    this.line(`Pair a browser to decide on the approval pages (link works once, for 2 minutes): ${this.options.gatehouse.createPairingLink()}`);
+  }
+
+  private printHelp(): void {
+    this.line(`Held call: ${APPROVAL_KEYS}. Sign-in: [y]es / [n]o. Any time: [p] pairing link, [l] show skipped again, Ctrl-C stop Gatehouse.`);
+  }
+
+  private line(text: string): void {
+    this.options.write(`${text}\n`);
+  }
+}
+
+function keyOf(item: Item): string {
+  return `${item.kind}:${item.request.id}`;
+}
+
+function clean(text: string): string {
+  return text.replace(UNSAFE_CHARACTERS, '?');
+}
+
+function truncate(text: string, max = MAX_VALUE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
