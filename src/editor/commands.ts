@@ -21,7 +21,6 @@ type CommandHandler = (services: CommandServices) => Promise<void>;
  */
 const notYetAvailable = {
   [CommandId.openPanel]: 'The Gatehouse policy panel is not available in this version yet.',
-  [CommandId.pairBrowser]: 'Browser pairing is not available in this version of Gatehouse yet.',
   [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
   [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
 } as const satisfies Partial<Record<CommandIdValue, string>>;
@@ -32,6 +31,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.restartGateway]: restartGateway,
   [CommandId.createApiKey]: createApiKey,
   [CommandId.showPending]: showPending,
+  [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
 };
 
@@ -73,6 +73,26 @@ async function showPending({ gateway, log }: CommandServices): Promise<void> {
     await showGatewayFailure(gateway.state, log);
   } else {
     void vscode.window.showInformationMessage('The Gatehouse gateway is not running, so no call is waiting.');
+  }
+}
+
+/**
+ * Opens a one-time pairing link so the approval pages in the user's browser can decide. The link
+ * is a secret of the human channel: it is never logged, and it is opened, not shown to agents.
+ */
+async function pairBrowser({ gateway, log }: CommandServices): Promise<void> {
+  const gatehouse = gateway.gatehouse;
+  if (!gatehouse) {
+    if (gateway.state.kind === 'failed') await showGatewayFailure(gateway.state, log);
+    else void vscode.window.showInformationMessage('The Gatehouse gateway is not running yet; try again in a moment.');
+    return;
+  }
+  const opened = await vscode.env.openExternal(vscode.Uri.parse(gatehouse.createPairingLink()));
+  if (opened) {
+    log.info('Opened a browser pairing link');
+    void vscode.window.showInformationMessage('Gatehouse opened a pairing link in your browser. It works once, within 2 minutes; that browser can then approve and deny calls.');
+  } else {
+    void vscode.window.showWarningMessage('Gatehouse could not open your browser. Run "Gatehouse: Pair Browser" again once a browser is available.');
   }
 }
 
