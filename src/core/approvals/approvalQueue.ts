@@ -86,6 +86,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private readonly executions = new Map<string, Promise<CallToolResult>>();
   private readonly file: string;
   private expiryMs: number;
+  private persistScheduled = false;
 
   constructor(
     home: string,
@@ -234,6 +235,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    if (this.persistScheduled) this.flush();
   }
 
   private schedule(request: ApprovalRequest): void {
@@ -262,7 +264,19 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     timer.unref();
   }
 
+  /**
+   * Writes pending.json once per turn of the event loop, after waiters have been woken, so a
+   * burst of decisions costs one write and never delays the agent's answer.
+   */
   private persist(): void {
+    if (this.persistScheduled) return;
+    this.persistScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes pending.json now. */
+  flush(): void {
+    this.persistScheduled = false;
     writeJsonFile(this.file, { requests: [...this.requests.values()] }, 0o600);
   }
 }
