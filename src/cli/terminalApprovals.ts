@@ -3,7 +3,7 @@ import type { ConsentRequest } from '../core/auth/consent';
 import type { Gatehouse } from '../core/gatehouse';
 
 /** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
-export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink'>;
+export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing'>;
 
 export interface KeyInput {
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
@@ -106,6 +106,10 @@ export class TerminalApprovals {
     const enter = key === '\r' || key === '\n';
     if (key === 'p') return this.printPairingLink();
     if (key === '?' || key === 'h') return this.printHelp();
+    if (key === 'u') {
+      this.options.gatehouse.pairing.revokeAll();
+      return this.line('Unpaired every browser; press [p] for a new pairing link.');
+    }
     if (key === 'l') {
       this.skipped.clear();
       this.current = undefined;
@@ -260,7 +264,7 @@ export class TerminalApprovals {
   }
 
   private printHelp(): void {
-    this.line(`Held call: ${APPROVAL_KEYS}. Sign-in: [y]es / [n]o. Any time: [p] pairing link, [l] show skipped again, Ctrl-C stop Gatehouse.`);
+    this.line(`Held call: ${APPROVAL_KEYS}. Sign-in: [y]es / [n]o. Any time: [p] pairing link, [u] unpair all browsers, [l] show skipped again, Ctrl-C stop Gatehouse.`);
   }
 
   private line(text: string): void {

@@ -77,6 +77,18 @@ describe('serve terminal: keystroke decisions', function () {
     }
   });
 
+  it('[u] unpairs every browser', async function () {
+    const [, link] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/);
+    const paired = await fetch(link!, { redirect: 'manual' });
+    const cookie = paired.headers.getSetCookie()[0]!.split(';')[0]!;
+    const base = `http://127.0.0.1:${th.gatehouse.gateway.port}`;
+    assert.doesNotMatch(await (await fetch(`${base}/approvals`, { headers: { cookie } })).text(), /not paired/);
+    const mark = screen.mark();
+    keys.write('u');
+    await screen.waitFor(/Unpaired every browser/, mark);
+    assert.match(await (await fetch(`${base}/approvals`, { headers: { cookie } })).text(), /not paired/);
+  });
+
   it('shows a held call and [a] approves it once: await_approval returns the real result', async function () {
     const id = await hold('term.txt', 'approved at the terminal', { additional_info: 'Writing the terminal note' });
     const [shown] = await screen.waitFor(new RegExp(`Held call[^]*request ${id}[^]*\\[a\\] approve once`));
