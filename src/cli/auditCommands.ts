@@ -56,11 +56,13 @@ export function registerAuditCommands(program: Command, ctx: AuditCommandContext
       const count = Number(options.lines);
       if (!Number.isInteger(count) || count < 0) throw new Error(`-n "${options.lines}" is not a count: give a whole number, such as -n 50.`);
       const print = (entry: AuditEntry): void => ctx.out(options.json ? JSON.stringify(entry) : formatAuditEntry(entry));
-      const entries = tailAudit(ctx.home, count);
-      if (entries.length === 0 && !options.follow) ctx.out(`The audit log in ${auditDir(ctx.home)} is empty.`);
-      entries.forEach(print);
-      if (!options.follow) return;
-      const follower = followAudit(ctx.home, print);
+      if (!options.follow) {
+        const entries = tailAudit(ctx.home, count);
+        if (entries.length === 0) ctx.out(`The audit log in ${auditDir(ctx.home)} is empty.`);
+        entries.forEach(print);
+        return;
+      }
+      const follower = followAudit(ctx.home, print, { backlog: count });
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           follower.close();

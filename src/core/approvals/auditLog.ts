@@ -202,10 +202,12 @@ function parseLine(line: string): AuditEntry | undefined {
   }
 }
 
-function readEntries(file: string): AuditEntry[] {
+/** The entries of one file, or of its first `limit` bytes. */
+function readEntries(file: string, limit?: number): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const buffer = fs.readFileSync(file);
+    text = (limit === undefined ? buffer : buffer.subarray(0, limit)).toString('utf8');
   } catch {
     return [];
   }
@@ -236,13 +238,17 @@ export function readAudit(home: string, filter: AuditFilter = {}): AuditEntry[] 
     .filter((entry) => matches(entry, filter));
 }
 
-/** The last `count` entries, reading only as many files (newest first) as it takes. */
-export function tailAudit(home: string, count: number): AuditEntry[] {
+/**
+ * The last `count` entries, reading only as many files (newest first) as it takes. With `upTo`,
+ * only the bytes each file had then (files not in it are left out).
+ */
+export function tailAudit(home: string, count: number, upTo?: ReadonlyMap<string, number>): AuditEntry[] {
   const collected: AuditEntry[][] = [];
   let total = 0;
   for (const { file } of listAuditFiles(home).reverse()) {
     if (total >= count) break;
-    const entries = readEntries(file);
+    if (upTo && !upTo.has(file)) continue;
+    const entries = readEntries(file, upTo?.get(file));
     collected.unshift(entries);
     total += entries.length;
   }
@@ -250,15 +256,17 @@ export function tailAudit(home: string, count: number): AuditEntry[] {
 }
 
 /**
- * Calls `onEntry` for every line appended from now on, in every audit file, including files
- * created later (a new day, a size rotation). Watches the folder, with a slow poll as a safety
- * net because fs.watch can miss events on some file systems.
+ * Calls `onEntry` for the last `backlog` entries and then for every line appended later, in
+ * every audit file, including files created later (a new day, a size rotation). Watches the
+ * folder, with a slow poll as a safety net because fs.watch can miss events on some file systems.
  */
-export function followAudit(home: string, onEntry: (entry: AuditEntry) => void, pollMs = 500): { close(): void } {
+export function followAudit(home: string, onEntry: (entry: AuditEntry) => void, options: { backlog?: number; pollMs?: number } = {}): { close(): void } {
   const dir = auditDir(home);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const offsets = new Map<string, number>();
   for (const { file } of listAuditFiles(home)) offsets.set(file, fs.statSync(file).size);
+  // The backlog is read up to the same offsets, so a line written meanwhile is shown exactly once.
+  if (options.backlog) tailAudit(home, options.backlog, offsets).forEach(onEntry);
 
   const readNew = (): void => {
     for (const { file } of listAuditFiles(home)) {
@@ -290,7 +298,7 @@ export function followAudit(home: string, onEntry: (entry: AuditEntry) => void, 
 
   const watcher = fs.watch(dir, () => readNew());
   watcher.on('error', () => undefined);
-  const timer = setInterval(readNew, pollMs);
+  const timer = setInterval(readNew, options.pollMs ?? 500);
   return {
     close(): void {
       clearInterval(timer);
