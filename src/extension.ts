@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
     log,
     gateway,
     new GatehouseStatusBar(gateway),
-    new GatehouseMcpProvider(gateway),
+    new GatehouseMcpProvider(gateway, context.secrets, log),
     ...registerCommands({ gateway, log }),
     gateway.onDidFailToReloadServers((error) => void showServersFileError(error)),
   );
