@@ -71,6 +71,7 @@ export class McpSessions {
         this.sessions.set(id, session);
       },
       onsessionclosed: (id) => this.forget(id),
+      enableJsonResponse: true,
     });
     transport.onclose = (): void => {
       if (session) this.forget(session.id);
