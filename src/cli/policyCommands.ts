@@ -76,9 +76,10 @@ export function registerPolicyCommands(program: Command, ctx: PolicyCommandConte
       for (const kind of DEFAULT_KINDS) ctx.out(`  ${kind.padEnd(12)} ${current.defaults[kind]}`);
       for (const [server, decision] of Object.entries(current.defaults.servers)) ctx.out(`  server ${server}: ${decision}`);
       ctx.out(current.rules.length === 0 ? 'Rules: none' : 'Rules (deny beats ask, ask beats allow):');
+      const idWidth = Math.max(0, ...current.rules.map((rule) => rule.id.length));
       for (const rule of current.rules) {
         const extra = [rule.reason ? `(${rule.reason})` : '', rule.fingerprint ? `[tool version ${rule.fingerprint.slice(0, 12)}]` : ''].filter(Boolean).join(' ');
-        ctx.out(`  ${rule.id}  ${rule.decision.padEnd(5)}  ${rule.tool}${describeWhen(rule.when)}${extra ? `  ${extra}` : ''}`);
+        ctx.out(`  ${rule.id.padEnd(idWidth)}  ${rule.decision.padEnd(5)}  ${rule.tool}${describeWhen(rule.when)}${extra ? `  ${extra}` : ''}`);
       }
       ctx.out(current.grants.length === 0 ? 'Grants: none' : 'Grants (exact arguments the human approved for always):');
       for (const grant of current.grants) {
