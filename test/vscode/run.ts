@@ -104,6 +104,7 @@ async function runSuite(cleanup: Cleanup, started: number): Promise<number> {
   };
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(artifactsDir, { recursive: true });
+  fs.rmSync(path.join(artifactsDir, 'failure.png'), { force: true });
 
   phase = performance.now();
   const suiteEntry = await bundleSuite(dirs.suite);
