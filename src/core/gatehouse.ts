@@ -3,7 +3,7 @@ import { ApprovalGate } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
-import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
+import { AuditLog, auditExpiredRequests, auditLogOptionsFromEnv } from './approvals/auditLog';
 import { PolicyStore } from './approvals/policyStore';
 import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
@@ -53,7 +53,7 @@ export class Gatehouse {
     this.pairing = options.pairing ?? new BrowserPairing();
     const approvalRoutes = createApprovalRoutes({ pairing: this.pairing, approvals: this.approvals, consent: this.consent, decide: (id, decision) => this.decide(id, decision) });
     const oauth = oauthGatewayOptions(this.oauth);
-    const audit = options.audit ?? new AuditLog(home);
+    const audit = options.audit ?? new AuditLog(home, auditLogOptionsFromEnv());
     auditExpiredRequests(this.approvals, audit);
     this.gateway = new Gateway({
       home,

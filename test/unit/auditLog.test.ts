@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditEvent } from '../../src/core/approvals/audit';
-import { AUDIT_CSV_COLUMNS, AuditLog, listAuditFiles, readAudit, redactArguments, tailAudit, toCsv, type AuditEntry, type AuditLogOptions } from '../../src/core/approvals/auditLog';
+import { AUDIT_CSV_COLUMNS, AuditLog, auditLogOptionsFromEnv, listAuditFiles, readAudit, redactArguments, tailAudit, toCsv, type AuditEntry, type AuditLogOptions } from '../../src/core/approvals/auditLog';
 
 /** A clock the test moves by hand, so day boundaries and retention need no waiting. */
 function manualClock(start: string): { now: () => Date; set(iso: string): void } {
@@ -318,5 +318,23 @@ describe('toCsv', () => {
     assert.equal(rows[1][AUDIT_CSV_COLUMNS.indexOf('channel')], `'+cmd`);
     assert.equal(rows[1][AUDIT_CSV_COLUMNS.indexOf('rule')], `'@sum`);
     assert.equal(rows[1][AUDIT_CSV_COLUMNS.indexOf('latencyMs')], '-1', 'numbers are left alone');
+  });
+});
+
+describe('auditLogOptionsFromEnv', () => {
+  it('reads the arguments mode, retention and size limit from GATEHOUSE_AUDIT_*', () => {
+    assert.deepEqual(
+      auditLogOptionsFromEnv({ GATEHOUSE_AUDIT_ARGUMENTS: 'redacted', GATEHOUSE_AUDIT_RETENTION_DAYS: '7', GATEHOUSE_AUDIT_MAX_FILE_MB: '0.5' }, () => assert.fail('no warning expected')),
+      { arguments: 'redacted', retentionDays: 7, maxFileBytes: 524288 },
+    );
+    assert.deepEqual(auditLogOptionsFromEnv({}), {});
+  });
+
+  it('keeps the defaults and says why when a value makes no sense', () => {
+    const warnings: string[] = [];
+    const options = auditLogOptionsFromEnv({ GATEHOUSE_AUDIT_ARGUMENTS: 'partial', GATEHOUSE_AUDIT_RETENTION_DAYS: '-1' }, (message) => warnings.push(message));
+    assert.deepEqual(options, {});
+    assert.match(warnings[0], /GATEHOUSE_AUDIT_ARGUMENTS="partial" is not one of full, redacted, none/);
+    assert.match(warnings[1], /GATEHOUSE_AUDIT_RETENTION_DAYS="-1" is not a positive number/);
   });
 });

@@ -75,6 +75,30 @@ function fileFor(home: string, day: string, index: number): string {
   return path.join(auditDir(home), index === 0 ? `audit-${day}.jsonl` : `audit-${day}.${index}.jsonl`);
 }
 
+/**
+ * Settings from the environment, for the headless CLI and the editor alike:
+ * `GATEHOUSE_AUDIT_ARGUMENTS` (full | redacted | none), `GATEHOUSE_AUDIT_RETENTION_DAYS`,
+ * `GATEHOUSE_AUDIT_MAX_FILE_MB`. A value that makes no sense is reported and the default kept.
+ */
+export function auditLogOptionsFromEnv(env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = (message) => void process.stderr.write(`${message}\n`)): AuditLogOptions {
+  const options: { -readonly [K in keyof AuditLogOptions]: AuditLogOptions[K] } = {};
+  const mode = env.GATEHOUSE_AUDIT_ARGUMENTS?.trim();
+  if (mode) {
+    if (mode === 'full' || mode === 'redacted' || mode === 'none') options.arguments = mode;
+    else warn(`GATEHOUSE_AUDIT_ARGUMENTS="${mode}" is not one of full, redacted, none; the audit log keeps full arguments.`);
+  }
+  const positive = (name: string, apply: (value: number) => void): void => {
+    const raw = env[name]?.trim();
+    if (!raw) return;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value > 0) apply(value);
+    else warn(`${name}="${raw}" is not a positive number; the default is used.`);
+  };
+  positive('GATEHOUSE_AUDIT_RETENTION_DAYS', (days) => (options.retentionDays = days));
+  positive('GATEHOUSE_AUDIT_MAX_FILE_MB', (mb) => (options.maxFileBytes = Math.round(mb * 1024 * 1024)));
+  return options;
+}
+
 /** Keys and the type of every value, so the log shows the shape of a call without its secrets. */
 export function redactArguments(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactArguments);
