@@ -31,7 +31,7 @@ function zodMessage(error: unknown): string {
  * Writes policy.json the way the gateway's own PolicyStore does (atomic, 0600, ids made explicit).
  * This is deliberately an edit from outside the human channel: an agent can run this CLI too, so
  * a running gateway sees a loosening as an external edit and holds it until the human confirms it
- * in the editor or the serve terminal. There is intentionally no `policy confirm` command.
+ * through the human channel. There is intentionally no `policy confirm` command.
  */
 function editPolicy(ctx: PolicyCommandContext, edit: (policy: PolicyFile) => PolicyFile, done: (after: PolicyFile) => string): void {
   const before = readPolicy(ctx.home);
@@ -51,8 +51,10 @@ function editPolicy(ctx: PolicyCommandContext, edit: (policy: PolicyFile) => Pol
   ctx.out('This loosens the policy:');
   for (const line of loosening) ctx.out(`  - ${line}`);
   ctx.out(
-    'The running gateway will ask you to confirm this change in the editor or in the `gatehouse serve` terminal; until you do, every call gets the stricter of the old and the new policy. Nothing on the command line can confirm it, so an agent running this command cannot grant itself permission.',
+    'The running gateway will ask you to confirm this change in the editor (Gatehouse panel); until you do, every call gets the stricter of the old and the new policy. Nothing on the command line can confirm it, so an agent running this command cannot grant itself permission.',
   );
+  // PolicyStore trusts the file it finds at startup, and the serve terminal has no policy prompt yet: say so rather than promise one.
+  ctx.out('Under `gatehouse serve` there is no confirmation prompt yet: the change applies when the gateway next starts.');
 }
 
 function describeWhen(when: Record<string, unknown> | undefined): string {
@@ -63,7 +65,7 @@ function describeWhen(when: Record<string, unknown> | undefined): string {
 export function registerPolicyCommands(program: Command, ctx: PolicyCommandContext): void {
   const policy = program
     .command('policy')
-    .description('Show and edit the approval policy (policy.json). Loosening edits wait for your confirmation in the editor or the serve terminal.');
+    .description('Show and edit the approval policy (policy.json). A running gateway holds loosening edits until you confirm them in the editor.');
 
   policy
     .command('list')
@@ -87,7 +89,7 @@ export function registerPolicyCommands(program: Command, ctx: PolicyCommandConte
       }
       ctx.out('');
       ctx.out(
-        'This is policy.json as written. If it was edited in a way that loosens it, a running gateway keeps enforcing the stricter policy until you confirm the edit in the editor or the `gatehouse serve` terminal.',
+        'This is policy.json as written. If it was edited in a way that loosens it, a running gateway keeps enforcing the stricter policy until you confirm the edit in the editor (Gatehouse panel).',
       );
     });
 
