@@ -4,8 +4,9 @@ import type { Gateway } from '../core/gateway/gateway';
 import { PortInUseError } from '../core/gateway/gateway';
 import { ConfigFileError } from '../core/store/files';
 import { resolveHome } from '../core/store/home';
+import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
-import { readSettings } from './settings';
+import { readSettings, Setting } from './settings';
 
 /** What the editor knows about the gateway it hosts. */
 export type GatewayState =
@@ -53,6 +54,22 @@ export class GatewayHost extends Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     super();
+    this.register(vscode.workspace.onDidChangeConfiguration((event) => this.applySettings(event)));
+  }
+
+  /** The await window applies live; the port and the expiry need a restart, which is offered. */
+  private applySettings(event: vscode.ConfigurationChangeEvent): void {
+    const settings = readSettings();
+    if (this.running && event.affectsConfiguration(Setting.awaitWindowSeconds)) {
+      this.running.awaitWindowMs = settings.awaitWindowSeconds * 1000;
+    }
+    const needsRestart = [Setting.port, Setting.expiryMinutes].some((key) => event.affectsConfiguration(key));
+    if (this.running && needsRestart) {
+      const restart = 'Restart Gateway';
+      void vscode.window.showInformationMessage('Gatehouse uses the new setting after a restart of the gateway.', restart).then((choice) => {
+        if (choice === restart) void vscode.commands.executeCommand(CommandId.restartGateway);
+      });
+    }
   }
 
   get state(): GatewayState {
