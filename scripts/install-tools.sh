@@ -46,7 +46,25 @@ chromium() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-if [ $# -eq 0 ]; then set -- node24 skills chromium code_server; fi
+claude_code() {
+  local pkg="$tools/claude-code/node_modules/@anthropic-ai/claude-code"
+  if grep -q '"version": "2.1.330"' "$pkg/package.json" 2>/dev/null && HOME="$tools/claude-code" "$pkg/bin/claude.exe" --version >/dev/null 2>&1; then return; fi
+  mkdir -p "$tools/claude-code"
+  (cd "$tools/claude-code" && npm init -y >/dev/null && npm i --no-save @anthropic-ai/claude-code@2.1.330 >/dev/null)
+  # The package's postinstall swaps its placeholder for the native binary (from the platform
+  # package in optionalDependencies); npm versions that hold back install scripts skip it.
+  if ! HOME="$tools/claude-code" "$pkg/bin/claude.exe" --version >/dev/null 2>&1; then (cd "$pkg" && node install.cjs); fi
+}
+
+gemini_cli() {
+  # Runs on the machine's Node 20; its optional native addons (node-pty, keytar) are not needed
+  # for `gemini mcp list`.
+  if grep -q '"version": "0.61.0"' "$tools/gemini-cli/node_modules/@google/gemini-cli/package.json" 2>/dev/null; then return; fi
+  mkdir -p "$tools/gemini-cli"
+  (cd "$tools/gemini-cli" && npm init -y >/dev/null && npm i --no-save @google/gemini-cli@0.61.0 >/dev/null)
+}
+
+if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli; fi
 for component in "$@"; do
   echo "install-tools: $component" >&2
   "$component"
