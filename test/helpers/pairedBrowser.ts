@@ -7,6 +7,8 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
  */
 export class TestBrowser {
   cookie: string | undefined;
+  /** What the pairing page put in this origin's localStorage. */
+  decisionKey: string | undefined;
 
   constructor(readonly base: string) {}
 
@@ -15,6 +17,11 @@ export class TestBrowser {
     const response = await fetch(link, { redirect: 'manual' });
     const setCookie = response.headers.getSetCookie().find((c) => c.startsWith('gatehouse_session='));
     if (setCookie) this.cookie = setCookie.split(';')[0];
+    if (response.status === 200) {
+      const body = await response.clone().text();
+      const stored = /localStorage\.setItem\("gatehouse\.decisionKey","([^"]+)"\)/.exec(body);
+      if (stored) this.decisionKey = stored[1];
+    }
     return response;
   }
 
@@ -22,12 +29,16 @@ export class TestBrowser {
     return fetch(this.base + path, { redirect: 'manual', headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...headers } });
   }
 
-  /** The CSRF token embedded in a page's forms. */
+  /**
+   * What a page's script puts in its forms' `csrf` field: the decision key from localStorage. The
+   * page itself must offer the field and must not carry the key.
+   */
   async csrfFrom(path: string): Promise<string> {
     const body = await (await this.get(path)).text();
-    const match = /name="csrf" value="([^"]+)"/.exec(body);
-    if (!match) throw new Error(`no CSRF field on ${path}: ${body.slice(0, 300)}`);
-    return match[1]!;
+    if (!/name="csrf" value=""/.test(body)) throw new Error(`no decision form on ${path}: ${body.slice(0, 300)}`);
+    if (this.decisionKey && body.includes(this.decisionKey)) throw new Error(`${path} leaks the decision key`);
+    if (!this.decisionKey) throw new Error('this browser was never paired');
+    return this.decisionKey;
   }
 
   /** A form POST; `origin: null` sends no Origin header at all. */

@@ -24,8 +24,8 @@ describe('approval pages: a paired browser decides', function () {
   async function pairedBrowser(): Promise<TestBrowser> {
     const browser = new TestBrowser(base);
     const response = await browser.open(th.gatehouse.createPairingLink());
-    assert.equal(response.status, 303);
-    assert.equal(response.headers.get('location'), '/approvals');
+    assert.equal(response.status, 200);
+    assert.ok(browser.decisionKey, 'the pairing page hands the decision key to localStorage');
     return browser;
   }
 
@@ -33,7 +33,10 @@ describe('approval pages: a paired browser decides', function () {
     const link = th.gatehouse.createPairingLink();
     assert.match(link, new RegExp(`^${base}/pair/[A-Za-z0-9_-]{43}$`));
     const response = await fetch(link, { redirect: 'manual' });
-    assert.equal(response.status, 303);
+    assert.equal(response.status, 200);
+    const page = await response.text();
+    assert.match(page, /localStorage\.setItem\("gatehouse\.decisionKey","[A-Za-z0-9_-]{43}"\);location\.replace\('\/approvals'\)/);
+    assert.match(String(response.headers.get('content-security-policy')), /script-src 'nonce-/);
     const cookie = response.headers.getSetCookie().find((c) => c.startsWith('gatehouse_session='))!;
     assert.ok(cookie, 'a session cookie is set');
     assert.match(cookie, /HttpOnly/i);
@@ -41,7 +44,7 @@ describe('approval pages: a paired browser decides', function () {
     assert.match(cookie, /Path=\//);
     assert.doesNotMatch(cookie, /Secure/i, 'loopback http: a Secure cookie would never come back');
     assert.equal(response.headers.get('cache-control'), 'no-store');
-    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(response.headers.get('referrer-policy'), 'same-origin');
   });
 
   it('approve once from a paired browser: await_approval returns the real result and the note holds exactly the approved content', async function () {
@@ -62,7 +65,8 @@ describe('approval pages: a paired browser decides', function () {
     assert.match(body, /Approve once/);
     assert.match(body, /id="countdown"/);
 
-    const csrf = /name="csrf" value="([^"]+)"/.exec(body)![1]!;
+    assert.match(body, /name="csrf" value=""/, 'the form field is filled by the page script from localStorage');
+    const csrf = browser.decisionKey!;
     await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
     const decided = await browser.post(`/approvals/${id}/decide`, { csrf, decision: 'once' });
     assert.equal(decided.status, 303);
@@ -127,7 +131,7 @@ describe('approval pages: a paired browser decides', function () {
       assert.doesNotMatch(body, /(src|href)="(https?:)?\/\//, 'no external assets');
       assert.equal(response.headers.get('x-frame-options'), 'DENY');
       assert.equal(response.headers.get('cache-control'), 'no-store');
-      assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(response.headers.get('referrer-policy'), 'same-origin');
     }
   });
 
@@ -171,7 +175,8 @@ describe('approval pages: a paired browser decides', function () {
     assert.match(consentBody, /Headless Codex/);
     assert.match(consentBody, /127\.0\.0\.1:40123/);
     const [consentRequest] = th.gatehouse.consent.pending();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(consentBody)![1]!;
+    assert.match(consentBody, /name="csrf" value=""/);
+    const csrf = browser.decisionKey!;
     assert.ok(consentBody.includes(`action="/consent/${consentRequest!.id}"`));
     const decided = await browser.post(`/consent/${consentRequest!.id}`, { csrf, decision: 'allow' });
     assert.equal(decided.status, 303);

@@ -41,7 +41,7 @@ describe('self-approval attempts: all fail and leave the request pending', funct
 
   async function paired(): Promise<TestBrowser> {
     const browser = new TestBrowser(base);
-    assert.equal((await browser.open(th.gatehouse.createPairingLink())).status, 303);
+    assert.equal((await browser.open(th.gatehouse.createPairingLink())).status, 200);
     assert.ok(browser.cookie);
     return browser;
   }
@@ -103,7 +103,7 @@ describe('self-approval attempts: all fail and leave the request pending', funct
   it('a reused pairing link pairs nothing', async function () {
     const link = th.gatehouse.createPairingLink();
     const human = new TestBrowser(base);
-    assert.equal((await human.open(link)).status, 303);
+    assert.equal((await human.open(link)).status, 200);
     const agent = new TestBrowser(base);
     const reused = await agent.open(link);
     assert.equal(reused.status, 403);
@@ -165,6 +165,22 @@ describe('self-approval attempts: all fail and leave the request pending', funct
     const browser = new TestBrowser(base);
     assert.doesNotMatch(await (await browser.get(`/approvals/${requestId}`, headers)).text(), /name="csrf"/);
     assert.equal((await browser.post(`/approvals/${requestId}/decide`, approve(), { headers })).status, 403);
+  });
+
+  it('a paired session cookie alone, as a server on another loopback port would receive it, cannot decide', async function () {
+    // Browsers send 127.0.0.1 cookies to every port, so a local server the agent runs could see the
+    // human's session cookie. It can read every page with it, and forge any Origin server-side, but
+    // the decision key lives only in the Gatehouse origin's localStorage.
+    const human = await paired();
+    const thief = new TestBrowser(base);
+    thief.cookie = human.cookie;
+    const pages = await Promise.all([`/approvals`, `/approvals/${requestId}`, '/consent'].map(async (p) => (await thief.get(p)).text()));
+    for (const page of pages) assert.ok(!page.includes(human.decisionKey!), 'no page carries the decision key');
+    const guessed = /name="csrf" value="([^"]*)"/.exec(pages[1])?.[1] ?? '';
+    assert.equal(guessed, '', 'the decision forms are empty until the page script fills them');
+    for (const csrf of [guessed, 'x', human.cookie!.split('=')[1]!]) {
+      assert.equal((await thief.post(`/approvals/${requestId}/decide`, approve(csrf))).status, 403);
+    }
   });
 
   it('a forged session cookie is refused', async function () {

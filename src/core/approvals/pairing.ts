@@ -7,7 +7,10 @@ export const SESSION_COOKIE = 'gatehouse_session';
 export interface PairedSession {
   /** The cookie value. */
   readonly id: string;
-  /** Echoed by every decision form; a page from another origin cannot read it. */
+  /**
+   * The decision key: sent to the browser once, in the pairing response, kept in that origin's
+   * localStorage and echoed by every decision form. No later response carries it.
+   */
   readonly csrfToken: string;
   readonly pairedAt: number;
   readonly expiresAt: number;

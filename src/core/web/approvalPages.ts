@@ -37,18 +37,44 @@ export function layout(title: string, body: string, options: LayoutOptions = {})
   const refresh = options.refreshSeconds ? `<meta http-equiv="refresh" content="${options.refreshSeconds}">` : '';
   const script = options.script && options.nonce ? `<script nonce="${options.nonce}">${options.script}</script>` : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">${refresh}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="same-origin">${refresh}
 <title>${escapeHtml(title)} · Gatehouse</title>
 <style>${STYLE}</style>
 </head><body>${body}${script}</body></html>`;
 }
 
-function csrfField(csrfToken: string): string {
-  return `<input type="hidden" name="csrf" value="${escapeHtml(csrfToken)}">`;
+/** Where the paired browser keeps its decision key: per origin, so no other loopback port can read it. */
+export const DECISION_KEY_STORAGE = 'gatehouse.decisionKey';
+
+/**
+ * The decision key reaches a browser exactly once, in the pairing response, and from then on lives
+ * only in that origin's localStorage. Pages carry empty fields that this script fills. Cookies for
+ * 127.0.0.1 are sent to every port, so a page an agent serves on another loopback port would get
+ * the session cookie, and could read any secret a page rendered; it can never read this storage.
+ */
+const FILL_DECISION_KEY_SCRIPT = `(function(){var k=null;try{k=localStorage.getItem(${JSON.stringify(DECISION_KEY_STORAGE)});}catch(e){}
+var fields=document.querySelectorAll('input[name=csrf]');for(var i=0;i<fields.length;i++)fields[i].value=k||'';
+if(!k&&fields.length){var n=document.getElementById('key-missing');if(n)n.hidden=false;}})();`;
+
+const KEY_MISSING_NOTICE =
+  '<p id="key-missing" hidden><strong>This browser profile has lost its pairing key</strong> (site data was cleared, or the link was opened in another profile). Pair it again to decide here.</p>';
+
+function csrfField(): string {
+  return '<input type="hidden" name="csrf" value="">';
 }
 
-function decisionButton(action: string, csrfToken: string, value: string, label: string, className = ''): string {
-  return `<form method="post" action="${escapeHtml(action)}"${className ? ` class="${className}"` : ''}>${csrfField(csrfToken)}<button type="submit" name="decision" value="${value}">${escapeHtml(label)}</button></form>`;
+function decisionButton(action: string, value: string, label: string, className = ''): string {
+  return `<form method="post" action="${escapeHtml(action)}"${className ? ` class="${className}"` : ''}>${csrfField()}<button type="submit" name="decision" value="${value}">${escapeHtml(label)}</button></form>`;
+}
+
+/** The answer to a good pairing link: stores the decision key, then goes to the pending list. */
+export function pairingCompletePage(decisionKey: string, nonce: string): string {
+  const script = `try{localStorage.setItem(${JSON.stringify(DECISION_KEY_STORAGE)},${JSON.stringify(decisionKey)});location.replace('/approvals');}catch(e){document.getElementById('failed').hidden=false;}`;
+  return layout(
+    'Browser paired',
+    '<h1>This browser is now paired with Gatehouse</h1><p>Opening the pending approvals…</p><p id="failed" hidden>This browser blocks site storage for 127.0.0.1, so it cannot keep its pairing key. Allow site data for it, then pair again.</p><noscript><p>Decisions need JavaScript: the pairing key is kept in this site\'s storage, out of reach of other local servers.</p></noscript>',
+    { nonce, script },
+  );
 }
 
 function describeDecision(request: ApprovalRequest): string {
@@ -64,8 +90,8 @@ function describeDecision(request: ApprovalRequest): string {
 const COUNTDOWN_SCRIPT = `(function(){var el=document.getElementById('countdown');if(!el)return;var end=Date.parse(el.getAttribute('data-expires'));
 function tick(){var s=Math.max(0,Math.round((end-Date.now())/1000));el.textContent=s>0?'('+Math.floor(s/60)+':'+String(s%60).padStart(2,'0')+' left)':'(expired: reload the page)';if(s>0)setTimeout(tick,1000);}tick();})();`;
 
-/** `GET /approvals/:id`. `csrfToken` is present only for a paired browser, which gets the forms. */
-export function approvalPage(request: ApprovalRequest, view: { readonly csrfToken?: string; readonly nonce: string }): string {
+/** `GET /approvals/:id`. Only a paired browser gets the forms; its script fills in the decision key. */
+export function approvalPage(request: ApprovalRequest, view: { readonly paired: boolean; readonly nonce: string }): string {
   const action = `/approvals/${encodeURIComponent(request.id)}/decide`;
   const pending = request.status === 'pending';
   const details: string[] = [
@@ -86,24 +112,24 @@ export function approvalPage(request: ApprovalRequest, view: { readonly csrfToke
   details.push(`<dt>Request id</dt><dd><code>${escapeHtml(request.id)}</code></dd>`);
 
   let decide = '';
-  if (pending && view.csrfToken) {
-    const csrf = view.csrfToken;
-    decide = `<h2>Decide</h2>
-<div>${decisionButton(action, csrf, 'once', 'Approve once')}${decisionButton(action, csrf, 'session', 'Approve for this session')}${decisionButton(action, csrf, 'tool', 'Always allow this tool')}${decisionButton(action, csrf, 'arguments', 'Always allow these arguments')}</div>
-<div>${decisionButton(action, csrf, 'deny', 'Deny', 'deny')}${decisionButton(action, csrf, 'always_deny', 'Always deny this tool', 'deny')}</div>
-<form method="post" action="${escapeHtml(action)}" class="deny">${csrfField(csrf)}<input type="text" name="reason" maxlength="500" required placeholder="Reason the agent will see"> <button type="submit" name="decision" value="deny_reason">Deny with reason</button></form>`;
+  if (pending && view.paired) {
+    decide = `<h2>Decide</h2>${KEY_MISSING_NOTICE}
+<div>${decisionButton(action, 'once', 'Approve once')}${decisionButton(action, 'session', 'Approve for this session')}${decisionButton(action, 'tool', 'Always allow this tool')}${decisionButton(action, 'arguments', 'Always allow these arguments')}</div>
+<div>${decisionButton(action, 'deny', 'Deny', 'deny')}${decisionButton(action, 'always_deny', 'Always deny this tool', 'deny')}</div>
+<form method="post" action="${escapeHtml(action)}" class="deny">${csrfField()}<input type="text" name="reason" maxlength="500" required placeholder="Reason the agent will see"> <button type="submit" name="decision" value="deny_reason">Deny with reason</button></form>`;
   } else if (pending) {
     decide = `<h2>How to decide</h2><p>This page is read-only: the approval link alone grants nothing. ${HOW_TO_DECIDE}</p>`;
   }
 
-  const nav = view.csrfToken ? '<nav><a href="/approvals">All pending requests</a> · <a href="/consent">Sign-in requests</a></nav>' : '';
+  const nav = view.paired ? '<nav><a href="/approvals">All pending requests</a> · <a href="/consent">Sign-in requests</a></nav>' : '';
   const body = `${nav}<h1>${escapeHtml(request.clientName)} wants to run ${escapeHtml(request.server)} › ${escapeHtml(request.originalName)}</h1>
 <p>Status: <span class="status ${request.status}">${request.status}</span></p>${describeDecision(request)}
 <dl>${details.join('\n')}</dl>
 <h2>Arguments</h2>
 <pre>${escapeHtml(JSON.stringify(request.arguments, null, 2))}</pre>
 ${decide}`;
-  return layout(`${request.server} › ${request.originalName}`, body, pending ? { nonce: view.nonce, script: COUNTDOWN_SCRIPT } : {});
+  const script = pending ? COUNTDOWN_SCRIPT + (view.paired ? FILL_DECISION_KEY_SCRIPT : '') : undefined;
+  return layout(`${request.server} › ${request.originalName}`, body, script ? { nonce: view.nonce, script } : {});
 }
 
 /** `GET /approvals` for a paired browser. */
@@ -125,16 +151,20 @@ export function notPairedPage(): string {
 }
 
 /** `GET /consent` for a paired browser: OAuth clients asking to connect. */
-export function consentListPage(requests: readonly ConsentRequest[], csrfToken: string): string {
+export function consentListPage(requests: readonly ConsentRequest[], nonce: string): string {
   const items = requests
     .map((r) => {
       const action = `/consent/${encodeURIComponent(r.id)}`;
       const scopes = r.scopes.length ? r.scopes.map(escapeHtml).join(', ') : 'none';
-      return `<li><p><strong>${escapeHtml(r.clientName)}</strong> asks to connect to Gatehouse. It will be sent back to <code>${escapeHtml(r.redirectHost)}</code>; scopes: ${scopes}. <span class="muted">Expires ${escapeHtml(r.expiresAt)}.</span></p>${decisionButton(action, csrfToken, 'allow', 'Allow')}${decisionButton(action, csrfToken, 'deny', 'Deny', 'deny')}</li>`;
+      return `<li><p><strong>${escapeHtml(r.clientName)}</strong> asks to connect to Gatehouse. It will be sent back to <code>${escapeHtml(r.redirectHost)}</code>; scopes: ${scopes}. <span class="muted">Expires ${escapeHtml(r.expiresAt)}.</span></p>${decisionButton(action, 'allow', 'Allow')}${decisionButton(action, 'deny', 'Deny', 'deny')}</li>`;
     })
     .join('\n');
   const list = requests.length ? `<ul>${items}</ul>` : '<p>No client is asking to connect.</p>';
-  return layout('Sign-in requests', `<nav><a href="/approvals">Pending approvals</a></nav><h1>Sign-in requests</h1><p class="muted">The list refreshes every 5 seconds.</p>${list}`, { refreshSeconds: 5 });
+  return layout('Sign-in requests', `<nav><a href="/approvals">Pending approvals</a></nav><h1>Sign-in requests</h1><p class="muted">The list refreshes every 5 seconds.</p>${KEY_MISSING_NOTICE}${list}`, {
+    refreshSeconds: 5,
+    nonce,
+    script: FILL_DECISION_KEY_SCRIPT,
+  });
 }
 
 /** A refusal or an error, with what to do next. */

@@ -7,7 +7,7 @@ import { SESSION_COOKIE, type BrowserPairing, type PairedSession } from '../appr
 import type { ConsentBroker } from '../auth/consent';
 import { escapeHtml } from '../auth/consentPage';
 import type { GatewayEnv } from '../gateway/gateway';
-import { HOW_TO_DECIDE, approvalPage, approvalPageCsp, consentListPage, messagePage, notPairedPage, pendingListPage } from './approvalPages';
+import { HOW_TO_DECIDE, approvalPage, approvalPageCsp, consentListPage, messagePage, notPairedPage, pairingCompletePage, pendingListPage } from './approvalPages';
 
 export interface ApprovalRoutesDeps {
   readonly pairing: BrowserPairing;
@@ -25,7 +25,8 @@ const REPAIR_HINT =
 /**
  * The paired-browser human channel (issue 3 §7): the approval page, the pending list, OAuth consent
  * for a headless sign-in, and the pairing link that makes a browser able to decide. Only the
- * paired session cookie, with its CSRF token and a same-origin `Origin`, leads to a decision; API
+ * paired session cookie, with the decision key only that origin's storage holds and a same-origin
+ * `Origin`, leads to a decision; API
  * keys and OAuth tokens are never looked at here, so nothing an agent holds counts.
  */
 export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv> {
@@ -39,7 +40,8 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     }
     // No Max-Age: a session cookie that browsers keep in memory rather than in their cookie file.
     setCookie(c, SESSION_COOKIE, result.session.id, { httpOnly: true, sameSite: 'Strict', path: '/' });
-    return redirect(c, '/approvals');
+    const nonce = crypto.randomBytes(16).toString('base64');
+    return html(c, pairingCompletePage(result.session.csrfToken, nonce), 200, nonce);
   });
 
   app.get('/approvals', (c) => {
@@ -53,7 +55,7 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     if (!request) return html(c, messagePage('Approval request not found', 'There is no such request: it was never made, or it was decided or expired a while ago. The agent can issue its call again if it still needs it.'), 404);
     const session = pairedSession(c, deps.pairing);
     const nonce = crypto.randomBytes(16).toString('base64');
-    return html(c, approvalPage(request, { nonce, ...(session ? { csrfToken: session.csrfToken } : {}) }), 200, nonce);
+    return html(c, approvalPage(request, { nonce, paired: session !== undefined }), 200, nonce);
   });
 
   app.post('/approvals/:id/decide', async (c) => {
@@ -70,7 +72,8 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
   app.get('/consent', (c) => {
     const session = pairedSession(c, deps.pairing);
     if (!session) return html(c, notPairedPage(), 200);
-    return html(c, consentListPage(deps.consent.pending(), session.csrfToken), 200);
+    const nonce = crypto.randomBytes(16).toString('base64');
+    return html(c, consentListPage(deps.consent.pending(), nonce), 200, nonce);
   });
 
   app.post('/consent/:id', async (c) => {
@@ -138,7 +141,9 @@ function securityHeaders(nonce?: string): Record<string, string> {
     'Content-Security-Policy': approvalPageCsp(nonce),
     'X-Frame-Options': 'DENY',
     'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
+    // Not no-referrer: under it browsers send `Origin: null` on form POSTs (Fetch spec, "serializing
+    // a request origin"), and the same-origin check would refuse every real decision.
+    'Referrer-Policy': 'same-origin',
     'X-Content-Type-Options': 'nosniff',
   };
 }
