@@ -52,10 +52,11 @@ describe('the real Claude Code and Gemini CLIs reach the running gateway after `
     return env;
   }
 
-  async function connect(client: string): Promise<ChildResult> {
-    const result = await runGatehouse(['connect', client, '--auth', 'env', '--port', String(th.gatehouse.gateway.port)], userEnv());
+  async function connect(client: string, auth: 'env' | 'header' | 'oauth' = 'env'): Promise<ChildResult> {
+    const keyArgs = auth === 'header' ? ['--api-key', th.key] : [];
+    const result = await runGatehouse(['connect', client, '--auth', auth, '--port', String(th.gatehouse.gateway.port), ...keyArgs], userEnv());
     assert.equal(result.code, 0, describeChild(`gatehouse connect ${client}`, result));
-    assert.match(result.stdout, /export GATEHOUSE_TOKEN=<key>/);
+    if (auth === 'env') assert.match(result.stdout, /export GATEHOUSE_TOKEN=<key>/);
     return result;
   }
 
@@ -81,8 +82,20 @@ describe('the real Claude Code and Gemini CLIs reach the running gateway after `
     it('`claude mcp list` does not show gatehouse Connected with a wrong key: the gateway checked it', async function () {
       await connect('claude');
       const listed = await run(CLAUDE, ['mcp', 'list'], userEnv({ GATEHOUSE_TOKEN: 'gh_not_a_key' }));
-      assert.match(listed, /^gatehouse: /m, listed);
-      assert.doesNotMatch(listed, /Connected/, listed);
+      assert.match(listed, /^gatehouse: .* Failed to connect .*HTTP 401/m, listed);
+      assert.doesNotMatch(listed, /✔ Connected/, listed);
+    });
+
+    it('`claude mcp list` shows gatehouse Connected with --auth header (the key in ~/.claude.json)', async function () {
+      await connect('claude', 'header');
+      const listed = await run(CLAUDE, ['mcp', 'list'], userEnv());
+      assert.match(listed, /^gatehouse: .* - ✔ Connected$/m, listed);
+    });
+
+    it('`claude mcp list` finds the OAuth sign-in with --auth oauth ("Needs authentication" until the user signs in)', async function () {
+      await connect('claude', 'oauth');
+      const listed = await run(CLAUDE, ['mcp', 'list'], userEnv());
+      assert.match(listed, /^gatehouse: .* - ! Needs authentication$/m, listed);
     });
 
     it('forgets gatehouse after `gatehouse disconnect claude`', async function () {
@@ -127,6 +140,13 @@ describe('the real Claude Code and Gemini CLIs reach the running gateway after `
       trustFolder(project);
       const listed = await run(process.execPath, [GEMINI, 'mcp', 'list'], userEnv({ GATEHOUSE_TOKEN: 'gh_not_a_key' }), project);
       assert.match(listed, /gatehouse: .* - Disconnected$/m, listed);
+    });
+
+    it('`gemini mcp list` shows gatehouse Connected with --auth header (the key in settings.json)', async function () {
+      await connect('gemini', 'header');
+      trustFolder(project);
+      const listed = await run(process.execPath, [GEMINI, 'mcp', 'list'], userEnv(), project);
+      assert.match(listed, /gatehouse: .* - Connected$/m, listed);
     });
   });
 });
