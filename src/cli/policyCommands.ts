@@ -51,10 +51,8 @@ function editPolicy(ctx: PolicyCommandContext, edit: (policy: PolicyFile) => Pol
   ctx.out('This loosens the policy:');
   for (const line of loosening) ctx.out(`  - ${line}`);
   ctx.out(
-    'The running gateway will ask you to confirm this change in the editor (Gatehouse panel); until you do, every call gets the stricter of the old and the new policy. Nothing on the command line can confirm it, so an agent running this command cannot grant itself permission.',
+    'Gatehouse will ask you to confirm this change in the editor or in the `gatehouse serve` terminal (also when it next starts, if none is running); until you do, every call gets the stricter of the old and the new policy. Nothing on the command line can confirm it, so an agent running this command cannot grant itself permission.',
   );
-  // PolicyStore trusts the file it finds at startup, and the serve terminal has no policy prompt yet: say so rather than promise one.
-  ctx.out('Under `gatehouse serve` there is no confirmation prompt yet: the change applies when the gateway next starts.');
 }
 
 function describeWhen(when: Record<string, unknown> | undefined): string {

@@ -1,9 +1,10 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import type { ConsentRequest } from '../core/auth/consent';
+import type { PendingPolicyChange } from '../core/approvals/policyStore';
 import type { Gatehouse } from '../core/gatehouse';
 
 /** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
-export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing'>;
+export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy'>;
 
 export interface KeyInput {
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
@@ -25,7 +26,10 @@ export interface TerminalApprovalsOptions {
   readonly now?: () => number;
 }
 
-type Item = { readonly kind: 'approval'; readonly request: ApprovalRequest } | { readonly kind: 'consent'; readonly request: ConsentRequest };
+type Item =
+  | { readonly kind: 'approval'; readonly request: ApprovalRequest }
+  | { readonly kind: 'consent'; readonly request: ConsentRequest }
+  | { readonly kind: 'policy'; readonly change: PendingPolicyChange };
 
 const MAX_SHOWN_ARGUMENTS = 6;
 const MAX_VALUE_CHARS = 100;
@@ -50,6 +54,8 @@ export class TerminalApprovals {
   private readonly onChanged = (): void => this.refresh();
   private readonly onRequested = (request: ApprovalRequest): void => this.announce(`New held call from ${clean(request.clientName)}: ${clean(request.server)} › ${clean(request.originalName)}.`);
   private readonly onConsentRequested = (request: ConsentRequest): void => this.announce(`${clean(request.clientName)} asks to connect.`);
+  private readonly onPolicyLoosening = (): void => this.announce('policy.json was edited to allow more.');
+  private unsubscribePolicy: (() => void)[] = [];
 
   constructor(private readonly options: TerminalApprovalsOptions) {
     this.now = options.now ?? Date.now;
@@ -68,6 +74,7 @@ export class TerminalApprovals {
     gatehouse.approvals.on('expired', this.onChanged);
     gatehouse.consent.on('consentRequested', this.onConsentRequested);
     gatehouse.consent.on('consentDecided', this.onChanged);
+    this.unsubscribePolicy = [gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening), gatehouse.policy.on('changed', this.onChanged)];
     this.line('Held calls and sign-ins appear here. Keys: [p] pairing link for a browser  [l] show skipped again  [?] help');
     this.printPairingLink();
     this.refresh();
@@ -85,6 +92,7 @@ export class TerminalApprovals {
     gatehouse.approvals.off('expired', this.onChanged);
     gatehouse.consent.off('consentRequested', this.onConsentRequested);
     gatehouse.consent.off('consentDecided', this.onChanged);
+    for (const unsubscribe of this.unsubscribePolicy.splice(0)) unsubscribe();
   }
 
   private handleInput(text: string): void {
@@ -119,6 +127,11 @@ export class TerminalApprovals {
     if (!item) return;
     if (item.kind === 'consent') {
       if (key === 'y' || key === 'n') return this.decideConsent(item.request, key === 'y' ? 'allow' : 'deny');
+      if (enter) return this.skip(item);
+      return;
+    }
+    if (item.kind === 'policy') {
+      if (key === 'y' || key === 'n') return this.decidePolicy(key === 'y');
       if (enter) return this.skip(item);
       return;
     }
@@ -180,6 +193,21 @@ export class TerminalApprovals {
     this.refresh();
   }
 
+  private decidePolicy(confirm: boolean): void {
+    this.current = undefined;
+    const { policy } = this.options.gatehouse;
+    if (!policy.pendingChange()) {
+      this.line('Not decided: that policy change is no longer waiting.');
+    } else if (confirm) {
+      policy.confirmPending();
+      this.line('Confirmed: the edited policy.json is now in force.');
+    } else {
+      policy.rejectPending();
+      this.line('Rejected: policy.json was put back to the policy in force.');
+    }
+    this.refresh();
+  }
+
   private skip(item: Item): void {
     this.skipped.add(keyOf(item));
     this.current = undefined;
@@ -211,12 +239,14 @@ export class TerminalApprovals {
     this.show(next, waiting.length);
   }
 
-  /** Consent first: someone is watching a browser tab wait for it. Then held calls, oldest first. */
+  /** Consent first: someone is watching a browser tab wait for it. Then a policy edit, then held calls, oldest first. */
   private waitingItems(): Item[] {
     const { gatehouse } = this.options;
     const consent = [...gatehouse.consent.pending()].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).map((request): Item => ({ kind: 'consent', request }));
+    const change = gatehouse.policy.pendingChange();
+    const policy: Item[] = change ? [{ kind: 'policy', change }] : [];
     const approvals = gatehouse.approvals.pending().map((request): Item => ({ kind: 'approval', request }));
-    return [...consent, ...approvals];
+    return [...consent, ...policy, ...approvals];
   }
 
   private show(item: Item, waitingCount: number): void {
@@ -226,6 +256,12 @@ export class TerminalApprovals {
       const r = item.request;
       const scopes = r.scopes.length ? r.scopes.map(clean).join(' ') : 'none';
       this.line(`Sign-in${count}: ${clean(r.clientName)} (redirect ${clean(r.redirectHost)}, scopes ${scopes}) wants to connect: [y]es / [n]o  (Enter: later)`);
+      return;
+    }
+    if (item.kind === 'policy') {
+      this.line(`Policy change${count}: policy.json was edited outside Gatehouse, and the edit allows more. It waits for you:`);
+      for (const loosening of item.change.diffSummary.slice(0, 10)) this.line(`  + ${truncate(clean(loosening), 200)}`);
+      this.line('  Confirm it? [y]es / [n]o, put the file back  (Enter: later)');
       return;
     }
     const r = item.request;
@@ -241,6 +277,7 @@ export class TerminalApprovals {
 
   private describeEnd(item: Item): string {
     if (item.kind === 'consent') return `The sign-in request from ${clean(item.request.clientName)} was decided elsewhere or expired.`;
+    if (item.kind === 'policy') return 'The policy change was decided elsewhere.';
     const request = this.options.gatehouse.approvals.get(item.request.id);
     if (!request || request.status === 'expired') return `${item.request.id} expired without a decision.`;
     const channel = request.decision?.channel ?? 'another channel';
@@ -273,7 +310,7 @@ export class TerminalApprovals {
 }
 
 function keyOf(item: Item): string {
-  return `${item.kind}:${item.request.id}`;
+  return item.kind === 'policy' ? 'policy' : `${item.kind}:${item.request.id}`;
 }
 
 function clean(text: string): string {

@@ -162,6 +162,37 @@ describe('PolicyStore', function () {
     assert.equal(store.evaluate(deleteTool, {}).decision, 'deny');
   });
 
+  it('holds a loosening edit made while Gatehouse was stopped until the human confirms it', () => {
+    editExternally(store.file, { rules: [{ tool: 'filesystem__write_file', decision: 'deny' }] });
+    store.load();
+    store.dispose();
+    editExternally(store.file, { rules: [{ tool: 'filesystem__write_file', decision: 'allow' }] });
+    const restarted = new PolicyStore(home);
+    restarted.load();
+    try {
+      assert.equal(restarted.evaluate(writeTool, {}).decision, 'deny', 'the last policy in force still applies');
+      assert.ok(restarted.pendingChange(), 'the edit waits for confirmation');
+      restarted.confirmPending();
+      assert.equal(restarted.evaluate(writeTool, {}).decision, 'allow');
+    } finally {
+      restarted.dispose();
+    }
+  });
+
+  it('applies a tightening edit made while Gatehouse was stopped at the next start', () => {
+    store.load();
+    store.dispose();
+    editExternally(store.file, { rules: [{ tool: 'filesystem__read_file', decision: 'deny' }] });
+    const restarted = new PolicyStore(home);
+    restarted.load();
+    try {
+      assert.equal(restarted.pendingChange(), undefined);
+      assert.equal(restarted.evaluate(readTool, {}).decision, 'deny');
+    } finally {
+      restarted.dispose();
+    }
+  });
+
   it('does not treat its own writes as external edits', async () => {
     store.load();
     store.update((policy) => setToolDecision(policy, 'filesystem__write_file', 'allow'));

@@ -77,6 +77,27 @@ describe('serve terminal: keystroke decisions', function () {
     }
   });
 
+  it('asks about a loosening policy.json edit: [y] puts it in force', async function () {
+    const mark = screen.mark();
+    fs.writeFileSync(path.join(th.home, 'policy.json'), JSON.stringify({ rules: [{ tool: 'demo__write_note', decision: 'allow' }] }));
+    await screen.waitFor(/Policy change[^]*demo__write_note[^]*Confirm it\? \[y\]es/, mark);
+    assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'p.txt', content: 'x' })).status, 'approval_required', 'held until confirmed');
+    keys.write('y');
+    await screen.waitFor(/Confirmed: the edited policy\.json is now in force/, mark);
+    assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'p.txt', content: 'x' })).bytes, 1);
+  });
+
+  it('asks about a loosening policy.json edit: [n] puts the file back', async function () {
+    const mark = screen.mark();
+    const file = path.join(th.home, 'policy.json');
+    fs.writeFileSync(file, JSON.stringify({ defaults: { destructive: 'allow' } }));
+    await screen.waitFor(/Policy change/, mark);
+    keys.write('n');
+    await screen.waitFor(/Rejected: policy\.json was put back/, mark);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).defaults.destructive, 'ask');
+    assert.equal(th.gatehouse.policy.pendingChange(), undefined);
+  });
+
   it('[u] unpairs every browser', async function () {
     const [, link] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/);
     const paired = await fetch(link!, { redirect: 'manual' });

@@ -38,6 +38,8 @@ function lockdownPolicy(): PolicyFile {
  */
 export class PolicyStore {
   readonly file: string;
+  /** The last policy in force, kept so that edits made while Gatehouse was stopped are checked too. */
+  readonly confirmedFile: string;
   private effective: PolicyFile = defaultPolicy();
   private pending: PendingPolicyChange | undefined;
   private lastError: ConfigFileError | undefined;
@@ -51,18 +53,35 @@ export class PolicyStore {
 
   constructor(readonly home: string) {
     this.file = path.join(home, 'policy.json');
+    this.confirmedFile = path.join(home, 'policy.confirmed.json');
   }
 
-  /** Reads policy.json (the file present at startup is trusted) and starts watching it. */
+  /**
+   * Reads policy.json and starts watching it. The file is checked against the last policy in force
+   * (`policy.confirmed.json`): an edit made while no gateway was running that loosens it waits for
+   * the human like any other outside edit. Without a snapshot (first run), the file is trusted.
+   */
   load(): PolicyFile {
+    this.pending = undefined;
+    let fromFile: PolicyFile;
     try {
-      this.effective = readJsonFile(this.file, PolicyFileSchema) ?? defaultPolicy();
+      fromFile = readJsonFile(this.file, PolicyFileSchema) ?? defaultPolicy();
       this.lastError = undefined;
     } catch (error) {
       this.effective = lockdownPolicy();
       this.recordError(error);
+      this.watcher ??= watchFile(this.file, () => this.reload());
+      return this.effective;
     }
-    this.pending = undefined;
+    const confirmed = this.readConfirmed();
+    const diffSummary = confirmed ? describeLoosening(confirmed, fromFile) : [];
+    if (confirmed && diffSummary.length > 0) {
+      this.effective = confirmed;
+      this.pending = { proposed: fromFile, diffSummary };
+    } else {
+      this.effective = fromFile;
+      this.writeConfirmed(fromFile);
+    }
     this.watcher ??= watchFile(this.file, () => this.reload());
     return this.effective;
   }
@@ -96,6 +115,7 @@ export class PolicyStore {
     const next = PolicyFileSchema.parse(mutator(this.effective));
     this.write(next);
     this.effective = next;
+    this.writeConfirmed(next);
     this.pending = undefined;
     this.emit('changed', next);
     return next;
@@ -105,6 +125,7 @@ export class PolicyStore {
     if (!this.pending) throw new Error('There is no pending policy change to confirm.');
     this.effective = this.pending.proposed;
     this.pending = undefined;
+    this.writeConfirmed(this.effective);
     this.emit('changed', this.effective);
     return this.effective;
   }
@@ -114,6 +135,7 @@ export class PolicyStore {
     if (!this.pending) throw new Error('There is no pending policy change to reject.');
     this.pending = undefined;
     this.write(this.effective);
+    this.writeConfirmed(this.effective);
     this.emit('changed', this.effective);
     return this.effective;
   }
@@ -199,6 +221,24 @@ export class PolicyStore {
     }
     this.effective = proposed;
     this.pending = undefined;
+    this.writeConfirmed(proposed);
     this.emit('changed', proposed);
+  }
+
+  /** The last policy in force, or undefined on first use (or when the snapshot is unreadable). */
+  private readConfirmed(): PolicyFile | undefined {
+    try {
+      return readJsonFile(this.confirmedFile, PolicyFileSchema);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeConfirmed(policy: PolicyFile): void {
+    try {
+      writeFileAtomic(this.confirmedFile, `${JSON.stringify(policy, null, 2)}\n`, 0o600);
+    } catch {
+      // Losing the snapshot only weakens the check at the next start; it must not stop a decision.
+    }
   }
 }
