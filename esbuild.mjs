@@ -1,4 +1,4 @@
-// Bundles the extension and the headless CLI into CommonJS for Node.
+// Bundles the extension and the headless CLI into CommonJS for Node, and the panel's webview for the browser.
 // `vscode` stays external: the editor provides it at run time.
 import * as esbuild from 'esbuild';
 
@@ -24,6 +24,18 @@ const common = {
 const entries = [
   { entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // The policy panel's front end runs in a webview (a browser), and its CSS pulls in the codicon font.
+  {
+    entryPoints: { webview: 'src/webview/main.ts', panel: 'src/webview/panel.css' },
+    outdir: 'dist',
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    minify: true,
+    external: [],
+    loader: { '.ttf': 'file' },
+    assetNames: '[name]',
+  },
 ];
 
 const contexts = await Promise.all(entries.map((entry) => esbuild.context({ ...common, ...entry })));

@@ -6,6 +6,7 @@ import { resolveHome } from '../core/store/home';
 import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 import { showPendingApprovals } from './pendingApprovals';
+import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel';
 
 /** What the commands act on; `extension.ts` builds it once. */
 export interface CommandServices {
@@ -20,7 +21,6 @@ type CommandHandler = (services: CommandServices) => Promise<void>;
  * of pretending to work; the issue that builds it replaces the entry with a real handler.
  */
 const notYetAvailable = {
-  [CommandId.openPanel]: 'The Gatehouse policy panel is not available in this version yet.',
   [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
   [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
 } as const satisfies Partial<Record<CommandIdValue, string>>;
@@ -33,11 +33,16 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.showPending]: showPending,
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
+  [CommandId.openPanel]: async ({ gateway }) => void PolicyPanel.createOrShow(extensionUri(), gateway),
 };
+
+function extensionUri(): vscode.Uri {
+  return vscode.extensions.getExtension('gatehouse.gatehouse')!.extensionUri;
+}
 
 /** Registers every contributed command. The returned disposables unregister them. */
 export function registerCommands(services: CommandServices): vscode.Disposable[] {
-  return Object.entries(handlers).map(([id, handler]) =>
+  const commands = Object.entries(handlers).map(([id, handler]) =>
     vscode.commands.registerCommand(id, async () => {
       try {
         await handler(services);
@@ -47,6 +52,8 @@ export function registerCommands(services: CommandServices): vscode.Disposable[]
       }
     }),
   );
+  // The panel restores itself after a reload; its serializer lives with the command that opens it.
+  return [...commands, registerPolicyPanelSerializer(extensionUri(), services.gateway)];
 }
 
 async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {

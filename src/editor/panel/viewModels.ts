@@ -1,0 +1,211 @@
+import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
+import type { AuditEntry } from '../../core/approvals/auditLog';
+import { canonicalJson } from '../../core/approvals/canonical';
+import { qualifiedToolName } from '../../core/approvals/policy';
+import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
+import type { PendingPolicyChange } from '../../core/approvals/policyStore';
+import type { ApiKeyRecord } from '../../core/auth/apiKeys';
+import type { ConnectedClient } from '../../core/auth/oauthClients';
+import type { CatalogEntry } from '../../core/upstreams/catalog';
+import type { UpstreamState } from '../../core/upstreams/upstream';
+import { truncate } from './format';
+import { serverFormFromEntry } from './forms';
+import type { HistoryFilter, HistoryRow, PanelSnapshot, PendingItem, ServerView, ToolView, TryCallResult } from './protocol';
+
+/** Everything the snapshot is made of, read from the core by the host. Pure data plus `evaluate`. */
+export interface SnapshotInputs {
+  readonly gateway: { readonly running: boolean; readonly message: string };
+  readonly pending: readonly ApprovalRequest[];
+  readonly upstreams: readonly UpstreamState[];
+  readonly catalog: readonly CatalogEntry[];
+  readonly policyTool: (entry: CatalogEntry) => PolicyTool;
+  readonly policy: PolicyFile;
+  readonly evaluate: (tool: PolicyTool, args: Record<string, unknown>) => PolicyVerdict;
+  readonly pendingChange?: PendingPolicyChange;
+  readonly policyError?: string;
+  /** servers.json entries as written, or the reason it cannot be read. */
+  readonly serversFile: { readonly servers: Readonly<Record<string, unknown>> } | { readonly error: string };
+  readonly oauthClients: readonly ConnectedClient[];
+  readonly apiKeys: readonly ApiKeyRecord[];
+}
+
+export function summariseArguments(args: Record<string, unknown>): string {
+  const entries = Object.entries(args);
+  const summary = entries
+    .slice(0, 3)
+    .map(([key, value]) => `${key}: ${truncate(typeof value === 'string' ? value : JSON.stringify(value), 40)}`)
+    .join(', ');
+  return entries.length > 3 ? `${summary}, …` : summary;
+}
+
+export function pendingItem(request: ApprovalRequest): PendingItem {
+  return {
+    id: request.id,
+    client: request.clientName || request.clientId,
+    server: request.server,
+    tool: request.originalName,
+    qualifiedName: request.tool,
+    argumentsJson: JSON.stringify(request.arguments, null, 2),
+    argumentsSummary: summariseArguments(request.arguments),
+    ...(request.additionalInfo ? { additionalInfo: request.additionalInfo } : {}),
+    ...(request.rule ? { matchedRule: request.rule.id } : {}),
+    ...(request.reason ? { reason: request.reason } : {}),
+    createdAt: request.createdAt,
+    expiresAt: request.expiresAt,
+  };
+}
+
+/** The rule the three-state control edits: an argument-less rule naming exactly this tool. */
+function toolRule(policy: PolicyFile, qualified: string): PolicyFile['rules'][number] | undefined {
+  return policy.rules.find((rule) => rule.tool === qualified && Object.keys(rule.when ?? {}).length === 0);
+}
+
+/** An allow rule or grant recorded for another version of the tool: the rug-pull guard suspends it. */
+function fingerprintWarning(policy: PolicyFile, qualified: string, current: string | undefined, verdict: PolicyVerdict): string | undefined {
+  if (verdict.suspended) return `The tool's description or schema changed since ${verdict.suspended.ruleOrGrantId} was made; calls ask again until you confirm it.`;
+  const stale = [
+    ...policy.rules.filter((rule) => rule.tool === qualified && rule.decision === 'allow' && rule.fingerprint !== undefined && rule.fingerprint !== current).map((rule) => rule.id),
+    ...policy.grants.filter((grant) => grant.tool === qualified && grant.fingerprint !== undefined && grant.fingerprint !== current).map((grant) => grant.id),
+  ];
+  if (stale.length === 0) return undefined;
+  return `The tool changed since ${stale.join(', ')} ${stale.length === 1 ? 'was' : 'were'} made; ${stale.length === 1 ? 'it is' : 'they are'} suspended and calls ask again until you confirm.`;
+}
+
+export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'policy' | 'evaluate' | 'policyTool'>): ToolView {
+  const tool = inputs.policyTool(entry);
+  const qualified = qualifiedToolName(entry.server, entry.originalName);
+  const verdict = inputs.evaluate(tool, {});
+  const own = toolRule(inputs.policy, qualified);
+  const grantCount = inputs.policy.grants.filter((grant) => grant.tool === qualified).length;
+  const warning = fingerprintWarning(inputs.policy, qualified, tool.fingerprint, verdict);
+  return {
+    qualifiedName: qualified,
+    name: entry.originalName,
+    description: entry.tool.description ?? '',
+    readOnly: entry.tool.annotations?.readOnlyHint === true,
+    destructive: entry.tool.annotations?.destructiveHint === true,
+    decision: verdict.decision,
+    source: verdict.source,
+    control: own ? own.decision : 'default',
+    ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
+    grantCount,
+    ...(warning ? { fingerprintWarning: warning } : {}),
+  };
+}
+
+function serverViews(inputs: SnapshotInputs): ServerView[] {
+  const configured = 'servers' in inputs.serversFile ? inputs.serversFile.servers : {};
+  const names = new Set([...inputs.upstreams.map((state) => state.name), ...Object.keys(configured)]);
+  return [...names].sort().map((name) => {
+    const state = inputs.upstreams.find((candidate) => candidate.name === name);
+    const editable = Object.hasOwn(configured, name);
+    const serverDefault = Object.hasOwn(inputs.policy.defaults.servers, name) ? inputs.policy.defaults.servers[name] : undefined;
+    return {
+      name,
+      status: state?.status ?? 'configured',
+      ...(state?.error ? { error: state.error } : {}),
+      ...(editable ? { form: serverFormFromEntry(configured[name]) } : {}),
+      builtin: !editable,
+      ...(serverDefault ? { serverDefault } : {}),
+      tools: inputs.catalog.filter((entry) => entry.server === name).map((entry) => toolView(entry, inputs)),
+    };
+  });
+}
+
+export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
+  const { policy } = inputs;
+  return {
+    gateway: inputs.gateway,
+    pending: inputs.pending.map(pendingItem),
+    servers: serverViews(inputs),
+    ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
+    policy: {
+      defaults: { readOnly: policy.defaults.readOnly, destructive: policy.defaults.destructive, other: policy.defaults.other },
+      rules: policy.rules.map((rule) => ({
+        id: rule.id,
+        tool: rule.tool,
+        whenJson: rule.when && Object.keys(rule.when).length > 0 ? JSON.stringify(rule.when) : '',
+        decision: rule.decision,
+        ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
+        ...(rule.fingerprint !== undefined ? { fingerprint: rule.fingerprint } : {}),
+      })),
+      grants: policy.grants.map((grant) => ({ id: grant.id, tool: grant.tool, argumentsHash: grant.argumentsHash, ...(grant.createdAt ? { createdAt: grant.createdAt } : {}) })),
+      ...(inputs.pendingChange ? { pendingChange: inputs.pendingChange.diffSummary } : {}),
+      ...(inputs.policyError ? { error: inputs.policyError } : {}),
+    },
+    clients: {
+      oauth: inputs.oauthClients.map((client) => ({
+        id: client.clientId,
+        name: client.clientName,
+        createdAt: client.createdAt,
+        ...(client.lastUsedAt ? { lastUsedAt: client.lastUsedAt } : {}),
+        detail: [client.redirectHosts.length ? `redirects to ${client.redirectHosts.join(', ')}` : '', client.consentedScopes ? `scopes: ${client.consentedScopes.join(' ')}` : 'not yet consented']
+          .filter(Boolean)
+          .join(' · '),
+      })),
+      apiKeys: inputs.apiKeys.map((key) => ({ label: key.label, createdAt: key.createdAt, ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt } : {}) })),
+    },
+    toolNames: inputs.catalog.map((entry) => qualifiedToolName(entry.server, entry.originalName)).sort(),
+  };
+}
+
+/** The "try a call" box: the real verdict for a tool and arguments typed as JSON. */
+export function tryCallVerdict(verdict: PolicyVerdict): TryCallResult {
+  return {
+    decision: verdict.decision,
+    source: verdict.source,
+    ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
+    ...(verdict.grant ? { grantId: verdict.grant.id } : {}),
+    ...(verdict.reason ? { reason: verdict.reason } : {}),
+    ...(verdict.suspended ? { suspended: true } : {}),
+  };
+}
+
+/** Parses the "try a call" arguments; an empty box means no arguments. */
+export function parseTryArguments(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('The arguments must be a JSON object, for example {"name": "a.txt"}.');
+  return value as Record<string, unknown>;
+}
+
+/** The audit filter the core reads, from the panel's filter fields (dates are whole UTC days). */
+export function auditFilter(filter: HistoryFilter): { since?: Date; until?: Date; tool?: string; decision?: string; client?: string } {
+  const day = (text: string | undefined, end: boolean): Date | undefined => {
+    if (!text || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
+    const date = new Date(`${text}T${end ? '23:59:59.999' : '00:00:00.000'}Z`);
+    return Number.isNaN(date.getTime()) ? undefined : date;
+  };
+  const since = day(filter.since, false);
+  const until = day(filter.until, true);
+  return {
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(filter.tool?.trim() ? { tool: filter.tool.trim() } : {}),
+    ...(filter.decision?.trim() ? { decision: filter.decision.trim() } : {}),
+    ...(filter.client?.trim() ? { client: filter.client.trim() } : {}),
+  };
+}
+
+export function historyRow(entry: AuditEntry): HistoryRow {
+  const detail = [
+    entry.reason,
+    entry.rule ? `rule ${entry.rule}` : undefined,
+    entry.channel ? `via ${entry.channel}` : undefined,
+    entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
+    entry.arguments !== undefined ? truncate(canonicalJson(entry.arguments), 120) : undefined,
+  ].filter((part): part is string => Boolean(part));
+  return {
+    ts: entry.ts,
+    event: entry.event,
+    client: entry.client ?? entry.clientName ?? entry.clientId ?? '',
+    tool: entry.tool ?? '',
+    decision: entry.decision ?? '',
+    detail: detail.join(' · '),
+  };
+}
