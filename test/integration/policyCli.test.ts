@@ -60,7 +60,7 @@ describe('gatehouse policy (CLI) against a running gateway', function () {
     const result = gatehouse(th.home, ['policy', 'allow', 'demo__write_note', '--when', '{"name": {"prefix": "ok-"}}']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /This loosens the policy:\n {2}- allow rule "rule-1" for demo__write_note is new or widened/);
-    assert.match(result.stdout, /The running gateway will ask you to confirm this change in the editor \(Gatehouse panel\)/);
+    assert.match(result.stdout, /Gatehouse will ask you to confirm this change in the editor or in the `gatehouse serve` terminal/);
     assert.match(result.stdout, /Nothing on the command line can confirm it/);
     assert.deepEqual(readPolicyFile(th.home).rules, [{ id: 'rule-1', tool: 'demo__write_note', when: { name: { prefix: 'ok-' } }, decision: 'allow' }]);
 
