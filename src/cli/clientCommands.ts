@@ -1,20 +1,16 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { claudeConfigPath, claudeSettingsPath, planClaudeConnect, planClaudeDisconnect, planClaudePermissions } from '../core/clients/claude';
-import { codexConfigPath, GATEHOUSE_TOKEN_ENV, planCodexConnect, planCodexDisableServers, planCodexDisconnect, planCodexEnableServers } from '../core/clients/codex';
-import { cursorConfigPath, planCursorConnect, planCursorDisconnect } from '../core/clients/cursor';
-import { geminiSettingsPath, planGeminiConnect, planGeminiDisconnect } from '../core/clients/gemini';
+import { claudeSettingsPath, planClaudePermissions } from '../core/clients/claude';
+import { CLIENTS, clientWriter, forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/clientWriters';
+import type { ClientName, ClientWriter } from '../core/clients/clientWriters';
+import { GATEHOUSE_TOKEN_ENV, planCodexDisableServers } from '../core/clients/codex';
 import type { ClientAuthMode } from '../core/clients/jsonConfig';
 import type { ConfigPlan } from '../core/clients/plan';
 import { applyPlan, displayPath, readTextIfExists } from '../core/clients/plan';
 import type { ServersRead } from '../core/clients/readers';
 import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../core/clients/readers';
-import { planVsCodeConnect, planVsCodeDisconnect, vscodeUserMcpPath } from '../core/clients/vscodeMcp';
-import { readJsonFile, writeJsonFile } from '../core/store/files';
-import { readServersFileForEdit, removeServer, saveServer } from '../core/upstreams/serversConfig';
-import { z } from 'zod';
+import { removeServer, saveServer } from '../core/upstreams/serversConfig';
 
 export interface ClientCommandContext {
   /** The user's HOME directory (client configs live under it). */
@@ -26,29 +22,10 @@ export interface ClientCommandContext {
   readonly out: (line: string) => void;
 }
 
-const CLIENTS = ['codex', 'claude', 'cursor', 'gemini', 'vscode'] as const;
-type ClientName = (typeof CLIENTS)[number];
 const AUTH_MODES: readonly ClientAuthMode[] = ['oauth', 'env', 'header'];
 
-interface ClientWriter {
-  readonly file: string;
-  readonly connect: (text: string | undefined, options: { url: string; auth: ClientAuthMode; apiKey?: string; force?: boolean; label: string }) => ConfigPlan;
-  readonly disconnect: (text: string | undefined, options: { force?: boolean; label: string }) => ConfigPlan;
-}
-
 function writerFor(client: ClientName, ctx: ClientCommandContext): ClientWriter {
-  switch (client) {
-    case 'codex':
-      return { file: codexConfigPath(ctx.env, ctx.home), connect: planCodexConnect, disconnect: planCodexDisconnect };
-    case 'claude':
-      return { file: claudeConfigPath(ctx.home), connect: planClaudeConnect, disconnect: planClaudeDisconnect };
-    case 'cursor':
-      return { file: cursorConfigPath(ctx.home), connect: planCursorConnect, disconnect: planCursorDisconnect };
-    case 'gemini':
-      return { file: geminiSettingsPath(ctx.home), connect: planGeminiConnect, disconnect: planGeminiDisconnect };
-    case 'vscode':
-      return { file: vscodeUserMcpPath(ctx.home, process.platform, ctx.env), connect: planVsCodeConnect, disconnect: planVsCodeDisconnect };
-  }
+  return clientWriter(client, ctx.env, ctx.home);
 }
 
 /** Gatehouse's own home (servers.json, import records): GATEHOUSE_HOME, or ~/.gatehouse. */
@@ -90,13 +67,6 @@ function parsePort(value: string): number {
 function clientArgument(value: string): ClientName {
   if (!(CLIENTS as readonly string[]).includes(value)) throw new Error(`Unknown client "${value}": use one of ${CLIENTS.join(', ')}.`);
   return value as ClientName;
-}
-
-const ImportRecordSchema = z.record(z.string(), z.object({ servers: z.array(z.string()), moved: z.array(z.string()).default([]) }));
-type ImportRecord = z.infer<typeof ImportRecordSchema>;
-
-function importsFile(ctx: ClientCommandContext): string {
-  return path.join(gatehouseHome(ctx), 'imports.json');
 }
 
 function readServers(client: ClientName, ctx: ClientCommandContext, file: string, projectDir: string | undefined): ServersRead {
@@ -196,8 +166,7 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
         return;
       }
       const home = gatehouseHome(ctx);
-      const existing = readServersFileForEdit(home).servers;
-      const taken = wanted.filter((name) => name in existing);
+      const taken = takenServerNames(home, wanted);
       if (taken.length) {
         throw new Error(`servers.json already has ${taken.map((n) => `"${n}"`).join(', ')}; Gatehouse did not overwrite ${taken.length > 1 ? 'them' : 'it'}. Remove ${taken.length > 1 ? 'them' : 'it'} with \`gatehouse servers remove <name>\` or import with --server to pick others.`);
       }
@@ -210,14 +179,8 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
       }
       for (const name of wanted) saveServer(home, name, read.servers[name]);
       ctx.out(`Imported ${wanted.join(', ')} into ${path.join(home, 'servers.json')}.`);
-      const record = readJsonFile(importsFile(ctx), ImportRecordSchema) ?? {};
-      const previous = record[client] ?? { servers: [], moved: [] };
-      const next: ImportRecord[string] = { servers: [...new Set([...previous.servers, ...wanted])], moved: previous.moved };
-      if (movePlan) {
-        runPlan(ctx, writer.file, movePlan, false);
-        next.moved = [...new Set([...previous.moved, ...wanted])];
-      }
-      writeJsonFile(importsFile(ctx), { ...record, [client]: next });
+      if (movePlan) runPlan(ctx, writer.file, movePlan, false);
+      recordImport(home, client, wanted, movePlan ? wanted : []);
     });
 
   program
@@ -225,24 +188,18 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
     .description('Undo `gatehouse import <client>`: re-enable servers that were moved out of the client, and remove the imported copies from servers.json.')
     .action((clientName: string) => {
       const client = clientArgument(clientName);
-      const record = readJsonFile(importsFile(ctx), ImportRecordSchema) ?? {};
-      const entry = record[client];
+      const home = gatehouseHome(ctx);
+      const entry = readImportRecords(home)[client];
       if (!entry) {
         ctx.out(`Nothing was imported from ${client}; nothing to restore.`);
         return;
       }
       if (entry.moved.length) {
         const writer = writerFor(client, ctx);
-        const text = readTextIfExists(writer.file);
-        const present = entry.moved.filter((name) => readCodexServers(text).skipped.some((s) => s.name === name) || name in readCodexServers(text).servers);
-        runPlan(ctx, writer.file, planCodexEnableServers(text, present, displayPath(writer.file, ctx.home)), false);
+        runPlan(ctx, writer.file, planCodexRestore(readTextIfExists(writer.file), entry.moved, displayPath(writer.file, ctx.home)), false);
       }
-      const home = gatehouseHome(ctx);
       const removed = entry.servers.filter((name) => removeServer(home, name));
       if (removed.length) ctx.out(`Removed ${removed.join(', ')} from ${path.join(home, 'servers.json')}.`);
-      const rest = { ...record };
-      delete rest[client];
-      if (Object.keys(rest).length) writeJsonFile(importsFile(ctx), rest);
-      else fs.rmSync(importsFile(ctx), { force: true });
+      forgetImport(home, client);
     });
 }
