@@ -39,6 +39,7 @@ export class Gatehouse {
   readonly consent: ConsentBroker;
   readonly oauth: OAuthService;
   readonly gate: ApprovalGate;
+  readonly audit: AuditSink;
   /** Pairs browsers with the human channel: `pairing.createLink(origin)` for "Pair Browser". */
   readonly pairing: BrowserPairing;
   awaitWindowMs: number;
@@ -54,6 +55,7 @@ export class Gatehouse {
     const approvalRoutes = createApprovalRoutes({ pairing: this.pairing, approvals: this.approvals, consent: this.consent, decide: (id, decision) => this.decide(id, decision) });
     const oauth = oauthGatewayOptions(this.oauth);
     const audit = options.audit ?? new AuditLog(home, auditLogOptionsFromEnv());
+    this.audit = audit;
     auditExpiredRequests(this.approvals, audit);
     this.gateway = new Gateway({
       home,
@@ -92,6 +94,7 @@ export class Gatehouse {
     this.approvals.dispose();
     this.policy.dispose();
     this.consent.dispose();
+    this.audit.close?.();
   }
 
   /** A one-time link that pairs a browser for deciding on the approval pages (2 minutes). */
@@ -106,8 +109,7 @@ export class Gatehouse {
 
   /** Runs an approved call with exactly its stored arguments on the upstream that holds the tool. */
   private async runApproved(request: ApprovalRequest, signal?: AbortSignal): Promise<CallToolResult> {
-    const upstream = this.gateway.upstreams.get(request.server);
-    if (!upstream) return errorResult(`The approved call could not run: the server "${request.server}" is no longer configured in Gatehouse.`);
-    return upstream.callTool(request.originalName, request.arguments, signal);
+    if (!this.gateway.upstreams.get(request.server)) return errorResult(`The approved call could not run: the server "${request.server}" is no longer configured in Gatehouse.`);
+    return this.gateway.callUpstream(request.server, request.originalName, request.arguments, signal);
   }
 }

@@ -50,6 +50,15 @@ export interface GatewayEvents {
   stopped: [];
   sessionOpened: [McpSession];
   sessionClosed: [McpSession];
+  /** An upstream answered a call (allowed, or approved and run); front ends look for foreign approval links. */
+  upstreamResult: [UpstreamResult];
+}
+
+export interface UpstreamResult {
+  readonly server: string;
+  /** The upstream's own name for the tool. */
+  readonly tool: string;
+  readonly result: CallToolResult;
 }
 
 export class PortInUseError extends Error {
@@ -176,9 +185,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   /** Runs a call on its upstream under the tool's original name. */
   forward(entry: CatalogEntry, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
-    const upstream = this.upstreams.get(entry.server);
-    if (!upstream) return Promise.resolve(errorResult(`The server "${entry.server}" is no longer configured in Gatehouse.`));
-    return upstream.callTool(entry.originalName, args, signal);
+    return this.callUpstream(entry.server, entry.originalName, args, signal);
+  }
+
+  /** Runs a call on the named upstream and announces the result (`upstreamResult`). */
+  async callUpstream(server: string, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
+    const upstream = this.upstreams.get(server);
+    if (!upstream) return errorResult(`The server "${server}" is no longer configured in Gatehouse.`);
+    const result = await upstream.callTool(tool, args, signal);
+    this.emit('upstreamResult', { server, tool, result });
+    return result;
   }
 
   private createApp(): Hono<GatewayEnv> {
