@@ -20,6 +20,8 @@ export interface AuditEvent {
 /** Where the approvals layer reports what happened. The audit log implements it. */
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /** Releases open files when Gatehouse stops. */
+  close?(): void;
 }
 
 export const NO_AUDIT: AuditSink = { record: () => undefined };

@@ -122,6 +122,8 @@ export class AuditLog implements AuditSink {
   private currentDay: string | undefined;
   private currentIndex = 0;
   private failing = false;
+  private file: { readonly path: string; readonly fd: number } | undefined;
+  private fileSize = 0;
 
   constructor(
     readonly home: string,
@@ -139,6 +141,7 @@ export class AuditLog implements AuditSink {
       this.append(event);
       this.failing = false;
     } catch (error) {
+      this.closeFile();
       if (!this.failing) this.onError(`Gatehouse could not write the audit log in ${auditDir(this.home)}: ${error instanceof Error ? error.message : String(error)}. Calls go on; check the folder's permissions and free space.`);
       this.failing = true;
     }
@@ -157,22 +160,45 @@ export class AuditLog implements AuditSink {
     const day = now.toISOString().slice(0, 10);
     if (day !== this.currentDay) this.startDay(day);
     const line = Buffer.from(`${JSON.stringify(this.entry(event, now))}\n`, 'utf8');
-    let fd = fs.openSync(fileFor(this.home, day, this.currentIndex), 'a', 0o600);
-    try {
-      // fstat rather than a counter: another Gatehouse process (editor and CLI share the home) may append too.
-      while (fs.fstatSync(fd).size > 0 && fs.fstatSync(fd).size + line.length > this.maxFileBytes) {
-        fs.closeSync(fd);
-        this.currentIndex += 1;
-        fd = fs.openSync(fileFor(this.home, day, this.currentIndex), 'a', 0o600);
-      }
-      fs.writeSync(fd, line);
-      if (SYNCED_EVENTS.has(event.event)) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    // One write per event on a descriptor kept open: this runs on every tool call, so it must not
+    // cost an open, a stat and a close each time. The size is tracked to rotate without a stat.
+    if (this.file && this.fileSize > 0 && this.fileSize + line.length > this.maxFileBytes) {
+      this.closeFile();
+      this.currentIndex += 1;
     }
+    const fd = this.openFile(fileFor(this.home, day, this.currentIndex));
+    fs.writeSync(fd, line);
+    this.fileSize += line.length;
+    if (SYNCED_EVENTS.has(event.event)) fs.fsyncSync(fd);
+  }
+
+  /** Closes the open log file; the next event reopens it. */
+  close(): void {
+    this.closeFile();
+  }
+
+  private openFile(file: string): number {
+    if (this.file && this.file.path === file) return this.file.fd;
+    this.closeFile();
+    const fd = fs.openSync(file, 'a', 0o600);
+    this.file = { path: file, fd };
+    this.fileSize = fs.fstatSync(fd).size;
+    return fd;
+  }
+
+  private closeFile(): void {
+    if (!this.file) return;
+    try {
+      fs.closeSync(this.file.fd);
+    } catch {
+      // Already closed or the disk went away; the next event opens a fresh descriptor.
+    }
+    this.file = undefined;
+    this.fileSize = 0;
   }
 
   private startDay(day: string): void {
+    this.closeFile();
     const dir = auditDir(this.home);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
