@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { registerCommands } from './editor/commands';
+import { DiffPreviewProvider } from './editor/diffPreview';
 import { GatewayHost } from './editor/gatewayHost';
 import type { GatewayState } from './editor/gatewayHost';
 import { showGatewayFailure, showServersFileError } from './editor/gatewayNotices';
+import { offerSkillUpdate } from './editor/installSkills';
 import { GatehouseMcpProvider } from './editor/mcpProvider';
 import { GatehouseStatusBar } from './editor/statusBar';
 
@@ -19,12 +21,14 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
   const startedAt = performance.now();
   const log = vscode.window.createOutputChannel('Gatehouse', { log: true });
   const gateway = new GatewayHost(log);
+  const preview = new DiffPreviewProvider();
   context.subscriptions.push(
+    preview,
     log,
     gateway,
     new GatehouseStatusBar(gateway),
     new GatehouseMcpProvider(gateway, context.secrets, log),
-    ...registerCommands({ gateway, log }),
+    ...registerCommands({ gateway, log, preview }),
     gateway.onDidFailToReloadServers((error) => void showServersFileError(error)),
   );
 
@@ -33,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
     const readyMs = performance.now() - startedAt;
     log.info(`Gateway ${state.kind} ${Math.round(readyMs)} ms after activation began`);
     if (state.kind === 'failed') void showGatewayFailure(state, log);
+    // After the gateway, so reading the skill folders never competes with startup.
+    void offerSkillUpdate(log).catch((error: unknown) => log.warn(`Could not check the installed skills: ${error instanceof Error ? error.message : String(error)}`));
     return { ...state, readyMs };
   });
 

@@ -9,6 +9,13 @@ export const CommandId = {
   showLogs: 'gatehouse.showLogs',
   connectCodex: 'gatehouse.connectCodex',
   installSkills: 'gatehouse.installSkills',
+  uninstallSkills: 'gatehouse.uninstallSkills',
+  connectClaude: 'gatehouse.connectClaude',
+  connectCursor: 'gatehouse.connectCursor',
+  connectGemini: 'gatehouse.connectGemini',
+  moveCodexServers: 'gatehouse.moveCodexServers',
+  restoreCodexServers: 'gatehouse.restoreCodexServers',
+  disconnectClient: 'gatehouse.disconnectClient',
 } as const;
 
 export type CommandIdValue = (typeof CommandId)[keyof typeof CommandId];

@@ -7,26 +7,30 @@ import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 import { showPendingApprovals } from './pendingApprovals';
 import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel';
+import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
+import type { DiffPreviewProvider } from './diffPreview';
+import { installAgentSkills, uninstallAgentSkills } from './installSkills';
 
 /** What the commands act on; `extension.ts` builds it once. */
 export interface CommandServices {
   readonly gateway: GatewayHost;
   readonly log: vscode.LogOutputChannel;
+  /** Shows client-config edits as a diff before they are written. */
+  readonly preview: DiffPreviewProvider;
 }
 
 type CommandHandler = (services: CommandServices) => Promise<void>;
 
-/**
- * Features that exist in the manifest before their implementation. Each says so plainly instead
- * of pretending to work; the issue that builds it replaces the entry with a real handler.
- */
-const notYetAvailable = {
-  [CommandId.connectCodex]: 'Connecting Codex is not available in this version of Gatehouse yet.',
-  [CommandId.installSkills]: 'Installing the agent skills from the editor is not available in this version yet. Run: npx skills add gatehouse-dev/gatehouse',
-} as const satisfies Partial<Record<CommandIdValue, string>>;
-
 const handlers: Record<CommandIdValue, CommandHandler> = {
-  ...informationOnly(notYetAvailable),
+  [CommandId.connectCodex]: (services) => connectClient('codex', services),
+  [CommandId.connectClaude]: (services) => connectClient('claude', services),
+  [CommandId.connectCursor]: (services) => connectClient('cursor', services),
+  [CommandId.connectGemini]: (services) => connectClient('gemini', services),
+  [CommandId.disconnectClient]: disconnectClient,
+  [CommandId.moveCodexServers]: moveCodexServers,
+  [CommandId.restoreCodexServers]: restoreCodexServers,
+  [CommandId.installSkills]: async ({ log }) => installAgentSkills(log),
+  [CommandId.uninstallSkills]: async ({ log }) => uninstallAgentSkills(log),
   [CommandId.copyMcpUrl]: copyMcpUrl,
   [CommandId.restartGateway]: restartGateway,
   [CommandId.createApiKey]: createApiKey,
@@ -134,12 +138,3 @@ async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
   if (choice === copy) await vscode.env.clipboard.writeText(key);
 }
 
-function informationOnly<K extends CommandIdValue>(messages: Record<K, string>): Record<K, CommandHandler> {
-  const result = {} as Record<K, CommandHandler>;
-  for (const id of Object.keys(messages) as K[]) {
-    result[id] = async () => {
-      void vscode.window.showInformationMessage(messages[id]);
-    };
-  }
-  return result;
-}

@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ConfigPlan } from '../core/clients/plan';
+import { Disposable } from './disposable';
+
+export const PREVIEW_SCHEME = 'gatehouse-preview';
+
+/**
+ * Serves the before/after texts of a planned config edit as read-only virtual documents, so
+ * `vscode.diff` shows exactly the bytes Gatehouse would write without touching the real file.
+ */
+export class DiffPreviewProvider extends Disposable implements vscode.TextDocumentContentProvider {
+  private readonly contents = new Map<string, string>();
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<vscode.Uri>());
+  readonly onDidChange: vscode.Event<vscode.Uri> = this.changeEmitter.event;
+  private sequence = 0;
+
+  constructor() {
+    super();
+    this.register(vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, this));
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.contents.get(uri.toString()) ?? '';
+  }
+
+  /**
+   * Opens the diff of `plan` for `file` and asks whether to write it. Resolves true only on
+   * "Write"; the preview closes either way. The question is a notification, not a modal, so
+   * the user can scroll the diff before answering.
+   */
+  async confirm(file: string, displayName: string, plan: ConfigPlan, question: string): Promise<boolean> {
+    const id = ++this.sequence;
+    // The file name stays last in the path, so the diff editor picks the right language (TOML, JSON).
+    const before = this.put(vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${id}/before/${path.basename(file)}` }), plan.before ?? '');
+    const after = this.put(vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${id}/after/${path.basename(file)}` }), plan.after ?? '');
+    try {
+      await vscode.commands.executeCommand('vscode.diff', before, after, `${displayName}: before ↔ after (Gatehouse)`, { preview: true });
+      const write = 'Write';
+      const choice = await vscode.window.showInformationMessage(`${question} ${plan.message}`, write, 'Cancel');
+      return choice === write;
+    } finally {
+      await closeDiff(after);
+      this.contents.delete(before.toString());
+      this.contents.delete(after.toString());
+    }
+  }
+
+  private put(uri: vscode.Uri, text: string): vscode.Uri {
+    this.contents.set(uri.toString(), text);
+    this.changeEmitter.fire(uri);
+    return uri;
+  }
+}
+
+async function closeDiff(modified: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === modified.toString());
+  if (tabs.length) await vscode.window.tabGroups.close(tabs);
+}
