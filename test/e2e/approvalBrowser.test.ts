@@ -47,7 +47,7 @@ describe('approval page in a real browser (Debian Chromium)', function () {
     await page.screenshot({ path: path.join(ARTIFACTS, 'approval-page.png'), fullPage: true });
 
     const waiting = callTool(client, 'await_approval', { request_id: held.request_id });
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
     await page.click('button[value="once"]', { timeout: 10_000 });
     await page.waitForLoadState('load', { timeout: 10_000 });
     const after = (await page.textContent('body', { timeout: 5_000 })) ?? '';

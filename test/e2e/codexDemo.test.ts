@@ -70,7 +70,7 @@ function humanWhoDecides(th: TestGatehouse, decision: HumanDecision): { decided:
     void (async () => {
       const deadline = Date.now() + 60_000;
       // The gate listens to 'decided' itself; one more listener is await_approval waiting.
-      await until(() => th.gatehouse.approvals.listenerCount('decided') > 1 || Date.now() > deadline, 50);
+      await until(() => th.gatehouse.approvals.waitingCount() > 0 || Date.now() > deadline, 50);
       const result = th.gatehouse.decide(request.id, decision);
       if (result.ok) decided.push(result.request);
     })();

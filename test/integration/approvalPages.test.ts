@@ -67,7 +67,7 @@ describe('approval pages: a paired browser decides', function () {
 
     assert.match(body, /name="csrf" value=""/, 'the form field is filled by the page script from localStorage');
     const csrf = browser.decisionKey!;
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
     const decided = await browser.post(`/approvals/${id}/decide`, { csrf, decision: 'once' });
     assert.equal(decided.status, 303);
     assert.equal(decided.headers.get('location'), `/approvals/${id}`);

@@ -75,7 +75,7 @@ describe('approvals: held calls and await_approval', function () {
   it('returns the real upstream result after approval, and the note holds exactly the approved content', async function () {
     const held = structured(await call(client, 'demo__write_note', { name: 'approved.txt', content: 'exactly this' }));
     const waiting = call(client, 'await_approval', { request_id: held.request_id });
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
     const decided = th.gatehouse.decide(String(held.request_id), { kind: 'approve', scope: 'once', channel: 'test', by: 'Ada' });
     assert.equal(decided.ok, true);
     const result = await waiting;
@@ -120,7 +120,7 @@ describe('approvals: held calls and await_approval', function () {
     const other = await connectClient(th.url, th.key, 'same-key-second-session');
     const first = call(client, 'await_approval', { request_id: held.request_id });
     const second = call(other, 'await_approval', { request_id: held.request_id });
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 2);
+    await until(() => th.gatehouse.approvals.waitingCount() > 1);
     let executed = 0;
     const original = th.gatehouse.gateway.upstreams.get('demo')!;
     const callTool = original.callTool.bind(original);

@@ -50,7 +50,7 @@ describe('audit log: the real gateway records every call and decision', function
     const held = await call(client, 'demo__write_note', { name: 'audit.txt', content: 'approved text', additional_info: 'testing the audit' });
     const id = requestId(held);
     const waiting = call(client, 'await_approval', { request_id: id });
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
     assert.equal(th.gatehouse.decide(id, { kind: 'approve', scope: 'once', channel: 'test', by: 'Ada' }).ok, true);
     const approved = await waiting;
     assert.equal((approved.structuredContent as { status: string }).status, 'approved');

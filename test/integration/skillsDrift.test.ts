@@ -92,7 +92,7 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
     real.set('approval_required', heldForApproval);
     const approvedId = String(structured(heldForApproval).request_id);
     const waiting = call(client, 'await_approval', { request_id: approvedId });
-    await until(() => th.gatehouse.approvals.listenerCount('decided') > 1);
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
     assert.equal(th.gatehouse.decide(approvedId, { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' }).ok, true);
     real.set('approved', await waiting);
 

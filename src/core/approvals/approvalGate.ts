@@ -135,19 +135,22 @@ export class ApprovalGate implements CallGate {
   private remember(request: ApprovalRequest): void {
     const decision = request.decision;
     if (!decision) return;
-    this.audit.record({
-      event: 'decided',
-      requestId: request.id,
-      clientId: request.clientId,
-      clientName: request.clientName,
-      sessionId: request.sessionId,
-      server: request.server,
-      tool: request.tool,
-      argumentsHash: request.argumentsHash,
-      decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind,
-      channel: decision.channel,
-      reason: decision.reason,
-    });
+    // Recorded (and fsynced) just after the waiting agent has been woken, not before.
+    queueMicrotask(() =>
+      this.audit.record({
+        event: 'decided',
+        requestId: request.id,
+        clientId: request.clientId,
+        clientName: request.clientName,
+        sessionId: request.sessionId,
+        server: request.server,
+        tool: request.tool,
+        argumentsHash: request.argumentsHash,
+        decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind,
+        channel: decision.channel,
+        reason: decision.reason,
+      }),
+    );
     const qualified = qualifiedToolName(request.server, request.originalName);
     if (decision.kind === 'approve' && decision.scope === 'session') {
       const approvals = this.sessionApprovals.get(request.sessionId) ?? new Map<string, string>();

@@ -87,6 +87,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private readonly file: string;
   private expiryMs: number;
   private persistScheduled = false;
+  /** Parked await_approval calls by request id: a decision wakes exactly its own waiters. */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(
     home: string,
@@ -185,6 +187,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     };
     this.retain(request);
     this.persist();
+    // The agent waiting on this request is woken first; audit and policy listeners follow.
+    this.wake(id);
     this.emit('decided', request);
     return { ok: true, request };
   }
@@ -194,21 +198,32 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     const request = this.requests.get(id);
     if (!request || request.status !== 'pending') return request;
     return new Promise((resolve) => {
+      const waiters = this.waiters.get(id) ?? new Set<() => void>();
+      this.waiters.set(id, waiters);
       const finish = (): void => {
         clearTimeout(timer);
-        this.off('decided', onChange);
-        this.off('expired', onChange);
+        waiters.delete(finish);
+        if (waiters.size === 0 && this.waiters.get(id) === waiters) this.waiters.delete(id);
         signal?.removeEventListener('abort', finish);
         resolve(this.requests.get(id));
       };
-      const onChange = (changed: ApprovalRequest): void => {
-        if (changed.id === id) finish();
-      };
       const timer = setTimeout(finish, timeoutMs);
-      this.on('decided', onChange);
-      this.on('expired', onChange);
+      waiters.add(finish);
       signal?.addEventListener('abort', finish, { once: true });
     });
+  }
+
+  /** How many await_approval calls are parked on a request (or on any, without an id). */
+  waitingCount(id?: string): number {
+    if (id !== undefined) return this.waiters.get(id)?.size ?? 0;
+    let count = 0;
+    for (const waiters of this.waiters.values()) count += waiters.size;
+    return count;
+  }
+
+  /** Wakes the await_approval calls parked on a request, before any other listener runs. */
+  private wake(id: string): void {
+    for (const finish of [...(this.waiters.get(id) ?? [])]) finish();
   }
 
   /**
@@ -252,6 +267,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     request.status = 'expired';
     this.retain(request);
     this.persist();
+    this.wake(id);
     this.emit('expired', request);
   }
 
