@@ -13,8 +13,16 @@ import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+const madeDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'gatehouse-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export function writeServers(home: string, servers: Record<string, unknown>): void {
