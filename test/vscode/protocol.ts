@@ -22,7 +22,13 @@ export type BrowserAction =
   /** Type `text` into the open quick pick's filter and accept the first match with Enter. */
   | { readonly kind: 'quickPick'; readonly text: string }
   /** Read the text of the status bar item whose text contains `contains`. */
-  | { readonly kind: 'statusBarText'; readonly contains: string };
+  | { readonly kind: 'statusBarText'; readonly contains: string }
+  /**
+   * Act inside the open webview (`iframe.webview.ready` › `#active-frame`) on the first element
+   * that `selector` (a Playwright selector) matches, optionally only one containing `hasText`:
+   * click it, fill it with `value`, press the key `value`, select the option `value`, or read its text.
+   */
+  | { readonly kind: 'webview'; readonly action: 'click' | 'fill' | 'press' | 'select' | 'text'; readonly selector: string; readonly value?: string; readonly hasText?: string };
 
 export type WorkbenchPart = 'statusbar' | 'notifications' | 'workbench';
 

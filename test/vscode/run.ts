@@ -403,6 +403,17 @@ async function performAction(page: Page, request: BrowserActionRequest, ackDir: 
         ack = { ok: true };
         break;
       }
+      case 'webview': {
+        const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+        const matches = frame.locator(request.selector);
+        const target = (request.hasText === undefined ? matches : matches.filter({ hasText: request.hasText })).first();
+        if (request.action === 'click') await target.click({ timeout: ACTION_TIMEOUT_MS });
+        else if (request.action === 'fill') await target.fill(request.value ?? '', { timeout: ACTION_TIMEOUT_MS });
+        else if (request.action === 'press') await target.press(request.value ?? 'Enter', { timeout: ACTION_TIMEOUT_MS });
+        else if (request.action === 'select') await target.selectOption(request.value ?? '', { timeout: ACTION_TIMEOUT_MS });
+        ack = request.action === 'text' ? { ok: true, value: ((await target.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() } : { ok: true };
+        break;
+      }
       case 'statusBarText': {
         const item = page.locator('[id="workbench.parts.statusbar"] .statusbar-item').filter({ hasText: request.contains }).first();
         ack = { ok: true, value: ((await item.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() };
@@ -413,7 +424,10 @@ async function performAction(page: Page, request: BrowserActionRequest, ackDir: 
     ack = { ok: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
   }
   log(`${request.kind} ${JSON.stringify(request)} -> ${ack.ok ? 'done' : ack.error}`);
-  fs.writeFileSync(path.join(ackDir, `${request.id}.json`), JSON.stringify(ack));
+  // Written whole, then renamed: the test polls for the file and must never read half of it.
+  const ackFile = path.join(ackDir, `${request.id}.json`);
+  fs.writeFileSync(`${ackFile}.tmp`, JSON.stringify(ack));
+  fs.renameSync(`${ackFile}.tmp`, ackFile);
 }
 
 /**

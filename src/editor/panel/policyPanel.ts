@@ -6,9 +6,11 @@ import type { Gatehouse } from '../../core/gatehouse';
 import type { GatewayHost } from '../gatewayHost';
 import { PanelBackend } from './panelBackend';
 import { FieldValidationError, parsePanelState, parseWebviewMessage } from './protocol';
-import type { HostToWebview, PanelNotifications, PanelState, PanelTab } from './protocol';
+import type { HostToWebview, PanelNotifications, PanelState, PanelTab, RequestMethod } from './protocol';
 
 export const PANEL_VIEW_TYPE = 'gatehouse.policyPanel';
+
+const READ_ONLY_METHODS: ReadonlySet<RequestMethod> = new Set<RequestMethod>(['tryCall', 'history', 'importPreview', 'exportHistory', 'copy', 'saveState']);
 
 /**
  * The approval-policy panel (issue 6): one webview, created or revealed by `createOrShow`, and
@@ -130,7 +132,8 @@ export class PolicyPanel {
           : { type: 'reply', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) };
     }
     void this.panel.webview.postMessage(reply);
-    if (message.method !== 'saveState' && message.method !== 'copy' && message.method !== 'history') this.refreshNow();
+    // Only changes need a new snapshot; answering reads with one would loop (a snapshot re-runs "try a call").
+    if (!READ_ONLY_METHODS.has(message.method)) this.refreshNow();
   }
 
   private notify<N extends keyof PanelNotifications>(method: N, params: PanelNotifications[N]): void {

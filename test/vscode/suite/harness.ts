@@ -50,3 +50,8 @@ export async function takeScreenshot(name: string, part?: WorkbenchPart): Promis
 export function report(...args: unknown[]): void {
   console.log(OUTPUT_MARKER + format(...args));
 }
+
+/** Acts inside the open webview; see the `webview` action in protocol.ts. Returns the text read. */
+export async function inWebview(action: 'click' | 'fill' | 'press' | 'select' | 'text', selector: string, options: { value?: string; hasText?: string } = {}): Promise<string> {
+  return (await requestBrowserAction({ kind: 'webview', action, selector, ...options })) ?? '';
+}

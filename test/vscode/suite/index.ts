@@ -18,6 +18,7 @@ export async function run(): Promise<void> {
     mocha.suite.emit('pre-require', globalThis, 'gatehouse-vscode-suite', mocha);
     await import('./extension.test');
     await import('./approvals.test');
+    await import('./panel.test');
     await import('./mcpProvider.test');
     const failures = await new Promise<number>((resolve) => mocha.run(resolve));
     if (failures > 0) throw new Error(`${failures} test${failures === 1 ? '' : 's'} failed`);

@@ -1,0 +1,147 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as vscode from 'vscode';
+import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
+import type { GatehouseApi } from '../../../src/extension';
+import { inWebview, report, takeScreenshot } from './harness';
+
+/** Reads what the webview shows until it matches: snapshots cross from the extension host asynchronously. */
+async function webviewTextEventually(selector: string, pattern: RegExp): Promise<string> {
+  let text = '';
+  for (let attempt = 0; attempt < 30; attempt++) {
+    text = await inWebview('text', selector);
+    if (pattern.test(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${selector} reads "${text}", expected ${pattern}`);
+}
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+async function setTheme(theme: string): Promise<void> {
+  await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+  // The webview gets the new theme variables after the workbench repaints.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+}
+
+/** Light, dark and high contrast screenshots of the panel's current tab. */
+async function screenshotThemes(name: string): Promise<void> {
+  for (const [theme, suffix] of [
+    ['Default Light Modern', 'light'],
+    ['Default Dark Modern', 'dark'],
+    ['Default High Contrast', 'hc'],
+  ] as const) {
+    await setTheme(theme);
+    report(`      screenshot ${await takeScreenshot(`panel-${name}-${suffix}`)}`);
+  }
+}
+
+describe('the policy panel', () => {
+  let home: string;
+  let client: Client;
+  let theme: unknown;
+
+  before(async () => {
+    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
+    const gateway = await api.gatewayReady;
+    assert.equal(gateway.kind, 'running');
+    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+    theme = vscode.workspace.getConfiguration('workbench').get('colorTheme');
+    const key = new ApiKeyStore(home).create('panel-suite');
+    client = new Client({ name: 'panel-suite', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  });
+
+  after(async () => {
+    await client?.close();
+    await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('opens from "Gatehouse: Open Panel" on the Pending tab', async () => {
+    // Room for the panel in the screenshots: no side bar, no chat.
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
+    await vscode.commands.executeCommand('gatehouse.openPanel');
+    assert.match(await inWebview('text', '[role="tab"][aria-selected="true"]'), /^Pending/);
+    await webviewTextEventually('.panel-header', /Gateway running at http:\/\/127\.0\.0\.1:\d+\/mcp/);
+  });
+
+  it('approves a pending request from the Pending list, and await_approval returns the real result', async () => {
+    const held = await client.callTool({ name: 'demo__write_note', arguments: { name: 'from-panel.txt', content: 'approved in the panel', additional_info: 'Saving the panel demo note' } });
+    const { status, request_id: requestId } = held.structuredContent as { status: string; request_id: string };
+    assert.equal(status, 'approval_required');
+    await webviewTextEventually(`[data-request-id="${requestId}"]`, /panel-suite wants to run demo › write_note/);
+    await screenshotThemes('pending');
+    await inWebview('click', `[data-request-id="${requestId}"] button`, { hasText: 'Approve once' });
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: requestId } });
+    assert.notEqual(result.isError, true, JSON.stringify(result.content));
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'from-panel.txt'), 'utf8'), 'approved in the panel');
+    await webviewTextEventually('main', /^(?!.*from-panel\.txt)/s);
+  });
+
+  it('switches demo__write_note from ask to allow: policy.json shows it and a call goes straight through', async () => {
+    await inWebview('click', '#tab-servers');
+    const row = 'tr[data-tool="demo__write_note"]';
+    await webviewTextEventually(`${row} td:nth-child(3)`, /ask/);
+    await inWebview('click', `${row} button[data-decision="allow"]`);
+    const policyFile = path.join(home, 'policy.json');
+    const readRules = (): Array<{ tool: string; decision: string }> => (fs.existsSync(policyFile) ? (JSON.parse(fs.readFileSync(policyFile, 'utf8')) as { rules?: Array<{ tool: string; decision: string }> }).rules ?? [] : []);
+    await eventually(() => readRules().some((rule) => rule.tool === 'demo__write_note' && rule.decision === 'allow'), 'policy.json allows demo__write_note');
+    await webviewTextEventually(`${row} button[aria-pressed="true"]`, /^allow$/);
+    const direct = await client.callTool({ name: 'demo__write_note', arguments: { name: 'direct.txt', content: 'no approval needed' } });
+    assert.notEqual((direct.structuredContent as { status?: string } | undefined)?.status, 'approval_required');
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'direct.txt'), 'utf8'), 'no approval needed');
+    await screenshotThemes('servers');
+  });
+
+  it('adds an argument rule, and the "try a call" box reports it as the matching rule', async () => {
+    await inWebview('click', '#tab-rules');
+    await inWebview('click', 'button', { hasText: 'Add rule' });
+    await inWebview('fill', '#rule-tool', { value: 'demo__write_note' });
+    await inWebview('fill', '#rule-when', { value: '{"name": {"glob": "*.secret"}}' });
+    await inWebview('fill', '#rule-reason', { value: 'secrets stay out of notes' });
+    await inWebview('select', '#rule-decision', { value: 'deny' });
+    await inWebview('click', 'button', { hasText: 'Save rule' });
+    await webviewTextEventually('[role="status"].banner', /Saved rule/);
+    const policy = JSON.parse(fs.readFileSync(path.join(home, 'policy.json'), 'utf8')) as { rules: Array<{ id: string; tool: string; decision: string; when?: unknown }> };
+    const added = policy.rules.find((rule) => rule.when !== undefined);
+    assert.ok(added, 'the argument rule is in policy.json');
+    assert.deepEqual([added.tool, added.decision, added.when], ['demo__write_note', 'deny', { name: { glob: '*.secret' } }]);
+
+    await inWebview('fill', '#try-tool', { value: 'demo__write_note' });
+    await inWebview('fill', '#try-args', { value: '{"name": "keys.secret", "content": "x"}' });
+    const verdict = await webviewTextEventually('#try-result', /deny/);
+    assert.match(verdict, new RegExp(`matched rule ${added.id}`));
+    assert.match(verdict, /secrets stay out of notes/);
+    await inWebview('fill', '#try-args', { value: '{"name": "plain.txt"}' });
+    const toolRule = policy.rules.find((rule) => rule.tool === 'demo__write_note' && rule.when === undefined);
+    await webviewTextEventually('#try-result', new RegExp(`allow.*matched rule ${toolRule?.id}`));
+    await screenshotThemes('rules');
+  });
+
+  it('shows an invalid server inline and leaves servers.json unchanged', async () => {
+    const serversFile = path.join(home, 'servers.json');
+    const before = fs.existsSync(serversFile) ? fs.readFileSync(serversFile, 'utf8') : undefined;
+    await inWebview('click', '#tab-servers');
+    await inWebview('click', 'button', { hasText: 'Add server' });
+    await inWebview('fill', '#server-name', { value: 'not a name!' });
+    await inWebview('click', 'input[value="http"]');
+    await inWebview('fill', '#server-url', { value: 'ftp://example.com/mcp' });
+    await inWebview('click', 'button', { hasText: 'Save server' });
+    assert.match(await inWebview('text', '#server-name-error'), /letters, digits/);
+    assert.match(await inWebview('text', '#server-url-error'), /not an absolute http/);
+    assert.equal(fs.existsSync(serversFile) ? fs.readFileSync(serversFile, 'utf8') : undefined, before);
+    await takeScreenshot('panel-server-form-invalid');
+  });
+});
+
