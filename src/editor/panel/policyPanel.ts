@@ -218,3 +218,10 @@ export function registerPolicyPanelSerializer(extensionUri: vscode.Uri, gateway:
     },
   });
 }
+
+/** Opens (or reveals) the panel on a tab; for the status bar and notifications' Details. */
+export function openPolicyPanel(gateway: GatewayHost, tab?: PanelTab): PolicyPanel {
+  const extension = vscode.extensions.getExtension('gatehouse.gatehouse');
+  if (!extension) throw new Error('The Gatehouse extension is not installed in this window.');
+  return PolicyPanel.createOrShow(extension.extensionUri, gateway, tab);
+}
