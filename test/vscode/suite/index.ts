@@ -20,6 +20,8 @@ export async function run(): Promise<void> {
     await import('./approvals.test');
     await import('./panel.test');
     await import('./mcpProvider.test');
+    await import('./connect.test');
+    await import('./skills.test');
     const failures = await new Promise<number>((resolve) => mocha.run(resolve));
     if (failures > 0) throw new Error(`${failures} test${failures === 1 ? '' : 's'} failed`);
   } finally {
