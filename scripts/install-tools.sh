@@ -6,6 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
 mkdir -p "$tools"
+# Run from `npm test`, the environment describes the outer npm (npm_config_user_agent names Node 20,
+# NODE and npm_node_execpath point at it); installs into .tools/ must not inherit that.
+for name in $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$name"; done
+unset NODE
 export npm_config_yes=true npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 node24() {
