@@ -10,6 +10,7 @@ import { applyPlan, displayPath, readTextIfExists } from '../core/clients/plan';
 import { readCodexServers } from '../core/clients/readers';
 import { resolveHome } from '../core/store/home';
 import { removeServer, saveServer } from '../core/upstreams/serversConfig';
+import { askModal } from './diffPreview';
 import type { DiffPreviewProvider } from './diffPreview';
 import type { GatewayHost } from './gatewayHost';
 import { readSettings } from './settings';
@@ -80,14 +81,10 @@ function reportUnwritable(plan: ConfigPlan): boolean {
 }
 
 /** A `needs-force` plan: show what the user customised and replace it only if they say so. */
-async function confirmReplacingCustomisations(plan: ConfigPlan, label: string): Promise<boolean> {
+async function confirmReplacingCustomisations(plan: ConfigPlan, label: string, log: vscode.LogOutputChannel): Promise<boolean> {
   const detail = plan.customised.map((entry) => `${entry.key}: ${JSON.stringify(entry.current)} → ${JSON.stringify(entry.planned)}`).join('\n');
   const replace = 'Replace';
-  const choice = await vscode.window.showWarningMessage(
-    `You changed values in the gatehouse entry of ${label}. Replace them with Gatehouse's?`,
-    { modal: true, detail: `${plan.message}\n\n${detail}` },
-    replace,
-  );
+  const choice = await askModal(`You changed values in the gatehouse entry of ${label}. Replace them with Gatehouse's?`, `${plan.message}\n\n${detail}`, [replace], log);
   return choice === replace;
 }
 
@@ -138,7 +135,7 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
     const options = { url: gatewayUrl(gateway), auth, apiKey: headerKey, label: target.label };
     let plan = target.connect(text, options);
     if (plan.status === 'needs-force') {
-      if (!(await confirmReplacingCustomisations(plan, target.label))) return;
+      if (!(await confirmReplacingCustomisations(plan, target.label, log))) return;
       plan = target.connect(text, { ...options, force: true });
     }
     if (reportUnwritable(plan)) return;
@@ -191,8 +188,7 @@ export async function disconnectClient({ preview, log }: ConnectServices): Promi
   let plan = target.disconnect(text, { label: target.label });
   if (plan.status === 'needs-force') {
     const remove = 'Remove Anyway';
-    const choice = await vscode.window.showWarningMessage(plan.message, { modal: true }, remove);
-    if (choice !== remove) return;
+    if ((await askModal(`Remove the gatehouse entry of ${target.label}?`, plan.message, [remove], log)) !== remove) return;
     plan = target.disconnect(text, { label: target.label, force: true });
   }
   if (reportUnwritable(plan)) return;

@@ -59,3 +59,17 @@ async function closeDiff(modified: vscode.Uri): Promise<void> {
     .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === modified.toString());
   if (tabs.length) await vscode.window.tabGroups.close(tabs);
 }
+
+/**
+ * A modal question that resolves to the chosen button, or undefined on Cancel. Some hosts refuse
+ * modal dialogs (the workbench's smoke-test mode, which the VS Code suite runs in); there the
+ * same question, detail and buttons arrive as a notification rather than failing the command.
+ */
+export async function askModal(message: string, detail: string, buttons: readonly string[], log: vscode.LogOutputChannel): Promise<string | undefined> {
+  try {
+    return await vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
+  } catch (error) {
+    log.warn(`The dialog could not be shown (${error instanceof Error ? error.message : String(error)}); asking in a notification`);
+    return vscode.window.showWarningMessage(`${message} ${detail.replace(/\s*\n+\s*/g, ' ')}`, ...buttons, 'Cancel').then((choice) => (choice === 'Cancel' ? undefined : choice));
+  }
+}

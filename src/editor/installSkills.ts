@@ -7,6 +7,7 @@ import { loadBundledSkills } from '../core/skills/bundle';
 import { SKILL_AGENTS, installSkills, isUpdateAvailable, skillStatus, uninstallSkills } from '../core/skills/installer';
 import type { SkillAgent, SkillTargetOptions } from '../core/skills/installer';
 import { CommandId } from './commandIds';
+import { askModal } from './diffPreview';
 
 const AGENT_NAMES: Record<SkillAgent, string> = {
   codex: 'Codex',
@@ -69,10 +70,11 @@ export async function installAgentSkills(log: vscode.LogOutputChannel): Promise<
   let force = false;
   if (foreign.length) {
     const replace = 'Replace';
-    const choice = await vscode.window.showWarningMessage(
+    const choice = await askModal(
       'Replace the folder Gatehouse did not install?',
-      { modal: true, detail: `${foreign.map((entry) => entry.dir).join('\n')}\n\nThese folders have a Gatehouse skill's name but no Gatehouse marker. Without "Replace", Gatehouse leaves them as they are and installs the rest.` },
-      replace,
+      `${foreign.map((entry) => entry.dir).join('\n')}\n\nThese folders have a Gatehouse skill's name but no Gatehouse marker. Without "Replace", Gatehouse leaves them as they are and installs the rest.`,
+      [replace],
+      log,
     );
     force = choice === replace;
   }

@@ -119,4 +119,34 @@ describe('connecting agents from the editor', () => {
     assert.ok(!('gatehouse' in (TOML.parse(text) as unknown as CodexConfig).mcp_servers));
     assert.ok(text.startsWith(USER_CONFIG.split('[mcp_servers.notes]')[0]!));
   });
+
+  it('lists the values the user customised and replaces them only after Replace', async () => {
+    const customised = `${USER_CONFIG}\n[mcp_servers.gatehouse]\nurl = "${url}"\nbearer_token_env_var = "GATEHOUSE_TOKEN"\ndefault_tools_approval_mode = "approve"\ntool_timeout_sec = 300\n`;
+    fs.writeFileSync(configFile, customised);
+    const declined = vscode.commands.executeCommand('gatehouse.connectCodex');
+    await pickQuickPickItem('Environment variable');
+    await clickNotificationButton('You changed values in the gatehouse entry', 'Cancel');
+    await declined;
+    assert.equal(fs.readFileSync(configFile, 'utf8'), customised);
+
+    const accepted = vscode.commands.executeCommand('gatehouse.connectCodex');
+    await pickQuickPickItem('Environment variable');
+    await clickNotificationButton('You changed values in the gatehouse entry', 'Replace');
+    await eventually(openPreviewDiff, 'the before/after diff');
+    await clickNotificationButton('Connect Codex to Gatehouse', 'Write');
+    await accepted;
+    const text = fs.readFileSync(configFile, 'utf8');
+    assert.equal((TOML.parse(text) as unknown as CodexConfig).mcp_servers.gatehouse!.tool_timeout_sec, 120);
+    assert.ok(text.startsWith(USER_CONFIG));
+  });
+
+  it('refuses a "gatehouse" server that points elsewhere and writes nothing', async () => {
+    const foreign = `${USER_CONFIG}\n[mcp_servers.gatehouse]\ncommand = "some-other-gatehouse"\n`;
+    fs.writeFileSync(configFile, foreign);
+    const running = vscode.commands.executeCommand('gatehouse.connectCodex');
+    await pickQuickPickItem('OAuth sign-in');
+    await running;
+    assert.equal(fs.readFileSync(configFile, 'utf8'), foreign);
+    assert.equal(openPreviewDiff(), undefined, 'no diff is offered for a refused plan');
+  });
 });

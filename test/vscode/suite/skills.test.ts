@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { pickQuickPickItem } from './harness';
+import { clickNotificationButton, pickQuickPickItem } from './harness';
 
 describe('installing the agent skills from the editor', () => {
   let bundled: string[];
@@ -31,5 +31,41 @@ describe('installing the agent skills from the editor', () => {
         assert.equal(marker.skill, skill);
       }
     }
+  });
+
+  it('asks before replacing a workspace folder Gatehouse did not install, and keeps it on Cancel', async () => {
+    const workspace = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const foreign = path.join(workspace, '.agents', 'skills', bundled[0]!);
+    fs.mkdirSync(foreign, { recursive: true });
+    fs.writeFileSync(path.join(foreign, 'SKILL.md'), '---\nname: mine\ndescription: my own\n---\nMine.\n');
+
+    const kept = vscode.commands.executeCommand('gatehouse.installSkills');
+    await pickQuickPickItem('Codex');
+    await pickQuickPickItem('this workspace');
+    await clickNotificationButton('Replace the folder Gatehouse did not install?', 'Cancel');
+    await kept;
+    assert.equal(fs.readFileSync(path.join(foreign, 'SKILL.md'), 'utf8'), '---\nname: mine\ndescription: my own\n---\nMine.\n');
+    assert.ok(!fs.existsSync(path.join(foreign, '.gatehouse-skill.json')));
+    for (const skill of bundled.slice(1)) assert.ok(fs.existsSync(path.join(workspace, '.agents', 'skills', skill, '.gatehouse-skill.json')), skill);
+
+    const replaced = vscode.commands.executeCommand('gatehouse.installSkills');
+    await pickQuickPickItem('Codex');
+    await pickQuickPickItem('this workspace');
+    await clickNotificationButton('Replace the folder Gatehouse did not install?', 'Replace');
+    await replaced;
+    assert.ok(fs.existsSync(path.join(foreign, '.gatehouse-skill.json')));
+  });
+
+  it('uninstalls only the folders it installed', async () => {
+    const mine = path.join(os.homedir(), '.agents', 'skills', 'my-own-skill');
+    fs.mkdirSync(mine, { recursive: true });
+    const running = vscode.commands.executeCommand('gatehouse.uninstallSkills');
+    await pickQuickPickItem('Codex');
+    await pickQuickPickItem('user level');
+    await running;
+    for (const dir of [path.join(os.homedir(), '.agents', 'skills'), path.join(os.homedir(), '.claude', 'skills')]) {
+      for (const skill of bundled) assert.ok(!fs.existsSync(path.join(dir, skill)), `${dir}/${skill} is gone`);
+    }
+    assert.ok(fs.existsSync(mine));
   });
 });
