@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import { ApprovalNotifier } from './editor/approvalNotifications';
 import { registerCommands } from './editor/commands';
 import { DiffPreviewProvider } from './editor/diffPreview';
 import { GatewayHost } from './editor/gatewayHost';
@@ -7,6 +8,7 @@ import type { GatewayState } from './editor/gatewayHost';
 import { showGatewayFailure, showServersFileError } from './editor/gatewayNotices';
 import { offerSkillUpdate } from './editor/installSkills';
 import { GatehouseMcpProvider } from './editor/mcpProvider';
+import { readSettings } from './editor/settings';
 import { GatehouseStatusBar } from './editor/statusBar';
 
 /** What `activate` returns; tests read it through `extension.exports`. */
@@ -27,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
     log,
     gateway,
     new GatehouseStatusBar(gateway),
+    new ApprovalNotifier(gateway, () => readSettings().notificationsMode, log),
     new GatehouseMcpProvider(gateway, context.secrets, log),
     ...registerCommands({ gateway, log, preview }),
     gateway.onDidFailToReloadServers((error) => void showServersFileError(error)),

@@ -77,9 +77,8 @@ async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
 }
 
 async function showPending({ gateway, log }: CommandServices): Promise<void> {
-  const gatehouse = gateway.gatehouse;
-  if (gatehouse) {
-    await showPendingApprovals(gatehouse);
+  if (gateway.state.kind === 'running') {
+    await showPendingApprovals(gateway, log);
   } else if (gateway.state.kind === 'failed') {
     await showGatewayFailure(gateway.state, log);
   } else {
@@ -137,4 +136,3 @@ async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
   );
   if (choice === copy) await vscode.env.clipboard.writeText(key);
 }
-

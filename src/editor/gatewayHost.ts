@@ -1,11 +1,15 @@
 import * as vscode from 'vscode';
+import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
 import { Gatehouse } from '../core/gatehouse';
 import type { Gateway } from '../core/gateway/gateway';
 import { PortInUseError } from '../core/gateway/gateway';
 import { ConfigFileError } from '../core/store/files';
 import { resolveHome } from '../core/store/home';
+import type { ApprovalChannel, DecideResult } from './approvalNotifications';
 import { CommandId } from './commandIds';
+import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';
+import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { readSettings, Setting } from './settings';
 
 /** What the editor knows about the gateway it hosts. */
@@ -39,7 +43,7 @@ function countUpstreams(gateway: Gateway): { readyUpstreams: number; totalUpstre
  * Runs the gateway inside the extension host. `start()` never rejects: a failure becomes a
  * `failed` state with a reason the UI turns into an action (change port, open file).
  */
-export class GatewayHost extends Disposable {
+export class GatewayHost extends Disposable implements ApprovalChannel {
   private readonly stateEmitter = this.register(new vscode.EventEmitter<GatewayState>());
   readonly onDidChangeState: vscode.Event<GatewayState> = this.stateEmitter.event;
   private readonly configErrorEmitter = this.register(new vscode.EventEmitter<ConfigFileError>());
@@ -51,6 +55,10 @@ export class GatewayHost extends Disposable {
   /** The number of held calls changed (a request arrived, was decided or expired). */
   readonly onDidChangePendingCount: vscode.Event<number> = this.pendingEmitter.event;
   private transition: Promise<GatewayState> | undefined;
+  private readonly requestEmitter = this.register(new vscode.EventEmitter<ApprovalRequest>());
+  /** A call was held; the notifications announce it. */
+  readonly onDidRequestApproval: vscode.Event<ApprovalRequest> = this.requestEmitter.event;
+  private unwatchHuman: (() => void) | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     super();
@@ -119,6 +127,12 @@ export class GatewayHost extends Disposable {
     this.running = gatehouse;
     this.watchUpstreams(gatehouse.gateway);
     this.watchApprovals(gatehouse);
+    const unwatchConsent = watchConsent(gatehouse.consent, this.log);
+    const unwatchLinks = watchExternalApprovalLinks(gatehouse.gateway, this.log);
+    this.unwatchHuman = () => {
+      unwatchConsent();
+      unwatchLinks();
+    };
     this.log.info(`Gateway ready at ${gatehouse.gateway.url}`);
     return this.setState({ kind: 'running', url: gatehouse.gateway.url, ...countUpstreams(gatehouse.gateway) });
   }
@@ -129,14 +143,30 @@ export class GatewayHost extends Disposable {
   }
 
   get pendingCount(): number {
-    return this.running?.approvals.pending().length ?? 0;
+    return this.pendingRequests().length;
+  }
+
+  pendingRequests(): ApprovalRequest[] {
+    return this.running?.approvals.pending() ?? [];
+  }
+
+  findRequest(id: string): ApprovalRequest | undefined {
+    return this.running?.approvals.get(id);
+  }
+
+  async decideRequest(id: string, decision: HumanDecision): Promise<DecideResult> {
+    if (!this.running) return { ok: false, message: 'The gateway is not running, so nothing can be decided now.' };
+    return this.running.decide(id, decision);
   }
 
   private watchApprovals(gatehouse: Gatehouse): void {
     const refresh = (): void => {
       if (this.running === gatehouse) this.pendingEmitter.fire(gatehouse.approvals.pending().length);
     };
-    gatehouse.approvals.on('requested', refresh);
+    gatehouse.approvals.on('requested', (request) => {
+      refresh();
+      if (this.running === gatehouse && !this.isDisposed) this.requestEmitter.fire(request);
+    });
     gatehouse.approvals.on('decided', refresh);
     gatehouse.approvals.on('expired', refresh);
     // Requests persisted in pending.json survive a restart; show them at once.
@@ -162,6 +192,8 @@ export class GatewayHost extends Disposable {
   private async stopNow(): Promise<void> {
     const gatehouse = this.running;
     this.running = undefined;
+    this.unwatchHuman?.();
+    this.unwatchHuman = undefined;
     if (gatehouse) {
       this.log.info('Stopping the gateway');
       if (!this.isDisposed) this.pendingEmitter.fire(0);

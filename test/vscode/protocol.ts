@@ -17,6 +17,8 @@ export const OUTPUT_MARKER = '@@gatehouse-out ';
 export type BrowserAction =
   /** Click the button labelled `button` on the notification whose text contains `message`. */
   | { readonly kind: 'clickNotificationButton'; readonly message: string; readonly button: string }
+  /** Wait until a notification whose text contains `message` is in the notification centre; reads its text. */
+  | { readonly kind: 'findNotification'; readonly message: string }
   /** Save a PNG under `test-artifacts/vscode/<name>.png`; `part` limits it to one workbench part. */
   | { readonly kind: 'screenshot'; readonly name: string; readonly part?: WorkbenchPart }
   /** Type `text` into the open quick pick's filter and accept the first match with Enter. */

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { ACK_DIR_ENV, MARKER, OUTPUT_MARKER } from './protocol';
 import type { BrowserActionAck, BrowserActionRequest, WorkbenchPart } from './protocol';
 
@@ -386,6 +386,9 @@ async function performAction(page: Page, request: BrowserActionRequest, ackDir: 
         await clickNotificationButton(page, request.message, request.button);
         ack = { ok: true };
         break;
+      case 'findNotification':
+        ack = { ok: true, value: ((await findNotificationRow(page, request.message).then((row) => row.textContent({ timeout: ACTION_TIMEOUT_MS }))) ?? '').trim() };
+        break;
       case 'screenshot': {
         const file = path.join(artifactsDir, `${request.name.replace(/[^\w.-]+/g, '_')}.png`);
         const selector = partSelectors[request.part ?? 'workbench'];
@@ -436,6 +439,16 @@ async function performAction(page: Page, request: BrowserActionRequest, ackDir: 
  * presses "Approve" on the wrong request.
  */
 async function clickNotificationButton(page: Page, message: string, button: string): Promise<void> {
+  const deadline = Date.now() + ACTION_TIMEOUT_MS;
+  const row = await findNotificationRow(page, message);
+  const exactLabel = exactText(button);
+  const target = row.locator('.monaco-button').filter({ hasText: exactLabel }).first();
+  if (!(await target.isVisible())) await row.click({ timeout: 5_000 });
+  await target.click({ timeout: Math.max(1_000, deadline - Date.now()) });
+}
+
+/** The notification centre's row whose text contains `message`, opening the centre as needed. */
+async function findNotificationRow(page: Page, message: string): Promise<Locator> {
   const centre = page.locator('.notifications-center');
   const row = centre.locator('.monaco-list-row').filter({ hasText: message }).first();
   const deadline = Date.now() + ACTION_TIMEOUT_MS;
@@ -444,10 +457,12 @@ async function clickNotificationButton(page: Page, message: string, button: stri
     if (!(await centre.isVisible())) await page.locator('[id="status.notifications"]').click({ timeout: 5_000 });
     await sleep(250);
   }
-  const exactLabel = new RegExp(`^\\s*${button.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-  const target = row.locator('.monaco-button').filter({ hasText: exactLabel }).first();
-  if (!(await target.isVisible())) await row.click({ timeout: 5_000 });
-  await target.click({ timeout: Math.max(1_000, deadline - Date.now()) });
+  return row;
+}
+
+/** Matches an element whose whole text is `label` (so "Deny" never hits "Deny with reason"). */
+function exactText(label: string): RegExp {
+  return new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
 }
 
 function freePort(): Promise<number> {

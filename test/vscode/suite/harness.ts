@@ -30,6 +30,11 @@ export async function clickNotificationButton(message: string, button: string): 
   await requestBrowserAction({ kind: 'clickNotificationButton', message, button });
 }
 
+/** Waits for a notification whose text contains `message` and returns its text. */
+export async function findNotification(message: string): Promise<string> {
+  return (await requestBrowserAction({ kind: 'findNotification', message })) ?? '';
+}
+
 /** Filters the open quick pick by `text` and accepts the first match. */
 export async function pickQuickPickItem(text: string): Promise<void> {
   await requestBrowserAction({ kind: 'quickPick', text });

@@ -18,6 +18,9 @@ export async function run(): Promise<void> {
     mocha.suite.emit('pre-require', globalThis, 'gatehouse-vscode-suite', mocha);
     await import('./extension.test');
     await import('./approvals.test');
+    // Before the panel suite, which switches demo__write_note to allow.
+    await import('./notifications.test');
+    await import('./consent.test');
     await import('./panel.test');
     await import('./mcpProvider.test');
     await import('./connect.test');

@@ -1,0 +1,121 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as vscode from 'vscode';
+import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
+import type { GatehouseApi } from '../../../src/extension';
+import { clickNotificationButton, findNotification, pickQuickPickItem, readStatusBarText, report, takeScreenshot } from './harness';
+
+const CLIENT_NAME = 'notify-suite';
+
+async function statusBarEventually(pattern: RegExp): Promise<string> {
+  let text = '';
+  for (let attempt = 0; attempt < 25; attempt++) {
+    text = await readStatusBarText('Gatehouse');
+    if (pattern.test(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`status bar reads "${text}", expected ${pattern}`);
+}
+
+interface Held {
+  readonly status: string;
+  readonly request_id: string;
+}
+
+describe('approval notifications in the editor', () => {
+  let home: string;
+  let client: Client;
+
+  before(async () => {
+    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
+    const gateway = await api.gatewayReady;
+    assert.equal(gateway.kind, 'running');
+    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+    // A label of its own, so this suite's notifications are told apart from other suites'.
+    const key = new ApiKeyStore(home).create(CLIENT_NAME);
+    client = new Client({ name: CLIENT_NAME, version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  });
+
+  after(async () => {
+    await client?.close();
+    // An open notification centre would cover the webviews of the suites that follow.
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
+  async function holdNote(name: string, content: string, info?: string): Promise<Held> {
+    const held = await client.callTool({ name: 'demo__write_note', arguments: { name, content, ...(info ? { additional_info: info } : {}) } });
+    const holding = held.structuredContent as unknown as Held;
+    assert.equal(holding.status, 'approval_required');
+    return holding;
+  }
+
+  it('runs a held write_note once Approve is clicked on its notification, and the count goes 1 → 0', async () => {
+    const started = Date.now();
+    const holding = await holdNote('notified-approve.txt', 'approved from a notification', 'Saving the release notes the human asked for.');
+    await statusBarEventually(/Gatehouse 1$/);
+    await vscode.commands.executeCommand('notifications.showList');
+    await takeScreenshot('notification-approval', 'notifications');
+    await takeScreenshot('notification-approval-workbench');
+    await clickNotificationButton('name: notified-approve.txt', 'Approve');
+
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    assert.notEqual(result.isError, true, JSON.stringify(result.content));
+    assert.equal((result.structuredContent as { status: string }).status, 'approved');
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'notified-approve.txt'), 'utf8'), 'approved from a notification');
+    await statusBarEventually(/Gatehouse$/);
+    report(`      held call → notification → approved → real result in ${Date.now() - started} ms`);
+  });
+
+  it('refuses a held write_note when Deny is clicked; the note is never written', async () => {
+    const holding = await holdNote('notified-deny.txt', 'must not be written');
+    await clickNotificationButton('name: notified-deny.txt', 'Deny');
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    const outcome = result.structuredContent as { status: string; channel?: string };
+    assert.equal(outcome.status, 'denied');
+    assert.equal(outcome.channel, 'editor');
+    assert.equal(fs.existsSync(path.join(home, 'demo', 'notified-deny.txt')), false);
+  });
+
+  it('answers a late click calmly when the call was already decided elsewhere', async () => {
+    // More than three held calls within 2 s are summed up; let the burst window pass first.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const holding = await holdNote('notified-late.txt', 'decided in the quick pick first');
+    // Decide through Show Pending Approvals first; the notification stays and is clicked afterwards.
+    const picking = vscode.commands.executeCommand('gatehouse.showPending');
+    await pickQuickPickItem('notified-late.txt');
+    await pickQuickPickItem('Approve');
+    await picking;
+    await clickNotificationButton('name: notified-late.txt', 'Deny');
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    assert.equal((result.structuredContent as { status: string }).status, 'approved', 'the late Deny changed nothing');
+    await findNotification('write_note was already approved in the editor');
+  });
+
+  it('offers an approval link that an upstream result carries from another gateway, with an Open button', async () => {
+    // Loopback only: the link is never fetched by the test, and nothing listens on port 9.
+    const link = 'http://127.0.0.1:9/approve/req_from_hosted_gateway';
+    const echoed = await client.callTool({ name: 'demo__echo', arguments: { text: `Approve it at ${link}` } });
+    assert.notEqual(echoed.isError, true, JSON.stringify(echoed.content));
+    await clickNotificationButton('demo › echo needs approval on 127.0.0.1:9 as well', 'Open');
+  });
+
+  it('sums up a burst of held calls in one "calls waiting" notification with a Show button', async () => {
+    await Promise.all(Array.from({ length: 5 }, (_, i) => holdNote(`burst-${i}.txt`, `burst ${i}`)));
+    await statusBarEventually(/Gatehouse 5$/);
+    await clickNotificationButton('Gatehouse: 5 calls waiting for your approval', 'Show');
+    await takeScreenshot('pending-quick-pick');
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    // Leaves no held call behind for the suites that follow.
+    for (let i = 0; i < 5; i++) {
+      const picking = vscode.commands.executeCommand('gatehouse.showPending');
+      await pickQuickPickItem(`burst-${i}.txt`);
+      await pickQuickPickItem('Deny');
+      await picking;
+    }
+    await statusBarEventually(/Gatehouse$/);
+  });
+});
