@@ -22,7 +22,7 @@ export interface GatehouseApi {
 export function activate(context: vscode.ExtensionContext): GatehouseApi {
   const startedAt = performance.now();
   const log = vscode.window.createOutputChannel('Gatehouse', { log: true });
-  const gateway = new GatewayHost(log);
+  const gateway = new GatewayHost(log, context.secrets);
   const preview = new DiffPreviewProvider();
   context.subscriptions.push(
     preview,

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
 import { Gatehouse } from '../core/gatehouse';
@@ -10,6 +11,8 @@ import { CommandId } from './commandIds';
 import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';
 import { watchExternalApprovalLinks } from './externalApprovalLinks';
+import { GatewayOwnership } from './gatewayOwnership';
+import type { FollowerChannel, OwnershipRole } from './gatewayOwnership';
 import { readSettings, Setting } from './settings';
 
 /** What the editor knows about the gateway it hosts. */
@@ -21,6 +24,8 @@ export type GatewayState =
       readonly url: string;
       readonly readyUpstreams: number;
       readonly totalUpstreams: number;
+      /** Set when another editor window owns the gateway and this one follows it (issue 5 §8). */
+      readonly ownerPid?: number;
     }
   | {
       readonly kind: 'failed';
@@ -59,8 +64,14 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   /** A call was held; the notifications announce it. */
   readonly onDidRequestApproval: vscode.Event<ApprovalRequest> = this.requestEmitter.event;
   private unwatchHuman: (() => void) | undefined;
+  private ownership: GatewayOwnership | undefined;
+  private following: FollowerChannel | undefined;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    /** Holds the window secret that lets follower windows decide through the owner. */
+    private readonly secrets?: vscode.SecretStorage,
+  ) {
     super();
     this.register(vscode.workspace.onDidChangeConfiguration((event) => this.applySettings(event)));
   }
@@ -108,22 +119,58 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
     const home = resolveHome();
     this.setState({ kind: 'starting', port });
     this.log.info(`Starting the gateway on 127.0.0.1:${port} (home ${home})`);
-    let gatehouse: Gatehouse;
-    try {
-      gatehouse = new Gatehouse({
-        home,
-        port,
-        expiryMs: settings.expiryMinutes * 60_000,
-        awaitWindowMs: settings.awaitWindowSeconds * 1000,
-      });
-      await gatehouse.start();
-    } catch (error) {
-      return this.setState(failedState(port, error, this.log));
+    const ownership = new GatewayOwnership({
+      home,
+      port,
+      secret: () => this.windowSecret(home),
+      startGatehouse: async () => {
+        const gatehouse = new Gatehouse({ home, port, expiryMs: settings.expiryMinutes * 60_000, awaitWindowMs: readSettings().awaitWindowSeconds * 1000 });
+        await gatehouse.start();
+        return gatehouse;
+      },
+      log: (line) => this.log.info(line),
+    });
+    this.ownership = ownership;
+    // Every role change (the first claim, and later a takeover) goes through here.
+    ownership.on('role', (role) => {
+      if (this.ownership === ownership) this.adopt(role, port);
+    });
+    await ownership.claim();
+    if (this.isDisposed) await ownership.release();
+    return this.current;
+  }
+
+  private adopt(role: OwnershipRole, port: number): void {
+    this.unwatchHuman?.();
+    this.unwatchHuman = undefined;
+    this.following = undefined;
+    this.running = undefined;
+    if (role.kind === 'failed') {
+      this.setState(failedState(port, role.error, this.log));
+      return;
     }
-    if (this.isDisposed) {
-      await gatehouse.stop();
-      return this.current;
+    if (role.kind === 'follower') {
+      const channel = role.channel;
+      this.following = channel;
+      const refresh = (): void => {
+        if (this.following === channel && !this.isDisposed) this.pendingEmitter.fire(channel.pending().length);
+      };
+      const onRequested = (request: ApprovalRequest): void => {
+        refresh();
+        if (this.following === channel && !this.isDisposed) this.requestEmitter.fire(request);
+      };
+      channel.on('requested', onRequested);
+      channel.on('settled', refresh);
+      this.unwatchHuman = () => {
+        channel.off('requested', onRequested);
+        channel.off('settled', refresh);
+      };
+      this.log.info(`Another VS Code window (pid ${channel.ownerPid ?? '?'}) runs the gateway; this window follows it`);
+      refresh();
+      this.setState({ kind: 'running', url: `http://127.0.0.1:${port}/mcp`, readyUpstreams: 0, totalUpstreams: 0, ownerPid: channel.ownerPid ?? 0 });
+      return;
     }
+    const gatehouse = role.gatehouse;
     this.running = gatehouse;
     this.watchUpstreams(gatehouse.gateway);
     this.watchApprovals(gatehouse);
@@ -134,7 +181,20 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
       unwatchLinks();
     };
     this.log.info(`Gateway ready at ${gatehouse.gateway.url}`);
-    return this.setState({ kind: 'running', url: gatehouse.gateway.url, ...countUpstreams(gatehouse.gateway) });
+    this.setState({ kind: 'running', url: gatehouse.gateway.url, ...countUpstreams(gatehouse.gateway) });
+  }
+
+  /**
+   * The secret follower windows present to the owner window. It lives only in the editor's
+   * SecretStorage (shared by this profile's windows), never in the Gatehouse home an agent can read.
+   */
+  private async windowSecret(home: string): Promise<string> {
+    const name = `gatehouse.windowSecret:${home}`;
+    const stored = await this.secrets?.get(name);
+    if (stored) return stored;
+    const created = crypto.randomBytes(32).toString('base64url');
+    await this.secrets?.store(name, created);
+    return created;
   }
 
   /** The running core, for the front ends that need its APIs (approvals, consent, keys). */
@@ -147,14 +207,15 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   }
 
   pendingRequests(): ApprovalRequest[] {
-    return this.running?.approvals.pending() ?? [];
+    return this.following?.pending() ?? this.running?.approvals.pending() ?? [];
   }
 
   findRequest(id: string): ApprovalRequest | undefined {
-    return this.running?.approvals.get(id);
+    return this.following?.get(id) ?? this.running?.approvals.get(id);
   }
 
   async decideRequest(id: string, decision: HumanDecision): Promise<DecideResult> {
+    if (this.following) return this.following.decide(id, decision);
     if (!this.running) return { ok: false, message: 'The gateway is not running, so nothing can be decided now.' };
     return this.running.decide(id, decision);
   }
@@ -190,15 +251,20 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   }
 
   private async stopNow(): Promise<void> {
-    const gatehouse = this.running;
-    this.running = undefined;
+    const ownership = this.ownership;
+    this.ownership = undefined;
     this.unwatchHuman?.();
     this.unwatchHuman = undefined;
-    if (gatehouse) {
-      this.log.info('Stopping the gateway');
+    const owned = this.running !== undefined;
+    this.running = undefined;
+    this.following = undefined;
+    if (ownership) {
+      if (owned) this.log.info('Stopping the gateway');
       if (!this.isDisposed) this.pendingEmitter.fire(0);
       try {
-        await gatehouse.stop();
+        // An owner stops its Gatehouse and closes the window channel; a follower window notices
+        // at once and takes the gateway over.
+        await ownership.release();
       } catch (error) {
         this.log.warn(`The gateway did not stop cleanly: ${String(error)}`);
       }

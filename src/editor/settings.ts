@@ -5,18 +5,15 @@ export const Setting = {
   port: 'gatehouse.port',
   awaitWindowSeconds: 'gatehouse.approval.awaitWindowSeconds',
   expiryMinutes: 'gatehouse.approval.expiryMinutes',
-  defaultDecision: 'gatehouse.policy.defaultDecision',
   notificationsMode: 'gatehouse.notifications.mode',
 } as const;
 
-export type DefaultDecision = 'ask' | 'allow' | 'deny';
 export type NotificationsMode = 'each' | 'summary' | 'off';
 
 export interface GatehouseSettings {
   readonly port: number;
   readonly awaitWindowSeconds: number;
   readonly expiryMinutes: number;
-  readonly defaultDecision: DefaultDecision;
   readonly notificationsMode: NotificationsMode;
 }
 
@@ -37,7 +34,6 @@ export function readSettings(): GatehouseSettings {
     port: globalOrDefault(Setting.port, DEFAULT_PORT),
     awaitWindowSeconds: globalOrDefault(Setting.awaitWindowSeconds, 50),
     expiryMinutes: globalOrDefault(Setting.expiryMinutes, 10),
-    defaultDecision: globalOrDefault<DefaultDecision>(Setting.defaultDecision, 'ask'),
     notificationsMode: globalOrDefault<NotificationsMode>(Setting.notificationsMode, 'each'),
   };
 }

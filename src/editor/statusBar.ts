@@ -41,7 +41,11 @@ function tooltipFor(state: GatewayState, pendingCount: number): vscode.MarkdownS
   switch (state.kind) {
     case 'running':
       tooltip.appendMarkdown(`MCP endpoint: \`${state.url}\`\n\n`);
-      tooltip.appendMarkdown(`Upstreams ready: ${state.readyUpstreams} of ${state.totalUpstreams}\n\n`);
+      tooltip.appendMarkdown(
+        state.ownerPid === undefined
+          ? `Upstreams ready: ${state.readyUpstreams} of ${state.totalUpstreams}\n\n`
+          : `Served by another VS Code window (pid ${state.ownerPid}); this window shows its approvals and takes over if it closes.\n\n`,
+      );
       break;
     case 'starting':
       tooltip.appendMarkdown(`Starting on port ${state.port}…\n\n`);

@@ -40,6 +40,11 @@ describe('approval notifications in the editor', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
   });
 
+  // Each test starts with an empty notification centre, so the row it clicks is in view.
+  beforeEach(async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   after(async () => {
     await client?.close();
     // An open notification centre would cover the webviews of the suites that follow.
