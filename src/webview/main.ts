@@ -44,6 +44,8 @@ const ui = {
   toolFilter: '',
   snapshot: undefined as PanelSnapshot | undefined,
   selected: new Set<string>(),
+  /** Argument blocks the user folded; kept across snapshots, which rebuild the list. */
+  collapsed: new Set<string>(),
   denyReasonFor: undefined as string | undefined,
   denyReason: '',
   confirming: undefined as string | undefined,
@@ -289,11 +291,33 @@ function pendingTab(snapshot: PanelSnapshot): Child {
         }),
         ` Select all (${items.length})`,
       ),
+      groupSelectors(items),
       h('button', { disabled: selectedCount === 0, onclick: () => void decide([...ui.selected], 'once') }, icon('check-all'), ` Approve ${selectedCount || ''} selected`),
       h('button', { className: 'secondary', disabled: selectedCount === 0, onclick: () => void decide([...ui.selected], 'deny') }, icon('circle-slash'), ` Deny ${selectedCount || ''} selected`),
     ),
     h('ul', { className: 'pending-list', 'aria-label': 'Calls waiting for approval' }, items.map(pendingCard)),
   ];
+}
+
+/** "Select the 4 from github › list_issues": one click picks every waiting call of a kind. */
+function groupSelectors(items: readonly PendingItem[]): Child {
+  const groups = new Map<string, PendingItem[]>();
+  for (const item of items) groups.set(`${item.server} › ${item.tool}`, [...(groups.get(`${item.server} › ${item.tool}`) ?? []), item]);
+  return [...groups]
+    .filter(([, group]) => group.length > 1)
+    .map(([label, group]) =>
+      h(
+        'button',
+        {
+          className: 'secondary',
+          onclick: () => {
+            ui.selected = new Set(group.map((item) => item.id));
+            render();
+          },
+        },
+        `Select the ${group.length} from ${label}`,
+      ),
+    );
 }
 
 function pendingCard(item: PendingItem): HTMLElement {
@@ -321,7 +345,15 @@ function pendingCard(item: PendingItem): HTMLElement {
     ),
     item.additionalInfo ? h('p', { className: 'info' }, icon('comment'), ' ', item.additionalInfo) : null,
     h('p', { className: 'muted' }, item.matchedRule ? `Asked by rule ${item.matchedRule}` : 'Asked by the defaults', item.reason ? `: ${item.reason}` : ''),
-    h('details', { open: true }, h('summary', {}, `Arguments (${item.argumentsSummary || 'none'})`), h('pre', { className: 'arguments' }, item.argumentsJson)),
+    h(
+      'details',
+      {
+        open: !ui.collapsed.has(item.id),
+        ontoggle: (event: Event) => ((event.target as HTMLDetailsElement).open ? ui.collapsed.delete(item.id) : ui.collapsed.add(item.id)),
+      },
+      h('summary', {}, `Arguments (${item.argumentsSummary || 'none'})`),
+      h('pre', { className: 'arguments' }, item.argumentsJson),
+    ),
     h(
       'div',
       { className: 'actions', role: 'group', 'aria-label': `Decide ${label}` },

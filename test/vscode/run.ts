@@ -8,7 +8,7 @@
  *
  *   npx tsx test/vscode/run.ts        (npm run test:vscode)
  *   GATEHOUSE_VSCODE_VERBOSE=1         also print the workbench's own console
- *   GATEHOUSE_VSCODE_TIMEOUT_MS=...    overall limit for the suite (default 180000)
+ *   GATEHOUSE_VSCODE_TIMEOUT_MS=...    overall limit for the suite (default 360000)
  *   GATEHOUSE_VSCODE_KEEP=1            keep the temp dir (logs, user data) for debugging
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,7 +31,7 @@ const codeServerEntry = path.join(root, '.tools/code-server/node_modules/code-se
 const chromiumPath = '/usr/bin/chromium';
 const artifactsDir = path.join(root, 'test-artifacts/vscode');
 const vsixPath = path.join(root, 'dist/gatehouse.vsix');
-const suiteTimeoutMs = Number(process.env.GATEHOUSE_VSCODE_TIMEOUT_MS ?? 180_000);
+const suiteTimeoutMs = Number(process.env.GATEHOUSE_VSCODE_TIMEOUT_MS ?? 360_000);
 const verbose = process.env.GATEHOUSE_VSCODE_VERBOSE === '1';
 const ACTION_TIMEOUT_MS = 15_000;
 

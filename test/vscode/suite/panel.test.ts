@@ -30,17 +30,15 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
 async function setTheme(theme: string): Promise<void> {
   await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
   // The webview gets the new theme variables after the workbench repaints.
-  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await new Promise((resolve) => setTimeout(resolve, 800));
 }
 
-/** Light, dark and high contrast screenshots of the panel's current tab. */
-async function screenshotThemes(name: string): Promise<void> {
-  for (const [theme, suffix] of [
-    ['Default Light Modern', 'light'],
-    ['Default Dark Modern', 'dark'],
-    ['Default High Contrast', 'hc'],
-  ] as const) {
-    await setTheme(theme);
+const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern', hc: 'Default High Contrast' } as const;
+
+/** Screenshots of the panel's current tab in the given themes (each theme switch costs about a second). */
+async function screenshotThemes(name: string, themes: ReadonlyArray<keyof typeof THEMES> = ['light', 'dark']): Promise<void> {
+  for (const suffix of themes) {
+    await setTheme(THEMES[suffix]);
     report(`      screenshot ${await takeScreenshot(`panel-${name}-${suffix}`)}`);
   }
 }
@@ -59,6 +57,12 @@ describe('the policy panel', () => {
     const key = new ApiKeyStore(home).create('panel-suite');
     client = new Client({ name: 'panel-suite', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  });
+
+  // Earlier suites may leave the notification centre or a quick pick open over the panel.
+  beforeEach(async () => {
+    await vscode.commands.executeCommand('notifications.hideList');
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
   });
 
   after(async () => {
@@ -101,7 +105,7 @@ describe('the policy panel', () => {
     const direct = await client.callTool({ name: 'demo__write_note', arguments: { name: 'direct.txt', content: 'no approval needed' } });
     assert.notEqual((direct.structuredContent as { status?: string } | undefined)?.status, 'approval_required');
     assert.equal(fs.readFileSync(path.join(home, 'demo', 'direct.txt'), 'utf8'), 'no approval needed');
-    await screenshotThemes('servers');
+    await screenshotThemes('servers', ['light', 'dark', 'hc']);
   });
 
   it('adds an argument rule, and the "try a call" box reports it as the matching rule', async () => {
@@ -127,6 +131,28 @@ describe('the policy panel', () => {
     const toolRule = policy.rules.find((rule) => rule.tool === 'demo__write_note' && rule.when === undefined);
     await webviewTextEventually('#try-result', new RegExp(`allow.*matched rule ${toolRule?.id}`));
     await screenshotThemes('rules');
+  });
+
+  it('lists the audit log in History, filtered by decision', async () => {
+    await inWebview('click', '#tab-history');
+    await webviewTextEventually('table.history tbody', /demo__write_note/);
+    await inWebview('select', '#history-decision', { value: 'held' });
+    // Held rows carry no channel and no result; decided, executed and allowed rows do.
+    const rows = await webviewTextEventually('table.history tbody', /^(?!.*(via editor|result ok)).*held/s);
+    assert.match(rows, /panel-suite/);
+    await screenshotThemes('history', ['dark']);
+  });
+
+  it('creates an API key in Clients and shows it once', async () => {
+    await inWebview('click', '#tab-clients');
+    await inWebview('fill', '#key-label', { value: 'cursor' });
+    await inWebview('click', 'button', { hasText: 'Create API key' });
+    const shown = await webviewTextEventually('.created-key', /shown only this once/);
+    const key = /gh_[A-Za-z0-9_-]+/.exec(shown)?.[0] ?? assert.fail(`no key in "${shown}"`);
+    assert.ok(new ApiKeyStore(home).verify(key), 'the key shown is a working key');
+    await screenshotThemes('clients', ['light']);
+    await inWebview('click', 'button', { hasText: 'Done' });
+    await webviewTextEventually('main', /^(?!.*gh_)/s);
   });
 
   it('shows an invalid server inline and leaves servers.json unchanged', async () => {
