@@ -949,7 +949,7 @@ function historyTab(): Child {
     h(
       'form',
       { className: 'filters', 'aria-label': 'Filter the history', onsubmit: (event: Event) => (event.preventDefault(), void loadHistory()) },
-      field('history-tool', 'Tool', textInput('history-tool', filter.tool ?? '', (value) => setFilter({ tool: value }), { placeholder: 'github__* ' }), undefined),
+      field('history-tool', 'Tool', textInput('history-tool', filter.tool ?? '', (value) => setFilter({ tool: value }), { placeholder: 'github__*' }), undefined),
       field(
         'history-decision',
         'Decision',
@@ -985,7 +985,7 @@ function historyTab(): Child {
                 'tbody',
                 {},
                 history.rows.map((row) =>
-                  h('tr', {}, h('td', { title: row.ts }, new Date(row.ts).toLocaleString()), h('td', {}, row.event), h('td', {}, row.client), h('td', {}, h('code', {}, row.tool)), h('td', {}, row.decision), h('td', { className: 'small' }, row.detail)),
+                  h('tr', {}, h('td', { title: row.ts, className: 'nowrap' }, new Date(row.ts).toLocaleString()), h('td', {}, row.event), h('td', {}, row.client), h('td', {}, h('code', {}, row.tool)), h('td', {}, row.decision), h('td', { className: 'small' }, row.detail)),
                 ),
               ),
             ),
