@@ -640,6 +640,9 @@ function serverFormView(): HTMLElement {
       },
     },
     h('h2', {}, state.originalName ? `Edit ${state.originalName}` : 'Add a server'),
+    ui.snapshot?.servers.some((server) => server.builtin && server.name === 'demo') && !state.originalName
+      ? h('p', { className: 'muted' }, icon('info'), ' The built-in demo server runs only while there is no servers.json; saving this server creates the file, and the demo goes away.')
+      : null,
     field('server-name', 'Name', textInput('server-name', state.name, (value) => (state.name = value), { placeholder: 'github' }), state.errors.name, 'Tools appear as <name>__<tool>.'),
     h(
       'fieldset',
