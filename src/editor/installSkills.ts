@@ -4,10 +4,17 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { codexConfigPath } from '../core/clients/codex';
 import { loadBundledSkills } from '../core/skills/bundle';
+import type { BundledSkill } from '../core/skills/bundle';
 import { SKILL_AGENTS, installSkills, isUpdateAvailable, skillStatus, uninstallSkills } from '../core/skills/installer';
 import type { SkillAgent, SkillTargetOptions } from '../core/skills/installer';
 import { CommandId } from './commandIds';
 import { askModal } from './diffPreview';
+
+/** The skills shipped in the installed extension, found from its own folder rather than the code's. */
+function bundledSkills(): BundledSkill[] {
+  const extension = vscode.extensions.getExtension('gatehouse.gatehouse');
+  return extension ? loadBundledSkills(path.join(extension.extensionPath, 'skills')) : loadBundledSkills();
+}
 
 const AGENT_NAMES: Record<SkillAgent, string> = {
   codex: 'Codex',
@@ -64,7 +71,7 @@ export async function installAgentSkills(log: vscode.LogOutputChannel): Promise<
   if (!agents) return;
   const scope = await pickScope(title);
   if (!scope) return;
-  const skills = loadBundledSkills();
+  const skills = bundledSkills();
   const options: SkillTargetOptions = { home, agents, ...scope };
   const foreign = skillStatus(skills, options).filter((entry) => entry.state === 'foreign');
   let force = false;
@@ -95,7 +102,7 @@ export async function uninstallAgentSkills(log: vscode.LogOutputChannel): Promis
   if (!agents) return;
   const scope = await pickScope(title);
   if (!scope) return;
-  const entries = uninstallSkills(loadBundledSkills(), { home, agents, ...scope });
+  const entries = uninstallSkills(bundledSkills(), { home, agents, ...scope });
   for (const entry of entries) log.info(`Skill ${entry.skill} in ${entry.dir}: ${entry.action}`);
   const removed = entries.filter((entry) => entry.action === 'removed').map((entry) => entry.dir);
   const kept = entries.filter((entry) => entry.action === 'kept-foreign').map((entry) => entry.dir);
@@ -110,7 +117,7 @@ export async function uninstallAgentSkills(log: vscode.LogOutputChannel): Promis
  */
 export async function offerSkillUpdate(log: vscode.LogOutputChannel): Promise<void> {
   const home = os.homedir();
-  const skills = loadBundledSkills();
+  const skills = bundledSkills();
   const scopes: SkillTargetOptions[] = [{ home }, ...(vscode.workspace.workspaceFolders ?? []).map((folder) => ({ home, projectDir: folder.uri.fsPath }))];
   const outdated = scopes.flatMap((scope) => skillStatus(skills, scope).filter((entry) => entry.state === 'outdated').map((entry) => ({ scope, entry })));
   if (!isUpdateAvailable(outdated.map(({ entry }) => entry))) return;

@@ -37,6 +37,15 @@ function openPreviewDiff(): vscode.TabInputTextDiff | undefined {
 
 type CodexConfig = { mcp_servers: Record<string, Record<string, unknown>> };
 
+/**
+ * Opens the notification centre from here before the runner clicks: when the runner opens it by
+ * clicking the bell, the bell's "Hide Notifications" hover can cover the buttons of the bottom row.
+ */
+async function answer(message: string, button: string): Promise<void> {
+  await vscode.commands.executeCommand('notifications.showList');
+  await clickNotificationButton(message, button);
+}
+
 describe('connecting agents from the editor', () => {
   let url: string;
   let configFile: string;
@@ -54,6 +63,12 @@ describe('connecting agents from the editor', () => {
     fs.writeFileSync(configFile, USER_CONFIG);
   });
 
+  // Earlier suites leave notifications behind; the notification centre only renders the rows in
+  // view, so a question that lands above the scrolled list would never be found.
+  beforeEach(async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   it('connects Codex with an environment variable after showing the diff, keeping the user comment byte for byte', async () => {
     const running = vscode.commands.executeCommand('gatehouse.connectCodex');
     await pickQuickPickItem('Environment variable');
@@ -61,7 +76,7 @@ describe('connecting agents from the editor', () => {
     const planned = (await vscode.workspace.openTextDocument(diff.modified)).getText();
     assert.ok(planned.includes(url), 'the diff shows the gateway url');
     await takeScreenshot('connect-codex-diff');
-    await clickNotificationButton('Connect Codex to Gatehouse', 'Write');
+    await answer('Connect Codex to Gatehouse', 'Write');
     await running;
 
     const written = fs.readFileSync(configFile, 'utf8');
@@ -83,7 +98,7 @@ describe('connecting agents from the editor', () => {
     const running = vscode.commands.executeCommand('gatehouse.disconnectClient');
     await pickQuickPickItem('Codex');
     await eventually(openPreviewDiff, 'the before/after diff');
-    await clickNotificationButton('Disconnect Codex from Gatehouse', 'Cancel');
+    await answer('Disconnect Codex from Gatehouse', 'Cancel');
     await running;
     assert.equal(fs.readFileSync(configFile, 'utf8'), before);
   });
@@ -93,7 +108,7 @@ describe('connecting agents from the editor', () => {
     const moving = vscode.commands.executeCommand('gatehouse.moveCodexServers');
     await pickQuickPickItem('notes');
     await eventually(openPreviewDiff, 'the before/after diff');
-    await clickNotificationButton('Move notes into Gatehouse', 'Write');
+    await answer('Move notes into Gatehouse', 'Write');
     await moving;
     const moved = TOML.parse(fs.readFileSync(configFile, 'utf8')) as unknown as CodexConfig;
     assert.equal(moved.mcp_servers.notes!.enabled, false);
@@ -101,7 +116,7 @@ describe('connecting agents from the editor', () => {
 
     const restoring = vscode.commands.executeCommand('gatehouse.restoreCodexServers');
     await eventually(openPreviewDiff, 'the before/after diff');
-    await clickNotificationButton('Re-enable notes in Codex', 'Write');
+    await answer('Re-enable notes in Codex', 'Write');
     await restoring;
     const restored = TOML.parse(fs.readFileSync(configFile, 'utf8')) as unknown as CodexConfig;
     assert.notEqual(restored.mcp_servers.notes!.enabled, false);
@@ -113,7 +128,7 @@ describe('connecting agents from the editor', () => {
     const running = vscode.commands.executeCommand('gatehouse.disconnectClient');
     await pickQuickPickItem('Codex');
     await eventually(openPreviewDiff, 'the before/after diff');
-    await clickNotificationButton('Disconnect Codex from Gatehouse', 'Write');
+    await answer('Disconnect Codex from Gatehouse', 'Write');
     await running;
     const text = fs.readFileSync(configFile, 'utf8');
     assert.ok(!('gatehouse' in (TOML.parse(text) as unknown as CodexConfig).mcp_servers));
@@ -125,15 +140,15 @@ describe('connecting agents from the editor', () => {
     fs.writeFileSync(configFile, customised);
     const declined = vscode.commands.executeCommand('gatehouse.connectCodex');
     await pickQuickPickItem('Environment variable');
-    await clickNotificationButton('You changed values in the gatehouse entry', 'Cancel');
+    await answer('You changed values in the gatehouse entry', 'Cancel');
     await declined;
     assert.equal(fs.readFileSync(configFile, 'utf8'), customised);
 
     const accepted = vscode.commands.executeCommand('gatehouse.connectCodex');
     await pickQuickPickItem('Environment variable');
-    await clickNotificationButton('You changed values in the gatehouse entry', 'Replace');
+    await answer('You changed values in the gatehouse entry', 'Replace');
     await eventually(openPreviewDiff, 'the before/after diff');
-    await clickNotificationButton('Connect Codex to Gatehouse', 'Write');
+    await answer('Connect Codex to Gatehouse', 'Write');
     await accepted;
     const text = fs.readFileSync(configFile, 'utf8');
     assert.equal((TOML.parse(text) as unknown as CodexConfig).mcp_servers.gatehouse!.tool_timeout_sec, 120);
