@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../core/auth/apiKeys';
 import { clientWriter, forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/clientWriters';
-import type { ClientName } from '../core/clients/clientWriters';
+import type { ClientName, ClientWriter } from '../core/clients/clientWriters';
 import { GATEHOUSE_TOKEN_ENV, planCodexDisableServers } from '../core/clients/codex';
 import type { ClientAuthMode } from '../core/clients/jsonConfig';
 import type { ConfigPlan } from '../core/clients/plan';
@@ -46,7 +46,7 @@ interface FileContext {
 }
 
 /** HOME and CODEX_HOME come from the extension host's environment, as for the CLI. */
-function fileContext(client: ClientName): FileContext & ReturnType<typeof clientWriter> {
+function fileContext(client: ClientName): FileContext & ClientWriter {
   const home = os.homedir();
   const writer = clientWriter(client, process.env, home);
   return { ...writer, home, label: displayPath(writer.file, home) };
@@ -138,7 +138,10 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
       if (!(await confirmReplacingCustomisations(plan, target.label, log))) return;
       plan = target.connect(text, { ...options, force: true });
     }
-    if (reportUnwritable(plan)) return;
+    if (reportUnwritable(plan)) {
+      if (plan.status === 'unchanged' && auth === 'env') log.info(`${target.label} already reads ${GATEHOUSE_TOKEN_ENV}; no key was created (Gatehouse: Create API Key makes one)`);
+      return;
+    }
     if (!(await preview.confirm(target.file, target.label, plan, `Connect ${CLIENT_NAMES[client]} to Gatehouse by writing ${target.label}?`))) return;
     const result = applyPlan(target.file, plan);
     written = true;
@@ -256,7 +259,8 @@ export async function restoreCodexServers({ preview, log }: ConnectServices): Pr
     void vscode.window.showErrorMessage(`Gatehouse: ${plan.message}`);
     return;
   }
-  const question = `Re-enable ${entry.moved.join(', ') || 'nothing'} in Codex and remove ${entry.servers.join(', ')} from Gatehouse's servers.json?`;
+  const removal = `remove ${entry.servers.join(', ')} from Gatehouse's servers.json`;
+  const question = entry.moved.length ? `Re-enable ${entry.moved.join(', ')} in Codex and ${removal}?` : `${removal.charAt(0).toUpperCase()}${removal.slice(1)}?`;
   if (plan.status === 'unchanged') {
     const restore = 'Restore';
     if ((await vscode.window.showInformationMessage(question, restore, 'Cancel')) !== restore) return;
