@@ -155,6 +155,19 @@ describe('the policy panel', () => {
     await webviewTextEventually('main', /^(?!.*gh_)/s);
   });
 
+  it('moves between tabs with the arrow keys and keeps its tab when the webview reloads', async () => {
+    await inWebview('click', '#tab-pending');
+    await inWebview('press', '#tab-pending', { value: 'ArrowRight' });
+    await inWebview('press', '#tab-servers', { value: 'ArrowRight' });
+    assert.equal(await inWebview('text', '[role="tab"][aria-selected="true"]'), 'Rules');
+    await inWebview('fill', '#try-tool', { value: 'demo__echo' });
+    await webviewTextEventually('#try-result', /allow/);
+    await vscode.commands.executeCommand('workbench.action.webview.reloadWebviewAction');
+    // A fresh page has an empty "try a call" box; the tab comes back from the state saved with setState.
+    await webviewTextEventually('#try-result', /Type a tool name/);
+    assert.equal(await inWebview('text', '[role="tab"][aria-selected="true"]'), 'Rules');
+  });
+
   it('shows an invalid server inline and leaves servers.json unchanged', async () => {
     const serversFile = path.join(home, 'servers.json');
     const before = fs.existsSync(serversFile) ? fs.readFileSync(serversFile, 'utf8') : undefined;
