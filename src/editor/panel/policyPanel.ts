@@ -5,6 +5,7 @@ import { resolveHome } from '../../core/store/home';
 import type { Gatehouse } from '../../core/gatehouse';
 import type { GatewayHost } from '../gatewayHost';
 import { PanelBackend } from './panelBackend';
+import { panelHtml } from './panelHtml';
 import { FieldValidationError, parsePanelState, parseWebviewMessage } from './protocol';
 import type { HostToWebview, PanelNotifications, PanelState, PanelTab, RequestMethod } from './protocol';
 
@@ -163,37 +164,15 @@ export class PolicyPanel {
 
   private html(state: PanelState | undefined): string {
     const webview = this.panel.webview;
-    const nonce = crypto.randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
-    // dist/panel.css carries the codicon font (dist/codicon.ttf) bundled by esbuild.
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'panel.css'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    const initial = JSON.stringify(state ?? { tab: 'pending' }).replace(/</g, '\\u003c');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Gatehouse</title>
-</head>
-<body>
-<div id="app" data-initial-state="${escapeAttribute(initial)}"><p class="loading">Loading Gatehouse…</p></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js')).toString(),
+      // dist/panel.css carries the codicon font (dist/codicon.ttf) bundled by esbuild.
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'panel.css')).toString(),
+      nonce: crypto.randomBytes(18).toString('base64'),
+      state: state ?? { tab: 'pending' },
+    });
   }
-}
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
 function describeGateway(gateway: GatewayHost): string {
