@@ -4,7 +4,7 @@ import type { CallContext } from '../tools/gatewayTool';
 import type { CatalogEntry } from '../upstreams/catalog';
 import { errorResult } from '../upstreams/upstream';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
-import { NO_AUDIT, type AuditSink } from './audit';
+import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, toolFingerprint } from './canonical';
 import { addGrant, qualifiedToolName, setToolDecision, type PolicyTool } from './policy';
 import type { PolicyStore } from './policyStore';
@@ -139,13 +139,7 @@ export class ApprovalGate implements CallGate {
     queueMicrotask(() =>
       this.audit.record({
         event: 'decided',
-        requestId: request.id,
-        clientId: request.clientId,
-        clientName: request.clientName,
-        sessionId: request.sessionId,
-        server: request.server,
-        tool: request.tool,
-        argumentsHash: request.argumentsHash,
+        ...requestAuditFields(request),
         decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind,
         channel: decision.channel,
         reason: decision.reason,

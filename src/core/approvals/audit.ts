@@ -25,3 +25,24 @@ export interface AuditSink {
 }
 
 export const NO_AUDIT: AuditSink = { record: () => undefined };
+
+/** The fields every audit line about a held call carries. */
+export function requestAuditFields(request: {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly sessionId: string;
+  readonly server: string;
+  readonly tool: string;
+  readonly argumentsHash: string;
+}): Pick<AuditEvent, 'requestId' | 'clientId' | 'clientName' | 'sessionId' | 'server' | 'tool' | 'argumentsHash'> {
+  return {
+    requestId: request.id,
+    clientId: request.clientId,
+    clientName: request.clientName,
+    sessionId: request.sessionId,
+    server: request.server,
+    tool: request.tool,
+    argumentsHash: request.argumentsHash,
+  };
+}

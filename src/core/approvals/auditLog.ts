@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
-import type { AuditEvent, AuditSink } from './audit';
+import { requestAuditFields, type AuditEvent, type AuditSink } from './audit';
 import { toolGlobMatches } from './policy';
 
 /** How much of a call's arguments the log keeps: all of them, only their keys and types, or nothing. */
@@ -221,13 +221,7 @@ export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): ()
   const onExpired = (request: ApprovalRequest): void =>
     audit.record({
       event: 'expired',
-      requestId: request.id,
-      clientId: request.clientId,
-      clientName: request.clientName,
-      sessionId: request.sessionId,
-      server: request.server,
-      tool: request.tool,
-      argumentsHash: request.argumentsHash,
+      ...requestAuditFields(request),
       rule: request.rule?.id,
       latencyMs: Date.now() - Date.parse(request.createdAt),
     });

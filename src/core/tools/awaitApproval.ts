@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalQueue, ApprovalRequest } from '../approvals/approvalQueue';
-import type { AuditSink } from '../approvals/audit';
+import { requestAuditFields, type AuditSink } from '../approvals/audit';
 import { errorResult } from '../upstreams/upstream';
 import type { CallContext, GatewayTool } from './gatewayTool';
 
@@ -98,7 +98,7 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
       const firstRun = !deps.queue.hasExecution(id);
       const result = await deps.queue.execute(request, () => deps.run(request, context.signal));
       if (firstRun) {
-        deps.audit.record({ event: 'executed', requestId: id, clientId: request.clientId, clientName: request.clientName, server: request.server, tool: request.tool, argumentsHash: request.argumentsHash, channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
+        deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
       }
       const message = `Approved by ${who} (${how}). Gatehouse ran ${request.tool} with the approved arguments; this is its result. Do not call it again.`;
       return {
