@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
+import { NotificationBurst } from './notificationBurst';
 import type { NotificationsMode } from './settings';
 
 export type DecideResult = { readonly ok: true; readonly request: ApprovalRequest } | { readonly ok: false; readonly message: string };
@@ -17,9 +18,6 @@ export interface ApprovalChannel {
   decideRequest(id: string, decision: HumanDecision): Promise<DecideResult>;
 }
 
-/** More than this many held calls within the burst window are announced by one summary. */
-const BURST_SIZE = 3;
-const BURST_WINDOW_MS = 2_000;
 /** Lets the rest of a burst arrive before the summary counts it. */
 const SUMMARY_DELAY_MS = 400;
 
@@ -32,7 +30,7 @@ const channelNames: Record<string, string> = { editor: 'in the editor', browser:
  * decided elsewhere or expired answers a late click by saying so.
  */
 export class ApprovalNotifier extends Disposable {
-  private arrivals: number[] = [];
+  private readonly burst = new NotificationBurst();
   private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -48,9 +46,8 @@ export class ApprovalNotifier extends Disposable {
   private announce(request: ApprovalRequest): void {
     const mode = this.mode();
     if (mode === 'off') return;
-    const now = Date.now();
-    this.arrivals = [...this.arrivals.filter((at) => now - at < BURST_WINDOW_MS), now];
-    if (mode === 'summary' || this.arrivals.length > BURST_SIZE) this.scheduleSummary();
+    const inBurst = this.burst.arrive(Date.now());
+    if (mode === 'summary' || inBurst) this.scheduleSummary();
     else void this.showRequest(request);
   }
 

@@ -19,11 +19,8 @@ export function consentTitle(request: ConsentRequest): string {
 
 async function askConsent(consent: ConsentBroker, request: ConsentRequest, log: vscode.LogOutputChannel): Promise<void> {
   const [allow, deny] = ['Allow', 'Deny'];
-  const detail = [
-    `After you decide, the browser returns to ${request.redirectHost}.`,
-    `Scopes: ${request.scopes.length > 0 ? request.scopes.join(', ') : 'mcp'}.`,
-    `Allowing lets ${request.clientName} call Gatehouse's tools; every call still passes your approval policy.`,
-  ].join('\n');
+  const where = [`After you decide, the browser returns to ${request.redirectHost}.`, `Scopes: ${request.scopes.length > 0 ? request.scopes.join(', ') : 'mcp'}.`];
+  const detail = [...where, `Allowing lets ${request.clientName} call Gatehouse's tools; every call still passes your approval policy.`].join('\n');
   let choice: string | undefined;
   try {
     choice = await vscode.window.showWarningMessage(consentTitle(request), { modal: true, detail }, allow, deny);
@@ -31,7 +28,7 @@ async function askConsent(consent: ConsentBroker, request: ConsentRequest, log: 
     // The workbench refuses modal dialogs in some hosts (extension tests, smoke-test mode); the
     // question still reaches the human as a notification with the same buttons.
     log.warn(`The consent modal could not be shown (${error instanceof Error ? error.message : String(error)}); asking in a notification`);
-    choice = await vscode.window.showWarningMessage(`${consentTitle(request)}. ${detail.replace(/\n/g, ' ')}`, allow, deny);
+    choice = await vscode.window.showWarningMessage(`${consentTitle(request)}. ${where.join(' ')}`, allow, deny);
   }
   const decision = choice === allow ? 'allow' : 'deny';
   if (consent.decide(request.id, decision)) {

@@ -26,6 +26,16 @@ export function windowChannelPath(home: string, port: number): string {
   return Buffer.byteLength(inHome) < 100 ? inHome : path.join(os.tmpdir(), `gatehouse-${process.getuid?.() ?? 'u'}-${id}.sock`);
 }
 
+/** The owner window did not accept this window's secret: they do not share secret storage. */
+export class FollowRefusedError extends Error {
+  constructor(readonly port: number) {
+    super(
+      `Another VS Code window already runs Gatehouse on port ${port}, and this window cannot join it: the two windows do not share VS Code's secret storage (code-server and other browser-based editors keep it per tab). Approve calls in that window, or give this one another port.`,
+    );
+    this.name = 'FollowRefusedError';
+  }
+}
+
 const DecisionSchema = z.union([
   z.object({ kind: z.literal('approve'), scope: z.enum(['once', 'session', 'tool', 'arguments']) }),
   z.object({ kind: z.literal('deny'), reason: z.string().max(2000).optional(), alwaysDeny: z.boolean().optional() }),
@@ -197,7 +207,7 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
             resolve(channel);
             break;
           case 'refused':
-            fail(new Error(`the owner window refused this window: ${message.message}`));
+            fail(new FollowRefusedError(0));
             break;
           case 'requested':
           case 'settled':
@@ -294,6 +304,7 @@ export class GatewayOwnership extends EventEmitter<OwnershipEvents> {
     const { giveUpMs = 3_000, retryMs = 150 } = this.options;
     const deadline = Date.now() + giveUpMs;
     let lastError: unknown;
+    let refused = false;
     while (!this.disposed) {
       try {
         const gatehouse = await this.options.startGatehouse();
@@ -325,12 +336,13 @@ export class GatewayOwnership extends EventEmitter<OwnershipEvents> {
       } catch (error) {
         // The owner may be starting (its channel opens just after its port) or may be a Gatehouse
         // this window cannot follow (`gatehouse serve`, another home); give it a moment.
-        this.options.log?.(`No owner window to follow yet: ${error instanceof Error ? error.message : String(error)}`);
+        refused = error instanceof FollowRefusedError;
+        this.options.log?.(refused ? 'The owner window refused this window\'s secret' : `No owner window to follow yet: ${error instanceof Error ? error.message : String(error)}`);
       }
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
-    return this.become({ kind: 'failed', error: lastError ?? new Error('stopped') });
+    return this.become({ kind: 'failed', error: refused ? new FollowRefusedError(this.options.port) : (lastError ?? new Error('stopped')) });
   }
 
   private async ownerWentAway(channel: FollowerChannel): Promise<void> {

@@ -7,7 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import { ApiKeyStore } from '../../src/core/auth/apiKeys';
 import { Gatehouse } from '../../src/core/gatehouse';
-import { FollowerChannel, GatewayOwnership } from '../../src/editor/gatewayOwnership';
+import { FollowerChannel, FollowRefusedError, GatewayOwnership } from '../../src/editor/gatewayOwnership';
 import type { OwnershipRole } from '../../src/editor/gatewayOwnership';
 import { connectClient, tempDir } from '../helpers/gatewayHarness';
 
@@ -140,7 +140,7 @@ describe('one gateway per port and Gatehouse home across editor windows', functi
     const owner = first.role!;
     if (owner.kind !== 'owner') assert.fail('roles changed');
     const held = await holdNote(await connect(), 'agent-tries.txt');
-    await assert.rejects(FollowerChannel.connect(second.socketPath, 'guessed-secret'), /refused/);
+    await assert.rejects(FollowerChannel.connect(second.socketPath, 'guessed-secret'), FollowRefusedError);
 
     // Skipping the hello and sending a decision straight away gets the connection closed.
     const raw = net.createConnection(second.socketPath);
@@ -152,6 +152,15 @@ describe('one gateway per port and Gatehouse home across editor windows', functi
     assert.deepEqual(received, []);
     assert.equal(owner.gatehouse.approvals.get(held.request_id)?.status, 'pending');
     assert.equal(fs.statSync(second.socketPath).mode & 0o777, 0o600);
+  });
+
+  it('tells a window that does not share the secret storage that it cannot join, and starts no second gateway', async () => {
+    const stranger = openWindow('a-secret-from-another-storage');
+    const role = await stranger.claim();
+    assert.equal(role.kind, 'failed');
+    assert.ok(role.kind === 'failed' && role.error instanceof FollowRefusedError);
+    assert.match(String((role as { error: Error }).error.message), /cannot join it/);
+    assert.equal(first.role?.kind, 'owner', 'the owner keeps the gateway');
   });
 
   it('records a follower decision as the editor, whatever channel it claims', async () => {

@@ -17,6 +17,8 @@ export const OUTPUT_MARKER = '@@gatehouse-out ';
 export type BrowserAction =
   /** Click the button labelled `button` on the notification whose text contains `message`. */
   | { readonly kind: 'clickNotificationButton'; readonly message: string; readonly button: string }
+  /** Open another workbench tab on the same folder (another window, with its own extension host); acks its window number. */
+  | { readonly kind: 'openWindow' }
   /** Wait until a notification whose text contains `message` is in the notification centre; reads its text. */
   | { readonly kind: 'findNotification'; readonly message: string }
   /** Save a PNG under `test-artifacts/vscode/<name>.png`; `part` limits it to one workbench part. */
@@ -34,7 +36,8 @@ export type BrowserAction =
 
 export type WorkbenchPart = 'statusbar' | 'notifications' | 'workbench';
 
-export type BrowserActionRequest = BrowserAction & { readonly id: string };
+/** `window`: which workbench tab acts (0, the default, is the one running the suite). */
+export type BrowserActionRequest = BrowserAction & { readonly id: string; readonly window?: number };
 
 /** `value`: the screenshot's path, or the text read. */
 export type BrowserActionAck = { readonly ok: true; readonly value?: string } | { readonly ok: false; readonly error: string };

@@ -299,6 +299,19 @@ async function driveWorkbench(context: BrowserContext, page: Page, run: Workbenc
   let actions = Promise.resolve();
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  // More workbench tabs on the same folder, without the test payload: each is another window
+  // with its own extension host, running the installed extension (the window-ownership test).
+  const windows: Windows = {
+    pages: [page],
+    open: async () => {
+      const next = await context.newPage();
+      next.on('pageerror', (error) => browserLog.write(`[pageerror window ${windows.pages.length}] ${error.message}\n`));
+      await next.goto(`http://127.0.0.1:${run.port}/?folder=${encodeURIComponent(run.workspace)}`, { timeout: 60_000 });
+      await next.locator('[id="workbench.parts.statusbar"]').waitFor({ timeout: 60_000 });
+      windows.pages.push(next);
+      return windows.pages.length - 1;
+    },
+  };
 
   const onText = (text: string, source: 'automation' | 'console'): void => {
     browserLog.write(`[${source}] ${text}\n`);
@@ -307,7 +320,7 @@ async function driveWorkbench(context: BrowserContext, page: Page, run: Workbenc
       const request = parseRequest(text.slice(markerAt + MARKER.length));
       if (request && !seenRequests.has(request.id)) {
         seenRequests.add(request.id);
-        actions = actions.then(() => performAction(page, request, run.ackDir));
+        actions = actions.then(() => performAction(windows, request, run.ackDir));
       }
       return;
     }
@@ -378,10 +391,20 @@ function parseRequest(text: string): BrowserActionRequest | undefined {
   return undefined;
 }
 
-async function performAction(page: Page, request: BrowserActionRequest, ackDir: string): Promise<void> {
+interface Windows {
+  readonly pages: Page[];
+  open(): Promise<number>;
+}
+
+async function performAction(windows: Windows, request: BrowserActionRequest, ackDir: string): Promise<void> {
   let ack: BrowserActionAck;
   try {
+    const page = windows.pages[request.window ?? 0];
+    if (!page) throw new Error(`there is no window ${request.window}`);
     switch (request.kind) {
+      case 'openWindow':
+        ack = { ok: true, value: String(await windows.open()) };
+        break;
       case 'clickNotificationButton':
         await clickNotificationButton(page, request.message, request.button);
         ack = { ok: true };
@@ -454,7 +477,11 @@ async function findNotificationRow(page: Page, message: string): Promise<Locator
   const deadline = Date.now() + ACTION_TIMEOUT_MS;
   while (!(await row.isVisible())) {
     if (Date.now() > deadline) throw new Error(`no notification containing "${message}" within ${ACTION_TIMEOUT_MS / 1000} s`);
-    if (!(await centre.isVisible())) await page.locator('[id="status.notifications"]').click({ timeout: 5_000 });
+    if (!(await centre.isVisible())) {
+      await page.locator('[id="status.notifications"]').click({ timeout: 5_000 });
+      // The bell's "Hide Notifications" hover would otherwise cover the lowest row's buttons.
+      await page.mouse.move(1, 1);
+    }
     await sleep(250);
   }
   return row;

@@ -5,12 +5,17 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import * as vscode from 'vscode';
 import type { GatehouseApi } from '../../../src/extension';
 import { browseAuthorization, MemoryOAuthProvider } from '../../helpers/oauthTestKit';
-import { clickNotificationButton, takeScreenshot } from './harness';
+import { clickNotificationButton, findNotification, takeScreenshot } from './harness';
 
 // VS Code refuses modal dialogs while extension tests run (DialogService "refused to show dialog in
 // tests"), so here the consent question arrives through the modal's fallback: a notification with
 // the same text and the same Allow / Deny buttons. Both paths call the same consent.decide.
 describe('the consent question in the editor', () => {
+  // Each test starts with an empty notification centre, so the row it clicks is in view.
+  beforeEach(async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   after(async () => {
     await vscode.commands.executeCommand('notifications.clearAll');
   });
@@ -50,8 +55,10 @@ describe('the consent question in the editor', () => {
     const transport = new StreamableHTTPClientTransport(new URL(gateway.url), { authProvider: provider });
     await assert.rejects(new Client({ name: 'consent-suite', version: '1.0.0' }).connect(transport), UnauthorizedError);
     const redirected = browseAuthorization(provider.lastAuthorizationUrl!.href, 1200);
-    await clickNotificationButton('Denied Suite Client wants to connect to Gatehouse. After you decide, the browser returns to 127.0.0.1:49998. Scopes: mcp', 'Deny');
-    await takeScreenshot('consent-denied', 'notifications');
+    const question = await findNotification('Denied Suite Client wants to connect to Gatehouse');
+    assert.match(question, /the browser returns to 127\.0\.0\.1:49998\. Scopes: mcp/);
+    await takeScreenshot('consent-question', 'notifications');
+    await clickNotificationButton('Denied Suite Client wants to connect to Gatehouse', 'Deny');
     const callback = await redirected;
     assert.equal(callback.searchParams.get('error'), 'access_denied');
     assert.equal(callback.searchParams.get('code'), null);

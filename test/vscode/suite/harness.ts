@@ -7,7 +7,7 @@ import type { BrowserAction, BrowserActionAck, WorkbenchPart } from '../protocol
 let sequence = 0;
 
 /** Asks the runner to act in the browser and waits for its acknowledgement. */
-export async function requestBrowserAction(action: BrowserAction, timeoutMs = 20_000): Promise<string | undefined> {
+export async function requestBrowserAction(action: BrowserAction & { readonly window?: number }, timeoutMs = 20_000): Promise<string | undefined> {
   const ackDir = process.env[ACK_DIR_ENV];
   if (!ackDir) throw new Error(`${ACK_DIR_ENV} is not set: run this suite through test/vscode/run.ts`);
   const id = `${process.pid}-${++sequence}`;
@@ -26,13 +26,18 @@ export async function requestBrowserAction(action: BrowserAction, timeoutMs = 20
 }
 
 /** Clicks a button on the notification whose text contains `message`, in the notification centre. */
-export async function clickNotificationButton(message: string, button: string): Promise<void> {
-  await requestBrowserAction({ kind: 'clickNotificationButton', message, button });
+export async function clickNotificationButton(message: string, button: string, window?: number): Promise<void> {
+  await requestBrowserAction({ kind: 'clickNotificationButton', message, button, window });
+}
+
+/** Opens another VS Code window (a second workbench tab) and returns its number for `window` arguments. */
+export async function openWindow(): Promise<number> {
+  return Number(await requestBrowserAction({ kind: 'openWindow' }, 90_000));
 }
 
 /** Waits for a notification whose text contains `message` and returns its text. */
-export async function findNotification(message: string): Promise<string> {
-  return (await requestBrowserAction({ kind: 'findNotification', message })) ?? '';
+export async function findNotification(message: string, window?: number): Promise<string> {
+  return (await requestBrowserAction({ kind: 'findNotification', message, window })) ?? '';
 }
 
 /** Filters the open quick pick by `text` and accepts the first match. */
@@ -41,8 +46,8 @@ export async function pickQuickPickItem(text: string): Promise<void> {
 }
 
 /** The text of the status bar item that contains `contains` (codicons read as nothing). */
-export async function readStatusBarText(contains: string): Promise<string> {
-  return (await requestBrowserAction({ kind: 'statusBarText', contains })) ?? '';
+export async function readStatusBarText(contains: string, window?: number): Promise<string> {
+  return (await requestBrowserAction({ kind: 'statusBarText', contains, window })) ?? '';
 }
 
 /** Saves `test-artifacts/vscode/<name>.png` and returns its path. */

@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
 import type { GatehouseApi } from '../../../src/extension';
-import { clickNotificationButton, findNotification, pickQuickPickItem, readStatusBarText, report, takeScreenshot } from './harness';
+import { clickNotificationButton, findNotification, openWindow, pickQuickPickItem, readStatusBarText, report, requestBrowserAction, takeScreenshot } from './harness';
 
 const CLIENT_NAME = 'notify-suite';
 
@@ -122,5 +122,21 @@ describe('approval notifications in the editor', () => {
       await picking;
     }
     await statusBarEventually(/Gatehouse$/);
+  });
+
+  it('lets a second window find this window\'s gateway without starting another; code-server keeps secrets per tab, so it says it cannot join', async () => {
+    // A second workbench tab is a second window: its own extension host runs the installed
+    // extension and finds this window's gateway on the port. Following it needs the window secret
+    // from VS Code's SecretStorage, which desktop windows share; code-server has no secret storage
+    // provider, so each tab keeps its own in memory and the owner refuses the stranger. Following,
+    // deciding from a follower and the handover are tested in test/unit/ownership.test.ts.
+    const gateway = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.exports.gatewayReady;
+    const port = gateway.kind === 'running' ? new URL(gateway.url).port : assert.fail('gateway not running');
+    const second = await openWindow();
+    const message = await findNotification('this window cannot join it', second);
+    assert.match(message, new RegExp(`Another VS Code window already runs Gatehouse on port ${port}`));
+    await requestBrowserAction({ kind: 'screenshot', name: 'second-window', part: 'notifications', window: second });
+    const owner = (await (await fetch(`http://127.0.0.1:${port}/.well-known/gatehouse`)).json()) as { pid: number };
+    assert.equal(owner.pid, process.pid, 'the gateway still runs in this window');
   });
 });
