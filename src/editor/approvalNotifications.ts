@@ -13,6 +13,8 @@ export type DecideResult = { readonly ok: true; readonly request: ApprovalReques
  */
 export interface ApprovalChannel {
   readonly onDidRequestApproval: vscode.Event<ApprovalRequest>;
+  /** Held calls this window did not see arrive (restored from pending.json, or found on following). */
+  readonly onDidRestorePending?: vscode.Event<number>;
   pendingRequests(): ApprovalRequest[];
   findRequest(id: string): ApprovalRequest | undefined;
   decideRequest(id: string, decision: HumanDecision): Promise<DecideResult>;
@@ -40,6 +42,11 @@ export class ApprovalNotifier extends Disposable {
   ) {
     super();
     this.register(channel.onDidRequestApproval((request) => this.announce(request)));
+    if (channel.onDidRestorePending) {
+      this.register(channel.onDidRestorePending(() => {
+        if (this.mode() !== 'off') this.scheduleSummary();
+      }));
+    }
     this.register({ dispose: () => clearTimeout(this.summaryTimer) });
   }
 

@@ -64,6 +64,8 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   /** A call was held; the notifications announce it. */
   readonly onDidRequestApproval: vscode.Event<ApprovalRequest> = this.requestEmitter.event;
   private unwatchHuman: (() => void) | undefined;
+  private readonly restoreEmitter = this.register(new vscode.EventEmitter<number>());
+  readonly onDidRestorePending: vscode.Event<number> = this.restoreEmitter.event;
   private ownership: GatewayOwnership | undefined;
   private following: FollowerChannel | undefined;
 
@@ -141,6 +143,13 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   }
 
   private adopt(role: OwnershipRole, port: number): void {
+    this.adoptRole(role, port);
+    // After a reload or a handover, calls held earlier get one summary rather than silence.
+    const restored = this.pendingRequests().length;
+    if (restored > 0 && !this.isDisposed) this.restoreEmitter.fire(restored);
+  }
+
+  private adoptRole(role: OwnershipRole, port: number): void {
     this.unwatchHuman?.();
     this.unwatchHuman = undefined;
     this.following = undefined;

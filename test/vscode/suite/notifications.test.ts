@@ -28,6 +28,8 @@ interface Held {
 describe('approval notifications in the editor', () => {
   let home: string;
   let client: Client;
+  let key: string;
+  let url: string;
 
   before(async () => {
     const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
@@ -35,10 +37,16 @@ describe('approval notifications in the editor', () => {
     assert.equal(gateway.kind, 'running');
     home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
     // A label of its own, so this suite's notifications are told apart from other suites'.
-    const key = new ApiKeyStore(home).create(CLIENT_NAME);
-    client = new Client({ name: CLIENT_NAME, version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    key = new ApiKeyStore(home).create(CLIENT_NAME);
+    url = gateway.url;
+    client = await connectSuiteClient();
   });
+
+  async function connectSuiteClient(): Promise<Client> {
+    const connected = new Client({ name: CLIENT_NAME, version: '1.0.0' });
+    await connected.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    return connected;
+  }
 
   // Each test starts with an empty notification centre, so the row it clicks is in view.
   beforeEach(async () => {
@@ -122,6 +130,20 @@ describe('approval notifications in the editor', () => {
       await picking;
     }
     await statusBarEventually(/Gatehouse$/);
+  });
+
+  it('keeps a held call across a gateway restart and announces it again as "1 call waiting"', async () => {
+    const holding = await holdNote('across-restart.txt', 'held before the restart');
+    await vscode.commands.executeCommand('gatehouse.restartGateway');
+    await clickNotificationButton('Gatehouse: 1 call waiting for your approval', 'Show');
+    await pickQuickPickItem('across-restart.txt');
+    await pickQuickPickItem('Approve');
+    // The agent's session ended with the old gateway; a new session gets the answer by request id.
+    await client.close();
+    client = await connectSuiteClient();
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    assert.equal((result.structuredContent as { status: string }).status, 'approved');
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'across-restart.txt'), 'utf8'), 'held before the restart');
   });
 
   it('lets a second window find this window\'s gateway without starting another; code-server keeps secrets per tab, so it says it cannot join', async () => {
