@@ -132,6 +132,21 @@ describe('approval notifications in the editor', () => {
     await statusBarEventually(/Gatehouse$/);
   });
 
+  it('announces held calls only as a summary when gatehouse.notifications.mode is "summary", read live', async () => {
+    const config = vscode.workspace.getConfiguration();
+    await config.update('gatehouse.notifications.mode', 'summary', vscode.ConfigurationTarget.Global);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      await holdNote('summary-mode.txt', 'announced by the summary only');
+      await clickNotificationButton('Gatehouse: 1 call waiting for your approval', 'Show');
+      await pickQuickPickItem('summary-mode.txt');
+      await pickQuickPickItem('Deny');
+      await statusBarEventually(/Gatehouse$/);
+    } finally {
+      await config.update('gatehouse.notifications.mode', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('keeps a held call across a gateway restart and announces it again as "1 call waiting"', async () => {
     const holding = await holdNote('across-restart.txt', 'held before the restart');
     await vscode.commands.executeCommand('gatehouse.restartGateway');
