@@ -4,7 +4,7 @@ import { showApprovalDetails, summariseArguments } from './approvalNotifications
 import type { ApprovalChannel } from './approvalNotifications';
 
 interface RequestItem extends vscode.QuickPickItem {
-  readonly request: ApprovalRequest;
+  readonly request?: ApprovalRequest;
 }
 
 /**
@@ -17,15 +17,23 @@ export async function showPendingApprovals(channel: ApprovalChannel, log?: vscod
     void vscode.window.showInformationMessage('No calls are waiting for your approval.');
     return;
   }
-  const picked = await vscode.window.showQuickPick<RequestItem>(
-    pending.map((request) => ({
-      request,
-      label: `${request.clientName} wants to run ${request.server} › ${request.originalName}`,
-      description: `expires ${new Date(request.expiresAt).toLocaleTimeString()}`,
-      detail: [summariseArguments(request.arguments), request.additionalInfo].filter(Boolean).join(' · '),
-    })),
-    { title: 'Gatehouse: pending approvals', placeHolder: 'Choose a call to decide', matchOnDetail: true },
-  );
+  const requests: RequestItem[] = pending.map((request) => ({
+    request,
+    label: `${request.clientName} wants to run ${request.server} › ${request.originalName}`,
+    description: `expires ${new Date(request.expiresAt).toLocaleTimeString()}`,
+    detail: [summariseArguments(request.arguments), request.additionalInfo].filter(Boolean).join(' · '),
+  }));
+  // The panel decides many calls at once (batch approve, deny with reason) and shows the policy around them.
+  const panel: RequestItem = { label: '$(layout-panel) Open the Gatehouse panel', description: 'batch decisions, rules and history' };
+  const picked = await vscode.window.showQuickPick<RequestItem>([...requests, panel], {
+    title: 'Gatehouse: pending approvals',
+    placeHolder: 'Choose a call to decide',
+    matchOnDetail: true,
+  });
   if (!picked) return;
+  if (!picked.request) {
+    await vscode.commands.executeCommand('gatehouse.openPanel');
+    return;
+  }
   await showApprovalDetails(channel, picked.request.id, log);
 }
