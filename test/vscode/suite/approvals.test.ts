@@ -1,12 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
-import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
-import type { GatehouseApi } from '../../../src/extension';
-import { pickQuickPickItem, readStatusBarText, takeScreenshot } from './harness';
+import { connectWithKey, createKey, pickQuickPickItem, readStatusBarText, runningGateway, takeScreenshot } from './harness';
 
 /** Status bar updates cross from the extension host to the workbench; give them a moment. */
 async function statusBarEventually(pattern: RegExp): Promise<string> {
@@ -24,14 +21,9 @@ describe('a held call in the editor', () => {
   let client: Client;
 
   before(async () => {
-    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
-    const gateway = await api.gatewayReady;
-    assert.equal(gateway.kind, 'running');
-    // The runner gives code-server, and so the extension host, a temporary GATEHOUSE_HOME.
-    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
-    const key = new ApiKeyStore(home).create('vscode-suite');
-    client = new Client({ name: 'vscode-suite', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    const gateway = await runningGateway();
+    home = gateway.home;
+    client = await connectWithKey(gateway.url, createKey(home, 'vscode-suite'), 'vscode-suite');
   });
 
   after(async () => {

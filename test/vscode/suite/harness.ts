@@ -1,6 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { format } from 'node:util';
+import * as assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as vscode from 'vscode';
+import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
+import type { GatehouseApi } from '../../../src/extension';
 import { ACK_DIR_ENV, MARKER, OUTPUT_MARKER } from '../protocol';
 import type { BrowserAction, BrowserActionAck, WorkbenchPart } from '../protocol';
 
@@ -64,4 +70,24 @@ export function report(...args: unknown[]): void {
 /** Acts inside the open webview; see the `webview` action in protocol.ts. Returns the text read. */
 export async function inWebview(action: 'click' | 'fill' | 'press' | 'select' | 'text', selector: string, options: { value?: string; hasText?: string } = {}): Promise<string> {
   return (await requestBrowserAction({ kind: 'webview', action, selector, ...options })) ?? '';
+}
+
+/** Activates the extension and waits for its gateway; the runner gives the host a temporary GATEHOUSE_HOME. */
+export async function runningGateway(): Promise<{ readonly url: string; readonly home: string }> {
+  const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
+  const gateway = await api.gatewayReady;
+  assert.equal(gateway.kind, 'running');
+  const home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+  return { url: gateway.url, home };
+}
+
+/** A real SDK client on the gateway, with an API key of its own (its label is what notifications show). */
+export async function connectWithKey(url: string, key: string, name: string): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  return client;
+}
+
+export function createKey(home: string, label: string): string {
+  return new ApiKeyStore(home).create(label);
 }

@@ -1,12 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
-import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
 import type { GatehouseApi } from '../../../src/extension';
-import { clickNotificationButton, findNotification, openWindow, pickQuickPickItem, readStatusBarText, report, requestBrowserAction, takeScreenshot } from './harness';
+import { clickNotificationButton, connectWithKey, createKey, findNotification, openWindow, pickQuickPickItem, readStatusBarText, report, requestBrowserAction, runningGateway, takeScreenshot } from './harness';
 
 const CLIENT_NAME = 'notify-suite';
 
@@ -32,20 +30,16 @@ describe('approval notifications in the editor', () => {
   let url: string;
 
   before(async () => {
-    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
-    const gateway = await api.gatewayReady;
-    assert.equal(gateway.kind, 'running');
-    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+    const gateway = await runningGateway();
+    home = gateway.home;
     // A label of its own, so this suite's notifications are told apart from other suites'.
-    key = new ApiKeyStore(home).create(CLIENT_NAME);
+    key = createKey(home, CLIENT_NAME);
     url = gateway.url;
     client = await connectSuiteClient();
   });
 
-  async function connectSuiteClient(): Promise<Client> {
-    const connected = new Client({ name: CLIENT_NAME, version: '1.0.0' });
-    await connected.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
-    return connected;
+  function connectSuiteClient(): Promise<Client> {
+    return connectWithKey(url, key, CLIENT_NAME);
   }
 
   // Each test starts with an empty notification centre, so the row it clicks is in view.

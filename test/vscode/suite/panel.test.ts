@@ -1,12 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
-import type { GatehouseApi } from '../../../src/extension';
-import { inWebview, report, takeScreenshot } from './harness';
+import { connectWithKey, createKey, inWebview, report, runningGateway, takeScreenshot } from './harness';
 
 /** Reads what the webview shows until it matches: snapshots cross from the extension host asynchronously. */
 async function webviewTextEventually(selector: string, pattern: RegExp): Promise<string> {
@@ -49,14 +47,10 @@ describe('the policy panel', () => {
   let theme: unknown;
 
   before(async () => {
-    const api = await vscode.extensions.getExtension<GatehouseApi>('gatehouse.gatehouse')!.activate();
-    const gateway = await api.gatewayReady;
-    assert.equal(gateway.kind, 'running');
-    home = process.env.GATEHOUSE_HOME ?? assert.fail('GATEHOUSE_HOME is not set');
+    const gateway = await runningGateway();
+    home = gateway.home;
     theme = vscode.workspace.getConfiguration('workbench').get('colorTheme');
-    const key = new ApiKeyStore(home).create('panel-suite');
-    client = new Client({ name: 'panel-suite', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    client = await connectWithKey(gateway.url, createKey(home, 'panel-suite'), 'panel-suite');
   });
 
   // Earlier suites may leave the notification centre or a quick pick open over the panel.
