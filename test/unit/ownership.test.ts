@@ -10,21 +10,12 @@ import { Gatehouse } from '../../src/core/gatehouse';
 import { FollowerChannel, FollowRefusedError, GatewayOwnership } from '../../src/editor/gatewayOwnership';
 import type { OwnershipRole } from '../../src/editor/gatewayOwnership';
 import { connectClient, tempDir } from '../helpers/gatewayHarness';
+import { freePort } from '../helpers/ports';
 
 // Two VS Code windows cannot be driven here (code-server opens one extension host per browser
 // tab, and the suite runs in one). The ownership logic has no `vscode` import, so each "window"
 // below is one GatewayOwnership instance with a real Gatehouse, a real port and a real socket.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function nextRole(window: GatewayOwnership): Promise<OwnershipRole> {
   return new Promise((resolve) => window.once('role', resolve));

@@ -3,18 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
-import { connectWithKey, createKey, pickQuickPickItem, readStatusBarText, runningGateway, takeScreenshot } from './harness';
+import { connectWithKey, createKey, pickQuickPickItem, statusBarEventually, runningGateway, takeScreenshot } from './harness';
 
-/** Status bar updates cross from the extension host to the workbench; give them a moment. */
-async function statusBarEventually(pattern: RegExp): Promise<string> {
-  let text = '';
-  for (let attempt = 0; attempt < 25; attempt++) {
-    text = await readStatusBarText('Gatehouse');
-    if (pattern.test(text)) return text;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`status bar reads "${text}", expected ${pattern}`);
-}
 
 describe('a held call in the editor', () => {
   let home: string;

@@ -91,3 +91,14 @@ export async function connectWithKey(url: string, key: string, name: string): Pr
 export function createKey(home: string, label: string): string {
   return new ApiKeyStore(home).create(label);
 }
+
+/** Status bar updates cross from the extension host to the workbench; give them a moment. */
+export async function statusBarEventually(pattern: RegExp): Promise<string> {
+  let text = '';
+  for (let attempt = 0; attempt < 25; attempt++) {
+    text = await readStatusBarText('Gatehouse');
+    if (pattern.test(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`status bar reads "${text}", expected ${pattern}`);
+}

@@ -4,19 +4,10 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
 import type { GatehouseApi } from '../../../src/extension';
-import { clickNotificationButton, connectWithKey, createKey, findNotification, openWindow, pickQuickPickItem, readStatusBarText, report, requestBrowserAction, runningGateway, takeScreenshot } from './harness';
+import { clickNotificationButton, connectWithKey, createKey, findNotification, openWindow, pickQuickPickItem, statusBarEventually, report, requestBrowserAction, runningGateway, takeScreenshot } from './harness';
 
 const CLIENT_NAME = 'notify-suite';
 
-async function statusBarEventually(pattern: RegExp): Promise<string> {
-  let text = '';
-  for (let attempt = 0; attempt < 25; attempt++) {
-    text = await readStatusBarText('Gatehouse');
-    if (pattern.test(text)) return text;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`status bar reads "${text}", expected ${pattern}`);
-}
 
 interface Held {
   readonly status: string;
