@@ -120,6 +120,7 @@ export function settledText(request: ApprovalRequest): string {
 
 interface DetailItem extends vscode.QuickPickItem {
   readonly decision?: () => Promise<HumanDecision | undefined>;
+  readonly openPanel?: true;
 }
 
 /**
@@ -155,6 +156,8 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
     info(`$(law) ${request.rule ? `Rule ${request.rule.id}: ${request.rule.decision}` : 'No rule matched: the default decision applies'}`, request.rule?.reason ?? request.reason),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
+    separator('More'),
+    { label: '$(layout-panel) Open in the Gatehouse panel', description: 'every pending call, rules and history', openPanel: true },
   ];
   for (;;) {
     const picked = await vscode.window.showQuickPick(items, {
@@ -164,6 +167,10 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
       ignoreFocusOut: true,
     });
     if (!picked) return;
+    if (picked.openPanel) {
+      await vscode.commands.executeCommand('gatehouse.openPanel');
+      return;
+    }
     // Argument and request lines are there to read; picking one shows the list again.
     if (!picked.decision) continue;
     const decision = await picked.decision();
