@@ -20,7 +20,7 @@ export const DEFAULT_PORT = 7337;
 const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-export type GatewayEnv = { Variables: { origin: string; principal: Principal } };
+export type GatewayEnv = { Variables: { origin: string } };
 
 /**
  * Decides what happens to a call of an upstream tool. The approvals layer installs one; without
@@ -215,7 +215,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       app.use('/mcp', middleware);
       app.use('/mcp/', middleware);
     }
-    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin'), c));
+    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin')));
     this.options.routes?.(app, this);
     return app;
   }
@@ -240,8 +240,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return new Response(JSON.stringify({ error, error_description: description }), { status, headers });
   }
 
-  private async handleMcp(request: Request, origin: string, c: { get(key: 'principal'): Principal }): Promise<Response> {
-    void c;
+  private async handleMcp(request: Request, origin: string): Promise<Response> {
     const auth = await this.authenticate(request, origin);
     if ('response' in auth) return auth.response;
     const principal = auth.principal;
