@@ -2,6 +2,7 @@ import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import type { ConsentRequest } from '../core/auth/consent';
 import type { PendingPolicyChange } from '../core/approvals/policyStore';
 import type { Gatehouse } from '../core/gatehouse';
+import { hasInvisibleCharacters, neutralizeText } from '../core/displayText';
 
 /** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
 export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy'>;
@@ -34,9 +35,6 @@ type Item =
 const MAX_SHOWN_ARGUMENTS = 6;
 const MAX_VALUE_CHARS = 100;
 const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
-// Agent-controlled text must not move the cursor or recolour the prompt (a fake "approved" line).
-const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'g');
 
 /**
  * The serve terminal as a human channel (issue 3 §7): shows each held call and OAuth sign-in,
@@ -172,7 +170,7 @@ export class TerminalApprovals {
       if (reason.text.length === 0) return;
       reason.text = [...reason.text].slice(0, -1).join('');
       this.options.write('\b \b');
-    } else if (!UNSAFE_CHARACTER.test(char) && reason.text.length < 500) {
+    } else if (!hasInvisibleCharacters(char) && reason.text.length < 500) {
       reason.text += char;
       this.options.write(char);
     }
@@ -266,6 +264,7 @@ export class TerminalApprovals {
     }
     const r = item.request;
     this.line(`Held call${count}: ${clean(r.clientName)} wants to run ${clean(r.server)} › ${clean(r.originalName)}`);
+    if (r.reopened) this.line(`  asked again: ${clean(r.reopened)}`);
     const entries = Object.entries(r.arguments);
     for (const [name, value] of entries.slice(0, MAX_SHOWN_ARGUMENTS)) this.line(`  ${clean(name)}: ${truncate(clean(JSON.stringify(value) ?? 'undefined'))}`);
     if (entries.length > MAX_SHOWN_ARGUMENTS) this.line(`  … ${entries.length - MAX_SHOWN_ARGUMENTS} more argument(s): see the approval page`);
@@ -313,8 +312,9 @@ function keyOf(item: Item): string {
   return item.kind === 'policy' ? 'policy' : `${item.kind}:${item.request.id}`;
 }
 
+/** Agent-controlled text must not move the cursor, recolour the prompt (a fake "approved" line) or reorder itself. */
 function clean(text: string): string {
-  return text.replace(UNSAFE_CHARACTERS, '?');
+  return neutralizeText(text);
 }
 
 function truncate(text: string, max = MAX_VALUE_CHARS): string {

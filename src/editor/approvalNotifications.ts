@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
+import { neutralizeText } from '../core/displayText';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
@@ -91,7 +92,8 @@ export class ApprovalNotifier extends Disposable {
 export function notificationText(request: ApprovalRequest): string {
   const args = summariseArguments(request.arguments);
   const info = request.additionalInfo ? ` — “${truncate(request.additionalInfo, 160)}”` : '';
-  return `${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}`;
+  const reopened = request.reopened ? ' (asked again after a restart)' : '';
+  return neutralizeText(`${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}${reopened}`);
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */
@@ -139,13 +141,14 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
   }
   const approve = (scope: 'once' | 'session' | 'tool' | 'arguments') => async (): Promise<HumanDecision> => ({ kind: 'approve', scope, channel: 'editor' });
   const separator = (label: string): DetailItem => ({ label, kind: vscode.QuickPickItemKind.Separator });
-  const info = (label: string, detail?: string): DetailItem => ({ label, ...(detail ? { detail } : {}) });
+  // Labels and details show agent-written text: invisible and reordering characters made visible.
+  const info = (label: string, detail?: string): DetailItem => ({ label: neutralizeText(label), ...(detail ? { detail: neutralizeText(detail) } : {}) });
   const items: DetailItem[] = [
     separator('Decide'),
     { label: '$(check) Approve', description: 'this call only', decision: approve('once') },
-    { label: '$(check-all) Approve for this session', description: `${request.clientName}'s current session, same tool`, decision: approve('session') },
+    { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
-    { label: '$(pass-filled) Always allow this tool', description: `${request.server} › ${request.originalName}`, decision: approve('tool') },
+    { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
     { label: '$(close) Deny', decision: async () => ({ kind: 'deny', channel: 'editor' }) },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => ({ kind: 'deny', alwaysDeny: true, channel: 'editor' }) },
@@ -153,6 +156,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     ...Object.entries(request.arguments).map(([key, value]) => info(`$(symbol-field) ${key}`, typeof value === 'string' ? value : JSON.stringify(value))),
     separator('Request'),
     info(`$(account) ${request.clientName}`, `client ${request.clientId}`),
+    ...(request.reopened ? [info('$(history) Asked again', request.reopened)] : []),
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
     info(`$(law) ${request.rule ? `Rule ${request.rule.id}: ${request.rule.decision}` : 'No rule matched: the default decision applies'}`, request.rule?.reason ?? request.reason),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
@@ -161,8 +165,8 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
   ];
   for (;;) {
     const picked = await vscode.window.showQuickPick(items, {
-      title: `Gatehouse: ${request.clientName} wants to run ${request.server} › ${request.originalName}`,
-      placeHolder: summariseArguments(request.arguments) || 'no arguments',
+      title: neutralizeText(`Gatehouse: ${request.clientName} wants to run ${request.server} › ${request.originalName}`),
+      placeHolder: neutralizeText(summariseArguments(request.arguments)) || 'no arguments',
       matchOnDetail: false,
       ignoreFocusOut: true,
     });

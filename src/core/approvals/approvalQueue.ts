@@ -35,6 +35,8 @@ const RequestSchema = z.object({
   createdAt: z.string(),
   expiresAt: z.string(),
   status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  /** Why a request that was approved in an earlier process waits for the human again. */
+  reopened: z.string().optional(),
   /** Set once the gateway has run an approved call, so a restart never runs it again. */
   executedAt: z.string().optional(),
   decision: z
@@ -63,6 +65,8 @@ export interface ApprovalQueueEvents {
   requested: [ApprovalRequest];
   decided: [ApprovalRequest];
   expired: [ApprovalRequest];
+  /** An approval read back from pending.json went back to pending (see `load`). */
+  reopened: [ApprovalRequest];
 }
 
 export const MIN_EXPIRY_MS = 60_000;
@@ -104,7 +108,12 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.expiryMs = clampExpiry(ms);
   }
 
-  /** Restores persisted requests; ones that expired meanwhile are marked expired. */
+  /**
+   * Restores persisted requests; ones that expired meanwhile are marked expired. An approval never
+   * comes from a file: a request the file says is approved but not yet run goes back to pending,
+   * since anything that can write as the user can write that file, and only a human decision made
+   * in this process counts.
+   */
   load(): void {
     let saved: ApprovalRequest[] = [];
     try {
@@ -113,10 +122,20 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       // A damaged pending.json loses only pending requests; agents re-issue their calls.
       saved = [];
     }
+    const reopened: ApprovalRequest[] = [];
     for (const request of saved) {
+      if (request.status === 'approved' && !request.executedAt) {
+        const was = request.decision;
+        request.status = 'pending';
+        delete request.decision;
+        request.reopened = `Gatehouse restarted after this call was ${was ? `approved (${was.channel}, ${was.at})` : 'marked approved'} but before it ran. Approvals do not survive a restart: decide again.`;
+        reopened.push(request);
+      }
       this.requests.set(request.id, request);
       if (request.status === 'pending') this.schedule(request);
     }
+    if (reopened.length) this.persist();
+    for (const request of reopened) this.emit('reopened', request);
   }
 
   get(id: string): ApprovalRequest | undefined {

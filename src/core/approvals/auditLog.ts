@@ -41,7 +41,7 @@ export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
 export const DEFAULT_AUDIT_MAX_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A crash must not lose a decision: these lines reach the disk before the call path goes on. */
-const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired']);
+const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired', 'reopened']);
 const FILE_NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
 
 export function auditDir(home: string): string {
@@ -225,8 +225,15 @@ export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): ()
       rule: request.rule?.id,
       latencyMs: Date.now() - Date.parse(request.createdAt),
     });
+  // An approval read back from pending.json is never trusted: the queue reopens it, and the log says so.
+  const onReopened = (request: ApprovalRequest): void =>
+    audit.record({ event: 'reopened', ...requestAuditFields(request), rule: request.rule?.id, reason: request.reopened });
   queue.on('expired', onExpired);
-  return () => queue.off('expired', onExpired);
+  queue.on('reopened', onReopened);
+  return () => {
+    queue.off('expired', onExpired);
+    queue.off('reopened', onReopened);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

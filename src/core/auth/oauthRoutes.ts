@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import { CONSENT_PAGE_CSP, errorPage, waitingPage } from './consentPage';
+import { CONSENT_PAGE_CSP, errorPage, waitingPage } from '../web/consentPages';
 import { AuthorizeDisplayError, OAuthProtocolError } from './oauthService';
 import type { ClientCredentials, OAuthService } from './oauthService';
 import { OAuthAuthenticator } from './oauthAuthenticator';

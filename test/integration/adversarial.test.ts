@@ -1,0 +1,100 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { readAudit } from '../../src/core/approvals/auditLog';
+import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
+import { connectClient, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
+import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
+
+/**
+ * The agent as attacker, with what a same-user agent really has: an MCP key, the files under
+ * GATEHOUSE_HOME, processes and loopback ports. Every case drives a real gateway over HTTP with the
+ * demo upstream, and ends by checking that the held call did not run (the demo's note file does
+ * not exist) and that nothing loosened.
+ */
+describe('adversarial: a same-user agent cannot get a call run without the human', function () {
+  const opened: { client?: Client; th?: TestGatehouse }[] = [];
+  afterEach(async function () {
+    for (const { client, th } of opened.splice(0)) {
+      await client?.close().catch(() => undefined);
+      await th?.close().catch(() => undefined);
+    }
+  });
+
+  /** A real Gatehouse on `home`; a restart on the same home reuses the agent's key. */
+  async function start(home: string, options: Partial<GatehouseOptions> & { key?: string } = {}): Promise<{ th: TestGatehouse; client: Client; key: string }> {
+    const gatehouse = new Gatehouse({ ...options, home, port: 0 });
+    const key = options.key ?? gatehouse.gateway.apiKeys.create('agent');
+    await gatehouse.start();
+    await gatehouse.gateway.upstreams.settled();
+    const th: TestGatehouse = { gatehouse, home, key, url: gatehouse.gateway.url, close: () => gatehouse.stop() };
+    const client = await connectClient(th.url, key, 'attacker');
+    opened.push({ th, client });
+    return { th, client, key };
+  }
+
+  const noteFile = (home: string, name: string): string => path.join(home, 'demo', name);
+
+  describe('forged approvals from disk', function () {
+    it('an approval written into pending.json while the gateway was stopped goes back to the human and does not run', async function () {
+      const home = tempDir();
+      const first = await start(home);
+      const held = structuredOf(await callTool(first.client, 'demo__write_note', { name: 'forged.txt', content: 'forged' }));
+      assert.equal(held.status, 'approval_required');
+      const id = String(held.request_id);
+      await first.client.close();
+      await first.th.close();
+
+      const file = path.join(home, 'pending.json');
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: Record<string, unknown>[] };
+      const forged = saved.requests.find((r) => r.id === id)!;
+      forged.status = 'approved';
+      forged.decision = { kind: 'approve', scope: 'once', channel: 'editor', at: new Date().toISOString() };
+      fs.writeFileSync(file, JSON.stringify(saved));
+
+      const second = await start(home, { key: first.key });
+      second.th.gatehouse.awaitWindowMs = 100;
+      const answer = structuredOf(await callTool(second.client, 'await_approval', { request_id: id }));
+      assert.equal(answer.status, 'pending', 'the forged approval is not honoured');
+      assert.equal(fs.existsSync(noteFile(home, 'forged.txt')), false, 'nothing ran');
+      const request = second.th.gatehouse.approvals.get(id)!;
+      assert.equal(request.status, 'pending');
+      assert.equal(request.decision, undefined);
+      assert.match(request.reopened ?? '', /Approvals do not survive a restart/);
+      assert.deepEqual(second.th.gatehouse.approvals.pending().map((r) => r.id), [id], 'the human sees it as pending again');
+
+      const events = readAudit(home).filter((e) => e.requestId === id).map((e) => e.event);
+      assert.deepEqual(events, ['held', 'reopened'], 'the audit log shows the reopening, and no execution');
+      const onDisk = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: { id: string; status: string }[] };
+      assert.equal(onDisk.requests.find((r) => r.id === id)?.status, 'pending', 'pending.json is corrected too');
+    });
+
+    it('a forged decision.scope and other stored text are escaped on the approval page, and injected csrf fields stay empty', async function () {
+      const home = tempDir();
+      const first = await start(home);
+      const held = structuredOf(await callTool(first.client, 'demo__write_note', { name: 'x.txt', content: 'x' }));
+      const id = String(held.request_id);
+      await first.client.close();
+      await first.th.close();
+      const file = path.join(home, 'pending.json');
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: Record<string, unknown>[] };
+      const forged = saved.requests.find((r) => r.id === id)!;
+      const injection = '"><form method=post action="/approvals/x/decide"><input name=csrf><button name=decision value=once>ok</button></form><script>alert(1)</script>';
+      forged.status = 'denied';
+      forged.decision = { kind: 'deny', scope: injection, reason: injection, channel: injection, by: injection, at: new Date().toISOString() };
+      forged.clientName = `evil\u202e${injection}`;
+      fs.writeFileSync(file, JSON.stringify(saved));
+
+      const second = await start(home, { key: first.key });
+      const browser = new TestBrowser(`http://127.0.0.1:${second.th.gatehouse.gateway.port}`);
+      assert.equal((await browser.open(second.th.gatehouse.createPairingLink())).status, 200);
+      const body = await (await browser.get(`/approvals/${id}`)).text();
+      assert.doesNotMatch(body, /<form method=post/);
+      assert.doesNotMatch(body, /<input name=csrf>/);
+      assert.doesNotMatch(body, /<script>alert/);
+      assert.doesNotMatch(body, /\u202e/, 'bidi override shown as a code, not applied');
+      assert.match(body, /\[U\+202E\]/);
+    });
+  });
+});
