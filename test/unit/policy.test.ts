@@ -183,16 +183,16 @@ const cases: EvaluationCase[] = [
   { name: 'allows a refund of 20', policy: refunds, tool: refundTool, args: { amount: 20 }, expect: 'allow', ruleId: 'small' },
   { name: 'reads "25" as 25', policy: refunds, tool: refundTool, args: { amount: '25' }, expect: 'ask', ruleId: 'big' },
   { name: 'reads "-2.5" as -2.5', policy: refunds, tool: refundTool, args: { amount: '-2.5' }, expect: 'allow', ruleId: 'small' },
-  { name: 'does not read "2.5e1" as a number (falls to the default)', policy: refunds, tool: refundTool, args: { amount: '2.5e1' }, expect: 'ask', source: 'default' },
-  { name: 'does not read " 25" as a number', policy: refunds, tool: refundTool, args: { amount: ' 25' }, expect: 'ask', source: 'default' },
-  { name: 'does not read "0x19" as a number', policy: refunds, tool: refundTool, args: { amount: '0x19' }, expect: 'ask', source: 'default' },
+  { name: 'an allow rule does not read "2.5e1" as a number, an ask rule does', policy: refunds, tool: refundTool, args: { amount: '2.5e1' }, expect: 'ask', ruleId: 'big' },
+  { name: 'an allow rule does not read " 25" as a number, an ask rule does', policy: refunds, tool: refundTool, args: { amount: ' 25' }, expect: 'ask', ruleId: 'big' },
+  { name: 'an allow rule does not read "0x19" as a number, an ask rule does', policy: refunds, tool: refundTool, args: { amount: '0x19' }, expect: 'ask', ruleId: 'big' },
   { name: 'does not read "5" with a leading zero ("05") as a number', policy: refunds, tool: refundTool, args: { amount: '05' }, expect: 'ask', source: 'default' },
   { name: 'does not read a boolean as a number', policy: refunds, tool: refundTool, args: { amount: true }, expect: 'ask', source: 'default' },
   { name: 'equals 25 matches "25"', policy: { rules: [{ tool: '*', when: { n: 25 }, decision: 'allow' }] }, args: { n: '25' }, expect: 'allow' },
 
   // Missing and null arguments
   { name: 'a missing argument matches no numeric rule', policy: refunds, tool: refundTool, args: {}, expect: 'ask', source: 'default' },
-  { name: 'a null argument matches no numeric rule', policy: refunds, tool: refundTool, args: { amount: null }, expect: 'ask', source: 'default' },
+  { name: 'a null argument is doubtful: the ask rule applies, the allow rule does not', policy: refunds, tool: refundTool, args: { amount: null }, expect: 'ask', ruleId: 'big' },
   { name: 'a missing path matches no allow glob', policy: writesUnderSrc, args: {}, expect: 'ask', source: 'default' },
   { name: 'a path through a null matches nothing', policy: { rules: [{ tool: '*', when: { 'a.b': { exists: true } }, decision: 'deny' }] }, args: { a: null }, expect: 'ask' },
 
