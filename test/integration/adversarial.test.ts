@@ -97,4 +97,23 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       assert.match(body, /\[U\+202E\]/);
     });
   });
+
+  describe('session approvals', function () {
+    it('"approve for this session" lifts the default ask only, never a rule\'s ask', async function () {
+      const home = tempDir();
+      const policy = { rules: [{ id: 'secrets', tool: 'demo__write_note', when: { name: { glob: 'secret*' } }, decision: 'ask', reason: 'secret notes always ask' }] };
+      fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify(policy));
+      const { th, client } = await start(home);
+      const first = structuredOf(await callTool(client, 'demo__write_note', { name: 'plain.txt', content: 'ok' }));
+      assert.equal(first.status, 'approval_required');
+      assert.equal(th.gatehouse.decide(String(first.request_id), { kind: 'approve', scope: 'session', channel: 'test' }).ok, true);
+      assert.equal(structuredOf(await callTool(client, 'await_approval', { request_id: first.request_id })).status, 'approved');
+      await callTool(client, 'demo__write_note', { name: 'plain2.txt', content: 'ok' });
+      assert.equal(fs.existsSync(noteFile(home, 'plain2.txt')), true, 'the session approval does lift the default ask');
+
+      const secret = structuredOf(await callTool(client, 'demo__write_note', { name: 'secret-plan.txt', content: 'exfiltrate' }));
+      assert.equal(secret.status, 'approval_required', 'the rule still asks');
+      assert.equal(fs.existsSync(noteFile(home, 'secret-plan.txt')), false, 'nothing ran');
+    });
+  });
 });

@@ -91,7 +91,9 @@ export class ApprovalGate implements CallGate {
     const tool = this.policyTool(entry);
     const qualified = qualifiedToolName(entry.server, entry.originalName);
     let verdict = this.policy.evaluate(tool, forwarded);
-    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
+    // A session approval stands in for the default's ask only: a rule that asks (say, for `secret*`
+    // paths) was written to ask every time, and a suspended rule or grant means the tool changed.
+    if (verdict.decision === 'ask' && verdict.source === 'default' && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
       verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
     }
     const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server: entry.server, tool: entry.name };
