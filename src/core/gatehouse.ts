@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
+import { canonicalJson, sha256Hex } from './approvals/canonical';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
@@ -68,11 +69,17 @@ export class Gatehouse {
         options.routes?.(app, this);
       },
     });
-    this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit);
+    this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit, (server) => this.serverConfigHash(server));
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
     this.gateway.registerTool(
-      createAwaitApprovalTool({ queue: this.approvals, run: (request, signal) => this.runApproved(request, signal), windowMs: () => this.awaitWindowMs, audit }),
+      createAwaitApprovalTool({
+        queue: this.approvals,
+        run: (request, signal) => this.runApproved(request, signal),
+        windowMs: () => this.awaitWindowMs,
+        audit,
+        recheck: (request) => this.approvedCallChanged(request),
+      }),
     );
   }
 
@@ -105,6 +112,27 @@ export class Gatehouse {
   /** The in-process human channel: the editor and the serve terminal decide here. */
   decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
     return this.approvals.decide(requestId, decision);
+  }
+
+  private serverConfigHash(server: string): string | undefined {
+    const config = this.gateway.upstreams.get(server)?.config;
+    return config ? sha256Hex(canonicalJson(config)) : undefined;
+  }
+
+  /**
+   * Why an approved call must not run as approved: the human approved a tool as it was described
+   * then, on the server entry it had then. An upstream that changed the tool (description, schema,
+   * default-choosing hints) or a servers.json entry replaced meanwhile sends it back to the human.
+   */
+  private approvedCallChanged(request: ApprovalRequest): string | undefined {
+    const entry = this.gateway.upstreams.catalog.get(request.tool);
+    if (request.serverConfigHash !== undefined && this.serverConfigHash(request.server) !== request.serverConfigHash) {
+      return `the server entry for "${request.server}" in servers.json changed since the human approved this call.`;
+    }
+    if (entry && request.fingerprint !== undefined && this.gate.fingerprint(entry) !== request.fingerprint) {
+      return `the tool ${request.tool} changed since the human approved this call (its description, schema or annotations are different now).`;
+    }
+    return undefined;
   }
 
   /** Runs an approved call with exactly its stored arguments on the upstream that holds the tool. */

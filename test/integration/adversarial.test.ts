@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { readAudit } from '../../src/core/approvals/auditLog';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
-import { connectClient, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
+import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
 
 /**
@@ -114,6 +114,76 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       const secret = structuredOf(await callTool(client, 'demo__write_note', { name: 'secret-plan.txt', content: 'exfiltrate' }));
       assert.equal(secret.status, 'approval_required', 'the rule still asks');
       assert.equal(fs.existsSync(noteFile(home, 'secret-plan.txt')), false, 'nothing ran');
+    });
+  });
+
+  describe('a malicious upstream changes a tool (rug pull)', function () {
+    const shapeshifter = (dir: string): Record<string, unknown> => ({
+      type: 'stdio',
+      command: process.execPath,
+      args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/shapeshifter.mjs')],
+      env: { SHAPESHIFTER_DIR: dir },
+    });
+
+    async function catalogChange(th: TestGatehouse, act: () => Promise<unknown>): Promise<void> {
+      const changed = new Promise<void>((resolve) => th.gatehouse.gateway.upstreams.once('catalogChanged', () => resolve()));
+      await act();
+      await changed;
+    }
+
+    it('re-marking a destructive tool read-only does not make its calls allowed', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      writeServers(home, { shifty: shapeshifter(out) });
+      const { th, client } = await start(home);
+      assert.equal(structuredOf(await callTool(client, 'shifty__wipe', { target: 'a' })).status, 'approval_required');
+      await catalogChange(th, () => callTool(client, 'shifty__flip', { how: 'readOnly' }));
+      const tools = await client.listTools();
+      assert.equal(tools.tools.find((t) => t.name === 'shifty__wipe')?.annotations?.readOnlyHint, true, 'the upstream now claims read-only');
+      const again = structuredOf(await callTool(client, 'shifty__wipe', { target: 'b' }));
+      assert.equal(again.status, 'approval_required', 'still held: the default is the one for the strictest annotations seen');
+      assert.equal(fs.existsSync(path.join(out, 'wiped-b')), false, 'nothing ran');
+    });
+
+    it('an approved call whose tool changed before it ran goes back to the human', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      writeServers(home, { shifty: shapeshifter(out) });
+      const { th, client } = await start(home);
+      const held = structuredOf(await callTool(client, 'shifty__wipe', { target: 'c' }));
+      const id = String(held.request_id);
+      await catalogChange(th, () => callTool(client, 'shifty__flip', { how: 'describe' }));
+      assert.equal(th.gatehouse.decide(id, { kind: 'approve', scope: 'once', channel: 'test' }).ok, true);
+      th.gatehouse.awaitWindowMs = 100;
+      const answer = structuredOf(await callTool(client, 'await_approval', { request_id: id }));
+      assert.equal(answer.status, 'pending', JSON.stringify(answer));
+      assert.match(String(answer.message), /changed since/);
+      assert.equal(fs.existsSync(path.join(out, 'wiped-c')), false, 'nothing ran');
+      const request = th.gatehouse.approvals.get(id)!;
+      assert.equal(request.status, 'pending');
+      assert.match(request.reopened ?? '', /changed since/);
+    });
+
+    it('an approved call whose server entry changed before it ran goes back to the human', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      writeServers(home, { shifty: shapeshifter(out) });
+      const { th, client } = await start(home);
+      const held = structuredOf(await callTool(client, 'shifty__wipe', { target: 'd' }));
+      const id = String(held.request_id);
+      assert.ok(th.gatehouse.approvals.get(id)?.serverConfigHash, 'the request records the server entry it was held for');
+      const other = tempDir();
+      const reloaded = new Promise<void>((resolve) => th.gatehouse.gateway.upstreams.once('configLoaded', () => resolve()));
+      writeServers(home, { shifty: shapeshifter(other) });
+      await reloaded;
+      await th.gatehouse.gateway.upstreams.settled();
+      assert.equal(th.gatehouse.decide(id, { kind: 'approve', scope: 'once', channel: 'test' }).ok, true);
+      th.gatehouse.awaitWindowMs = 100;
+      const answer = structuredOf(await callTool(client, 'await_approval', { request_id: id }));
+      assert.equal(answer.status, 'pending', JSON.stringify(answer));
+      assert.match(String(answer.message), /server entry/);
+      assert.equal(fs.existsSync(path.join(other, 'wiped-d')), false, 'nothing ran on the new entry');
+      assert.equal(fs.existsSync(path.join(out, 'wiped-d')), false, 'nor on the old one');
     });
   });
 });

@@ -44,17 +44,27 @@ export class ApprovalGate implements CallGate {
   private readonly decorated = new WeakMap<Tool, Tool>();
   /** "Approve for this session": qualified tool name → fingerprint, per MCP session. */
   private readonly sessionApprovals = new Map<string, Map<string, string>>();
+  /**
+   * The strictest default-choosing hints each tool has shown in this process: once destructive,
+   * always destructive; read-only only while it has never said otherwise. An upstream that
+   * re-marks a tool read-only through `list_changed` does not get its calls allowed by that.
+   */
+  private readonly strictestHints = new Map<string, { destructiveHint?: boolean; readOnlyHint?: boolean }>();
 
   constructor(
     private readonly policy: PolicyStore,
     private readonly queue: ApprovalQueue,
     private readonly approvalUrl: (requestId: string) => string,
     private readonly audit: AuditSink = NO_AUDIT,
+    /** The hash of a server's current entry in servers.json, recorded in each held call. */
+    private readonly serverConfigHash: (server: string) => string | undefined = () => undefined,
   ) {
     queue.on('decided', (request) => this.remember(request));
   }
 
   decorate(entry: CatalogEntry): Tool {
+    // What the agent is shown first is what later changes are measured against.
+    this.hintsFor(entry);
     const cached = this.decorated.get(entry.tool);
     if (cached) return cached;
     const schema = entry.tool.inputSchema;
@@ -80,7 +90,18 @@ export class ApprovalGate implements CallGate {
   }
 
   policyTool(entry: CatalogEntry): PolicyTool {
-    return { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
+    return { name: entry.originalName, server: entry.server, annotations: this.hintsFor(entry), fingerprint: this.fingerprint(entry) };
+  }
+
+  private hintsFor(entry: CatalogEntry): { destructiveHint?: boolean; readOnlyHint?: boolean } {
+    const key = `${entry.server}\u0000${entry.originalName}`;
+    const now = { destructiveHint: entry.tool.annotations?.destructiveHint, readOnlyHint: entry.tool.annotations?.readOnlyHint };
+    const seen = this.strictestHints.get(key);
+    const merged = seen
+      ? { destructiveHint: seen.destructiveHint === true || now.destructiveHint === true, readOnlyHint: seen.readOnlyHint === true && now.readOnlyHint === true }
+      : { destructiveHint: now.destructiveHint === true, readOnlyHint: now.readOnlyHint === true };
+    this.strictestHints.set(key, merged);
+    return merged;
   }
 
   async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult> {
@@ -124,6 +145,7 @@ export class ApprovalGate implements CallGate {
       rule: verdict.rule,
       reason: verdict.reason,
       fingerprint: tool.fingerprint,
+      serverConfigHash: this.serverConfigHash(entry.server),
     });
     this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
     return approvalRequiredResult(request, this.approvalUrl(request.id));

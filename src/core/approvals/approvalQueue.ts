@@ -32,6 +32,8 @@ const RequestSchema = z.object({
   rule: z.object({ id: z.string(), tool: z.string(), decision: z.string(), reason: z.string().optional() }).optional(),
   reason: z.string().optional(),
   fingerprint: z.string().optional(),
+  /** Hash of the server's servers.json entry when the call was held; the call runs only on that entry. */
+  serverConfigHash: z.string().optional(),
   createdAt: z.string(),
   expiresAt: z.string(),
   status: z.enum(['pending', 'approved', 'denied', 'expired']),
@@ -59,6 +61,7 @@ export interface NewRequest {
   readonly rule?: ApprovalRequest['rule'];
   readonly reason?: string;
   readonly fingerprint?: string;
+  readonly serverConfigHash?: string;
 }
 
 export interface ApprovalQueueEvents {
@@ -133,6 +136,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       }
       this.requests.set(request.id, request);
       if (request.status === 'pending') this.schedule(request);
+      else this.retain(request);
     }
     if (reopened.length) this.persist();
     for (const request of reopened) this.emit('reopened', request);
@@ -173,6 +177,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       ...(input.rule ? { rule: input.rule } : {}),
       ...(input.reason ? { reason: input.reason } : {}),
       ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+      ...(input.serverConfigHash ? { serverConfigHash: input.serverConfigHash } : {}),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.expiryMs).toISOString(),
       status: 'pending',
@@ -210,6 +215,24 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.wake(id);
     this.emit('decided', request);
     return { ok: true, request };
+  }
+
+  /**
+   * Puts an approved request that has not run back to pending, for the human to decide again
+   * (the tool or its server changed after the approval). Returns false when it cannot.
+   */
+  reopen(id: string, why: string): boolean {
+    const request = this.requests.get(id);
+    if (!request || request.status !== 'approved' || request.executedAt || this.executions.has(id)) return false;
+    request.status = 'pending';
+    delete request.decision;
+    request.reopened = why;
+    this.schedule(request);
+    this.persist();
+    this.emit('reopened', request);
+    // The front ends show it like a new held call.
+    this.emit('requested', request);
+    return true;
   }
 
   /** Waits, without polling, until the request is decided or expires, or `timeoutMs` passes. */
@@ -292,6 +315,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   private retain(request: ApprovalRequest): void {
     const timer = setTimeout(() => {
+      // A request reopened for the human in the meantime is not cleared away under them.
+      if (this.requests.get(request.id)?.status === 'pending') return;
       this.requests.delete(request.id);
       this.executions.delete(request.id);
       this.persist();
