@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { readAudit } from '../../src/core/approvals/auditLog';
+import { argumentsHash } from '../../src/core/approvals/canonical';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
@@ -184,6 +185,28 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       assert.match(String(answer.message), /server entry/);
       assert.equal(fs.existsSync(path.join(other, 'wiped-d')), false, 'nothing ran on the new entry');
       assert.equal(fs.existsSync(path.join(out, 'wiped-d')), false, 'nor on the old one');
+    });
+  });
+
+  describe('loosening policy.json from disk', function () {
+    it('an ask rule written over a default deny is held for the human and the call stays blocked, old grants included', async function () {
+      const home = tempDir();
+      const grant = { tool: 'demo__write_note', argumentsHash: argumentsHash({ name: 'g.txt', content: 'g' }) };
+      fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify({ defaults: { destructive: 'deny' }, grants: [grant] }));
+      const { th, client } = await start(home);
+      assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'g.txt', content: 'g' })).status, 'blocked');
+
+      const held = new Promise((resolve) => th.gatehouse.policy.on('pendingLoosening', resolve));
+      fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify({ defaults: { destructive: 'deny' }, rules: [{ tool: '*', decision: 'ask' }], grants: [grant] }));
+      await held;
+      assert.match(th.gatehouse.policy.pendingChange()!.diffSummary.join('\n'), /ask rule .* where a default denies it asks instead/);
+      assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'g.txt', content: 'g' })).status, 'blocked', 'still denied while the change waits');
+      assert.equal(fs.existsSync(noteFile(home, 'g.txt')), false, 'nothing ran');
+
+      th.gatehouse.policy.confirmPending();
+      const after = structuredOf(await callTool(client, 'demo__write_note', { name: 'g.txt', content: 'g' }));
+      assert.equal(after.status, 'approval_required', 'once confirmed the rule asks, and the old grant does not allow');
+      assert.equal(fs.existsSync(noteFile(home, 'g.txt')), false);
     });
   });
 });

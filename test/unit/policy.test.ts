@@ -149,6 +149,13 @@ const cases: EvaluationCase[] = [
   { name: 'a deny rule beats a grant', policy: { rules: [{ tool: '*', decision: 'deny' }], grants: [noteGrant] }, args: noteArgs, expect: 'deny', source: 'rule' },
   { name: 'a grant beats an ask rule', policy: { rules: [{ tool: '*', decision: 'ask' }], grants: [noteGrant] }, args: noteArgs, expect: 'allow', source: 'grant' },
   { name: 'a grant does not override a default deny', policy: { defaults: { servers: { filesystem: 'deny' } }, grants: [noteGrant] }, args: noteArgs, expect: 'deny', source: 'default' },
+  {
+    name: 'an ask rule over a default deny does not bring an old grant back to life',
+    policy: { defaults: { servers: { filesystem: 'deny' } }, rules: [{ id: 'a', tool: 'filesystem__*', decision: 'ask' }], grants: [noteGrant] },
+    args: noteArgs,
+    expect: 'ask',
+    ruleId: 'a',
+  },
   { name: 'a session grant allows like a stored one', policy: {}, context: { sessionGrants: [noteGrant] }, args: noteArgs, expect: 'allow', source: 'grant' },
 
   // Rug-pull guard
@@ -370,6 +377,8 @@ describe('isLooser', () => {
     ['an identical policy is not looser', base, false],
     ['adding a deny rule is not looser', edit((p) => ({ ...p, rules: [...rules, { tool: 'x__*', decision: 'deny' }] })), false],
     ['adding an ask rule is not looser', edit((p) => ({ ...p, rules: [...rules, { tool: 'x__*', decision: 'ask' }] })), false],
+    ['adding an ask rule over a default deny is looser', edit((p) => ({ ...p, defaults: { ...p.defaults, other: 'deny' }, rules: [...rules, { tool: 'x__*', decision: 'ask' }] })), true],
+    ['adding an ask rule over a per-server default deny is looser', edit((p) => ({ ...p, defaults: { ...p.defaults, servers: { shop: 'deny' } }, rules: [...rules, { tool: '*', decision: 'ask' }] })), true],
     ['adding an allow rule is looser', edit((p) => ({ ...p, rules: [...rules, { tool: 'x__*', decision: 'allow' }] })), true],
     ['removing a deny rule is looser', edit((p) => ({ ...p, rules: rules.slice(1) })), true],
     ['removing an allow rule is not looser', edit((p) => ({ ...p, rules: [rules[0], rules[2]] })), false],

@@ -572,7 +572,9 @@ export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Recor
         };
         continue;
       }
-      if (matching.length === 0 && defaultVerdict(policy, tool).decision === 'deny') break;
+      // A grant never lifts a default deny, not even through an ask rule added over it; only an
+      // allow rule the human made (or confirmed) does.
+      if (defaultVerdict(policy, tool).decision === 'deny' && !matching.some((rule) => rule.decision === 'allow' && !fingerprintDiffers(rule.fingerprint, tool.fingerprint))) break;
       return { decision: 'allow', source: 'grant', grant: grantRef, reason: `the human approved these exact arguments (grant "${grant.id}")` };
     }
   }
@@ -653,6 +655,16 @@ export function describeLoosening(previous: PolicyFile, next: PolicyFile): strin
     const shape = ruleShape(rule, false);
     const kept = next.rules.some((candidate) => ruleShape(candidate, false) === shape && DECISION_RANK[candidate.decision] >= DECISION_RANK[rule.decision]);
     if (!kept) changes.push(`${rule.decision} rule "${rule.id}" for ${rule.tool} is removed, narrowed or relaxed`);
+  }
+
+  // An ask rule beats the defaults, so over a default deny it turns deny into ask.
+  const deniedByDefault = [next.defaults.readOnly, next.defaults.destructive, next.defaults.other, ...Object.values(next.defaults.servers)].includes('deny');
+  if (deniedByDefault) {
+    for (const rule of next.rules.filter((candidate) => candidate.decision === 'ask')) {
+      const shape = ruleShape(rule, false);
+      const existed = previous.rules.some((old) => old.decision !== 'allow' && ruleShape(old, false) === shape);
+      if (!existed) changes.push(`ask rule "${rule.id}" for ${rule.tool} is new, and where a default denies it asks instead`);
+    }
   }
 
   const previousGrants = new Set(previous.grants.map(grantShape));
