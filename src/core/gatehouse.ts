@@ -111,6 +111,16 @@ export class Gatehouse {
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
   decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+    // "Always allow/deny" writes policy.json. When that file is broken Gatehouse will not overwrite
+    // it, so such a decision is refused whole (the request stays pending) rather than half done.
+    const remembers = (decision.kind === 'approve' && (decision.scope === 'tool' || decision.scope === 'arguments')) || (decision.kind === 'deny' && decision.alwaysDeny === true);
+    const problem = this.policy.error();
+    if (remembers && problem && this.approvals.get(requestId)?.status === 'pending') {
+      return {
+        ok: false,
+        message: `policy.json has a problem, so Gatehouse cannot remember this decision there (${problem.detail}). Nothing was decided: approve or deny once, or fix policy.json first.`,
+      };
+    }
     return this.approvals.decide(requestId, decision);
   }
 

@@ -87,6 +87,23 @@ describe('serve terminal: keystroke decisions', function () {
     assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'p.txt', content: 'x' })).bytes, 1);
   });
 
+  it('[t] while policy.json is invalid keeps Gatehouse running, decides nothing and says why', async function () {
+    const file = path.join(th.home, 'policy.json');
+    const broken = new Promise((resolve) => th.gatehouse.policy.on('error', resolve));
+    fs.writeFileSync(file, '{ "rules": [ broken');
+    await broken;
+    const id = await hold('t.txt', 'always?');
+    await screen.waitFor(new RegExp(`request ${id}`));
+    const mark = screen.mark();
+    keys.write('t');
+    await screen.waitFor(/Not decided: .*policy\.json has a problem/, mark);
+    assert.equal(th.gatehouse.approvals.get(id)?.status, 'pending', 'the request still waits, so the human can choose again');
+    assert.equal(fs.readFileSync(file, 'utf8'), '{ "rules": [ broken', 'the broken file is not overwritten');
+    keys.write('a');
+    await screen.waitFor(/Approved once/, mark);
+    assert.equal(th.gatehouse.approvals.get(id)?.status, 'approved', 'approve once still works');
+  });
+
   it('asks about a loosening policy.json edit: [n] puts the file back', async function () {
     const mark = screen.mark();
     const file = path.join(th.home, 'policy.json');

@@ -169,6 +169,15 @@ export class ApprovalGate implements CallGate {
         reason: decision.reason,
       }),
     );
+    try {
+      this.rememberInPolicy(request, decision);
+    } catch (error) {
+      // The decision itself stands (the call was approved or denied); only remembering it failed.
+      this.audit.record({ event: 'error', ...requestAuditFields(request), reason: `could not remember the decision in policy.json: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  private rememberInPolicy(request: ApprovalRequest, decision: NonNullable<ApprovalRequest['decision']>): void {
     const qualified = qualifiedToolName(request.server, request.originalName);
     if (decision.kind === 'approve' && decision.scope === 'session') {
       const approvals = this.sessionApprovals.get(request.sessionId) ?? new Map<string, string>();
