@@ -73,8 +73,9 @@ export class TerminalApprovals {
     gatehouse.consent.on('consentRequested', this.onConsentRequested);
     gatehouse.consent.on('consentDecided', this.onChanged);
     this.unsubscribePolicy = [gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening), gatehouse.policy.on('changed', this.onChanged)];
+    // No pairing link unless a person asks for one now: scrollback (`tmux capture-pane`) and `| tee`
+    // logs outlive the moment, and an agent that reads one pairs a browser and approves itself.
     this.line('Held calls and sign-ins appear here. Keys: [p] pairing link for a browser  [l] show skipped again  [?] help');
-    this.printPairingLink();
     this.refresh();
   }
 
@@ -257,9 +258,13 @@ export class TerminalApprovals {
       return;
     }
     if (item.kind === 'policy') {
-      this.line(`Policy change${count}: policy.json was edited outside Gatehouse, and the edit allows more. It waits for you:`);
-      for (const loosening of item.change.diffSummary.slice(0, 10)) this.line(`  + ${truncate(clean(loosening), 200)}`);
-      this.line('  Confirm it? [y]es / [n]o, put the file back  (Enter: later)');
+      // Every change, whole: a removed deny rule must not hide behind a cap or a cut line. The
+      // terminal's scrollback is the scrollable view; the count frames the list on both sides.
+      const changes = item.change.diffSummary;
+      const total = `${changes.length} change${changes.length === 1 ? '' : 's'}`;
+      this.line(`Policy change${count}: policy.json was edited outside Gatehouse, and the edit allows more (${total}, all listed). It waits for you:`);
+      changes.forEach((loosening, index) => this.line(`  + [${index + 1}/${changes.length}] ${clean(loosening)}`));
+      this.line(`  Confirm all ${total} above? [y]es / [n]o, put the file back  (Enter: later)`);
       return;
     }
     const r = item.request;

@@ -63,9 +63,13 @@ describe('serve terminal: keystroke decisions', function () {
     return String(held.request_id);
   }
 
-  it('prints a pairing link at start, and a fresh one on [p], that pairs a browser', async function () {
-    const [, first] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/);
-    const mark = screen.mark();
+  it('prints no pairing link at start, only a fresh one on each [p], that pairs a browser', async function () {
+    await screen.waitFor(/Held calls and sign-ins appear here/);
+    assert.doesNotMatch(screen.text, /\/pair\//, 'nothing to copy out of the scrollback before a person asks');
+    let mark = screen.mark();
+    keys.write('p');
+    const [, first] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/, mark);
+    mark = screen.mark();
     keys.write('p');
     const [, second] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/, mark);
     assert.notEqual(first, second);
@@ -80,7 +84,7 @@ describe('serve terminal: keystroke decisions', function () {
   it('asks about a loosening policy.json edit: [y] puts it in force', async function () {
     const mark = screen.mark();
     fs.writeFileSync(path.join(th.home, 'policy.json'), JSON.stringify({ rules: [{ tool: 'demo__write_note', decision: 'allow' }] }));
-    await screen.waitFor(/Policy change[^]*demo__write_note[^]*Confirm it\? \[y\]es/, mark);
+    await screen.waitFor(/Policy change[^]*demo__write_note[^]*Confirm all 1 change above\? \[y\]es/, mark);
     assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: 'p.txt', content: 'x' })).status, 'approval_required', 'held until confirmed');
     keys.write('y');
     await screen.waitFor(/Confirmed: the edited policy\.json is now in force/, mark);
@@ -104,6 +108,18 @@ describe('serve terminal: keystroke decisions', function () {
     assert.equal(th.gatehouse.approvals.get(id)?.status, 'approved', 'approve once still works');
   });
 
+  it('shows every loosening change of a policy.json edit, each whole, however many there are', async function () {
+    const mark = screen.mark();
+    const longTool = `demo__${'x'.repeat(400)}*`;
+    const rules = [...Array.from({ length: 14 }, (_, i) => ({ tool: `demo__tool_${i}`, decision: 'allow' })), { tool: longTool, decision: 'allow' }, { tool: '*', decision: 'allow' }];
+    fs.writeFileSync(path.join(th.home, 'policy.json'), JSON.stringify({ rules }));
+    await screen.waitFor(/Confirm all 16 changes above\?/, mark);
+    const shown = screen.text.slice(mark);
+    for (let i = 0; i < 14; i++) assert.ok(shown.includes(`for demo__tool_${i} is new`), `change ${i} shown`);
+    assert.ok(shown.includes(`for ${longTool} is new`), 'the long change is shown whole');
+    assert.match(shown, /\[16\/16\] allow rule "rule-16" for \* is new/, 'the last one, a "*", is not pushed out of sight');
+  });
+
   it('asks about a loosening policy.json edit: [n] puts the file back', async function () {
     const mark = screen.mark();
     const file = path.join(th.home, 'policy.json');
@@ -116,6 +132,7 @@ describe('serve terminal: keystroke decisions', function () {
   });
 
   it('[u] unpairs every browser', async function () {
+    keys.write('p');
     const [, link] = await screen.waitFor(/Pair a browser[^:]*: (http:\S+)/);
     const paired = await fetch(link!, { redirect: 'manual' });
     const cookie = paired.headers.getSetCookie()[0]!.split(';')[0]!;
