@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { readAudit } from '../../src/core/approvals/auditLog';
 import { argumentsHash } from '../../src/core/approvals/canonical';
+import { MAX_HELD_ARGUMENTS_BYTES, MAX_PENDING_PER_CLIENT } from '../../src/core/approvals/approvalGate';
+import { MAX_PENDING_CONSENTS } from '../../src/core/auth/consent';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
@@ -207,6 +209,39 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       const after = structuredOf(await callTool(client, 'demo__write_note', { name: 'g.txt', content: 'g' }));
       assert.equal(after.status, 'approval_required', 'once confirmed the rule asks, and the old grant does not allow');
       assert.equal(fs.existsSync(noteFile(home, 'g.txt')), false);
+    });
+  });
+
+  describe('limits', function () {
+    it(`refuses to hold more than ${MAX_PENDING_PER_CLIENT} calls per client, and arguments over ${MAX_HELD_ARGUMENTS_BYTES / 1024} KiB`, async function () {
+      const home = tempDir();
+      const { th, client } = await start(home);
+      const big = structuredOf(await callTool(client, 'demo__write_note', { name: 'big.txt', content: 'x'.repeat(MAX_HELD_ARGUMENTS_BYTES + 1) }));
+      assert.equal(big.status, 'blocked');
+      assert.match(String(big.reason), /at most 256 KiB/);
+      for (let i = 0; i < MAX_PENDING_PER_CLIENT; i++) {
+        assert.equal(structuredOf(await callTool(client, 'demo__write_note', { name: `n${i}.txt`, content: 'x' })).status, 'approval_required');
+      }
+      const over = structuredOf(await callTool(client, 'demo__write_note', { name: 'over.txt', content: 'x' }));
+      assert.equal(over.status, 'blocked');
+      assert.match(String(over.reason), /already has 20 calls waiting/);
+      assert.equal(th.gatehouse.approvals.pending().length, MAX_PENDING_PER_CLIENT);
+      assert.equal(fs.existsSync(noteFile(home, 'over.txt')), false);
+      assert.ok(fs.statSync(path.join(home, 'pending.json')).size < MAX_PENDING_PER_CLIENT * 4096, 'pending.json stays small');
+    });
+
+    it(`refuses more than ${MAX_PENDING_CONSENTS} sign-in prompts waiting at once`, async function () {
+      const { th } = await start(tempDir());
+      const base = `http://127.0.0.1:${th.gatehouse.gateway.port}`;
+      const redirect = 'http://127.0.0.1:40999/callback';
+      const registered = (await (await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'flood', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) })).json()) as { client_id: string };
+      const params = (): string =>
+        new URLSearchParams({ response_type: 'code', client_id: registered.client_id, redirect_uri: redirect, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', resource: `${base}/mcp` }).toString();
+      for (let i = 0; i < MAX_PENDING_CONSENTS; i++) assert.equal((await fetch(`${base}/authorize?${params()}`, { redirect: 'manual' })).status, 200);
+      const over = await fetch(`${base}/authorize?${params()}`, { redirect: 'manual' });
+      assert.equal(over.status, 302);
+      assert.equal(new URL(over.headers.get('location')!).searchParams.get('error'), 'temporarily_unavailable');
+      assert.equal(th.gatehouse.consent.pending().length, MAX_PENDING_CONSENTS);
     });
   });
 });

@@ -5,11 +5,15 @@ import type { CatalogEntry } from '../upstreams/catalog';
 import { errorResult } from '../upstreams/upstream';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
-import { argumentsHash, toolFingerprint } from './canonical';
+import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
 import { addGrant, qualifiedToolName, setToolDecision, type PolicyTool } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
+/** Held calls one client may have waiting at once; past it, new ones are refused until some are decided. */
+export const MAX_PENDING_PER_CLIENT = 20;
+/** The largest arguments (canonical JSON, in bytes) a call may carry to be held; larger ones are refused. */
+export const MAX_HELD_ARGUMENTS_BYTES = 256 * 1024;
 const ADDITIONAL_INFO_SCHEMA = {
   type: 'string',
   description:
@@ -131,6 +135,21 @@ export class ApprovalGate implements CallGate {
       this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
       const message = `Blocked by Gatehouse policy: ${entry.name} is not allowed (${reason}). Do not retry this call or try to get around the block; tell the human what you wanted to do, and they can change the policy if they agree.`;
       return errorResult(message, { status: 'blocked', reason, message });
+    }
+
+    // A held call lives in memory and in pending.json until decided: bound what one client can park there.
+    const size = Buffer.byteLength(canonicalJson(forwarded), 'utf8');
+    const waiting = this.queue.pending().filter((r) => r.clientId === context.principal.clientId).length;
+    const limit =
+      size > MAX_HELD_ARGUMENTS_BYTES
+        ? `its arguments are ${Math.ceil(size / 1024)} KiB, and a call that needs approval may carry at most ${MAX_HELD_ARGUMENTS_BYTES / 1024} KiB`
+        : waiting >= MAX_PENDING_PER_CLIENT
+          ? `this client already has ${waiting} calls waiting for approval (the limit is ${MAX_PENDING_PER_CLIENT}); wait for the human to decide them, or let them expire`
+          : undefined;
+    if (limit) {
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(forwarded), rule: verdict.rule?.id, decision: 'deny', channel: 'limit', reason: limit });
+      const message = `Not held for approval, and not run: ${limit}. Split the work into smaller calls, or ask the human.`;
+      return errorResult(message, { status: 'blocked', reason: limit, message });
     }
 
     const { request } = this.queue.create({

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { ConsentBroker, ConsentDecision } from './consent';
+import { TooManyConsentsError, type ConsentBroker, type ConsentDecision } from './consent';
 import { ClientRegistry, randomToken, redirectHostOf, sameHash, hashSecret, TOKEN_ENDPOINT_AUTH_METHODS } from './oauthClients';
 import type { ClientRecord, ConnectedClient, TokenEndpointAuthMethod } from './oauthClients';
 import { AccessTokenSigner, TokenLedger } from './oauthTokens';
@@ -247,7 +247,13 @@ export class OAuthService {
       return { kind: 'redirect', location: this.approve(authorization) };
     }
     this.pruneWaiting();
-    const ticket = this.consent.begin({ clientId: client.clientId, clientName: client.clientName, redirectHost: redirectHostOf(redirectUri), scopes });
+    let ticket: ReturnType<ConsentBroker['begin']>;
+    try {
+      ticket = this.consent.begin({ clientId: client.clientId, clientName: client.clientName, redirectHost: redirectHostOf(redirectUri), scopes });
+    } catch (error) {
+      if (error instanceof TooManyConsentsError) return fail('temporarily_unavailable', error.message);
+      throw error;
+    }
     const entry: { authorization: ValidatedAuthorization; location?: string; expiresAt: number } = {
       authorization,
       expiresAt: this.now() + 15 * 60_000,
