@@ -6,6 +6,7 @@ import { readAudit } from '../../src/core/approvals/auditLog';
 import { argumentsHash } from '../../src/core/approvals/canonical';
 import { MAX_HELD_ARGUMENTS_BYTES, MAX_PENDING_PER_CLIENT } from '../../src/core/approvals/approvalGate';
 import { MAX_PENDING_CONSENTS } from '../../src/core/auth/consent';
+import { saveServer } from '../../src/core/upstreams/serversConfig';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
@@ -242,6 +243,26 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       assert.equal(over.status, 302);
       assert.equal(new URL(over.headers.get('location')!).searchParams.get('error'), 'temporarily_unavailable');
       assert.equal(th.gatehouse.consent.pending().length, MAX_PENDING_CONSENTS);
+    });
+  });
+
+  describe('hygiene', function () {
+    it('a malformed Basic header on /token is a 401, not a 500', async function () {
+      const { th } = await start(tempDir());
+      const response = await fetch(`http://127.0.0.1:${th.gatehouse.gateway.port}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}` },
+        body: 'grant_type=authorization_code&code=x',
+      });
+      assert.equal(response.status, 401);
+      assert.equal(((await response.json()) as { error: string }).error, 'invalid_client');
+    });
+
+    it('servers.json that holds a literal secret is written 0600', function () {
+      const home = tempDir();
+      saveServer(home, 'plain', { type: 'stdio', command: 'node', args: [], env: { TOKEN: '${env:GITHUB_TOKEN}' } });
+      saveServer(home, 'secret', { type: 'stdio', command: 'node', args: [], env: { TOKEN: 'ghp_literal' } });
+      assert.equal(fs.statSync(path.join(home, 'servers.json')).mode & 0o777, 0o600);
     });
   });
 });
