@@ -231,6 +231,24 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       assert.ok(fs.statSync(path.join(home, 'pending.json')).size < MAX_PENDING_PER_CLIENT * 4096, 'pending.json stays small');
     });
 
+    it('keeps large held arguments out of pending.json, and restores them whole after a restart', async function () {
+      const home = tempDir();
+      const first = await start(home);
+      const content = 'y'.repeat(200 * 1024);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(String(structuredOf(await callTool(first.client, 'demo__write_note', { name: `large${i}.txt`, content })).request_id));
+      await first.client.close();
+      await first.th.close();
+      assert.ok(fs.statSync(path.join(home, 'pending.json')).size < 16 * 1024, 'pending.json is not megabytes');
+      assert.equal(fs.readdirSync(path.join(home, 'pending-args')).length, 5);
+      const swapped = path.join(home, 'pending-args', `${ids[4]}.json`);
+      fs.writeFileSync(swapped, JSON.stringify({ name: 'large4.txt', content: 'swapped by the agent' }));
+
+      const second = await start(home, { key: first.key });
+      assert.equal(second.th.gatehouse.approvals.get(ids[0]!)?.arguments.content, content, 'the arguments came back whole');
+      assert.equal(second.th.gatehouse.approvals.get(ids[4]!), undefined, 'arguments swapped on disk do not match the request: it is dropped, not shown');
+    });
+
     it(`refuses more than ${MAX_PENDING_CONSENTS} sign-in prompts waiting at once`, async function () {
       const { th } = await start(tempDir());
       const base = `http://127.0.0.1:${th.gatehouse.gateway.port}`;

@@ -192,7 +192,8 @@ describe('approvals: 50 held calls decided in random order', function () {
   it('gives each agent its own result', async function () {
     const th = await startTestGatehouse();
     try {
-      const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => connectClient(th.url, th.key, `agent-${i}`)));
+      // Fifty agents, each with its own key: one client may hold at most MAX_PENDING_PER_CLIENT calls.
+      const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => connectClient(th.url, th.gatehouse.gateway.apiKeys.create(`agent-${i}`), `agent-${i}`)));
       const held = await Promise.all(clients.map((c, i) => call(c, 'demo__write_note', { name: `n${i}.txt`, content: `content ${i}` })));
       const ids = held.map((r) => String(structured(r).request_id));
       assert.equal(new Set(ids).size, 50);

@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from '../store/files';
+import { readJsonFile, writeFileAtomic, writeJsonFile } from '../store/files';
 import { argumentsHash, canonicalJson } from './canonical';
 
 /** How a human decided. `session`, `tool` and `arguments` also remember the decision. */
@@ -28,6 +29,8 @@ const RequestSchema = z.object({
   originalName: z.string(),
   arguments: z.record(z.string(), z.unknown()),
   argumentsHash: z.string(),
+  /** Large arguments live in `pending-args/<id>.json`, written once, so pending.json stays small. */
+  externalArguments: z.boolean().optional(),
   additionalInfo: z.string().optional(),
   rule: z.object({ id: z.string(), tool: z.string(), decision: z.string(), reason: z.string().optional() }).optional(),
   reason: z.string().optional(),
@@ -75,6 +78,8 @@ export interface ApprovalQueueEvents {
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 24 * 60 * 60_000;
 export const DEFAULT_EXPIRY_MS = 10 * 60_000;
+/** Arguments larger than this (canonical JSON) are kept out of pending.json, in a file per request. */
+export const INLINE_ARGUMENTS_MAX_BYTES = 4096;
 /** Decided requests are kept this long so a late await_approval still gets its answer. */
 const DECIDED_RETENTION_MS = 15 * 60_000;
 
@@ -92,6 +97,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly executions = new Map<string, Promise<CallToolResult>>();
   private readonly file: string;
+  private readonly argumentsDir: string;
   private expiryMs: number;
   private persistScheduled = false;
   /** Parked await_approval calls by request id: a decision wakes exactly its own waiters. */
@@ -104,6 +110,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     super();
     this.setMaxListeners(0);
     this.file = path.join(home, 'pending.json');
+    this.argumentsDir = path.join(home, 'pending-args');
     this.expiryMs = clampExpiry(options.expiryMs ?? DEFAULT_EXPIRY_MS);
   }
 
@@ -127,6 +134,12 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     }
     const reopened: ApprovalRequest[] = [];
     for (const request of saved) {
+      if (request.externalArguments) {
+        const args = this.readArguments(request);
+        // Missing, damaged or swapped arguments: the request cannot be shown truthfully, so it is dropped.
+        if (!args) continue;
+        request.arguments = args;
+      }
       if (request.status === 'approved' && !request.executedAt) {
         const was = request.decision;
         request.status = 'pending';
@@ -156,7 +169,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /** Holds a call, or returns the identical pending request of the same session. */
   create(input: NewRequest): { request: ApprovalRequest; reused: boolean } {
-    const args = JSON.parse(canonicalJson(input.arguments)) as Record<string, unknown>;
+    const canonical = canonicalJson(input.arguments);
+    const args = JSON.parse(canonical) as Record<string, unknown>;
     const hash = argumentsHash(args);
     const existing = [...this.requests.values()].find(
       (r) => r.status === 'pending' && r.sessionId === input.sessionId && r.clientId === input.clientId && r.tool === input.tool && r.argumentsHash === hash,
@@ -182,6 +196,10 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       expiresAt: new Date(now + this.expiryMs).toISOString(),
       status: 'pending',
     };
+    if (Buffer.byteLength(canonical, 'utf8') > INLINE_ARGUMENTS_MAX_BYTES) {
+      writeFileAtomic(this.argumentsPath(request.id), canonical, 0o600);
+      request.externalArguments = true;
+    }
     this.requests.set(request.id, request);
     this.schedule(request);
     this.persist();
@@ -318,6 +336,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       // A request reopened for the human in the meantime is not cleared away under them.
       if (this.requests.get(request.id)?.status === 'pending') return;
       this.requests.delete(request.id);
+      if (request.externalArguments) fs.rmSync(this.argumentsPath(request.id), { force: true });
       this.executions.delete(request.id);
       this.persist();
     }, DECIDED_RETENTION_MS);
@@ -334,9 +353,24 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     setImmediate(() => this.flush());
   }
 
-  /** Writes pending.json now. */
+  /** Writes pending.json now; large arguments stay in their own files, written once. */
   flush(): void {
     this.persistScheduled = false;
-    writeJsonFile(this.file, { requests: [...this.requests.values()] }, 0o600);
+    const requests = [...this.requests.values()].map((request) => (request.externalArguments ? { ...request, arguments: {} } : request));
+    writeJsonFile(this.file, { requests }, 0o600);
+  }
+
+  private argumentsPath(id: string): string {
+    return path.join(this.argumentsDir, `${id.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+
+  private readArguments(request: ApprovalRequest): Record<string, unknown> | undefined {
+    try {
+      const args = JSON.parse(fs.readFileSync(this.argumentsPath(request.id), 'utf8')) as unknown;
+      if (args === null || typeof args !== 'object' || Array.isArray(args) || argumentsHash(args) !== request.argumentsHash) return undefined;
+      return args as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
   }
 }
