@@ -7,6 +7,7 @@ import { argumentsHash } from '../../src/core/approvals/canonical';
 import { MAX_HELD_ARGUMENTS_BYTES, MAX_PENDING_PER_CLIENT } from '../../src/core/approvals/approvalGate';
 import { MAX_PENDING_CONSENTS } from '../../src/core/auth/consent';
 import { saveServer } from '../../src/core/upstreams/serversConfig';
+import { MAX_SESSIONS_PER_CLIENT } from '../../src/core/gateway/mcpSessions';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
@@ -247,6 +248,15 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       const second = await start(home, { key: first.key });
       assert.equal(second.th.gatehouse.approvals.get(ids[0]!)?.arguments.content, content, 'the arguments came back whole');
       assert.equal(second.th.gatehouse.approvals.get(ids[4]!), undefined, 'arguments swapped on disk do not match the request: it is dropped, not shown');
+    });
+
+    it(`keeps at most ${MAX_SESSIONS_PER_CLIENT} MCP sessions per client, closing the least recently used`, async function () {
+      const { th, key } = await start(tempDir());
+      const extra: Client[] = [];
+      for (let i = 0; i < MAX_SESSIONS_PER_CLIENT + 8; i++) extra.push(await connectClient(th.url, key, `loop-${i}`));
+      const own = th.gatehouse.gateway.sessions.size;
+      await Promise.all(extra.map((c) => c.close().catch(() => undefined)));
+      assert.ok(own <= MAX_SESSIONS_PER_CLIENT, `${own} sessions open`);
     });
 
     it(`refuses more than ${MAX_PENDING_CONSENTS} sign-in prompts waiting at once`, async function () {

@@ -32,6 +32,9 @@ const INSTRUCTIONS =
  * The stateful MCP sessions of the streamable HTTP transport (MCP spec, "Session Management"):
  * one SDK Server and transport per session, bound to the principal that created it.
  */
+/** MCP sessions one client may keep open at once. */
+export const MAX_SESSIONS_PER_CLIENT = 32;
+
 export class McpSessions {
   private readonly sessions = new Map<string, McpSession>();
   private readonly sweeper: NodeJS.Timeout;
@@ -69,6 +72,7 @@ export class McpSessions {
       onsessioninitialized: (id) => {
         session = { id, principal, transport, server, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
         this.sessions.set(id, session);
+        this.evictBeyondLimit(principal.clientId);
       },
       onsessionclosed: (id) => this.forget(id),
       enableJsonResponse: true,
@@ -104,6 +108,21 @@ export class McpSessions {
     if (!session) return;
     this.sessions.delete(id);
     this.onClosed(session);
+  }
+
+  /**
+   * Each session holds an SDK server and transport: a client that opens sessions in a loop would
+   * grow memory without bound. Past the limit its least recently used idle session is closed (a
+   * live client reconnects; one that forgot its sessions loses nothing).
+   */
+  private evictBeyondLimit(clientId: string): void {
+    const own = [...this.sessions.values()].filter((s) => s.principal.clientId === clientId);
+    if (own.length <= MAX_SESSIONS_PER_CLIENT) return;
+    const idle = own.filter((s) => s.inFlight === 0).sort((a, b) => a.lastSeen - b.lastSeen);
+    for (const session of idle.slice(0, own.length - MAX_SESSIONS_PER_CLIENT)) {
+      this.forget(session.id);
+      void session.transport.close().catch(() => undefined);
+    }
   }
 
   private sweep(): void {
