@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { readAudit } from '../../src/core/approvals/auditLog';
@@ -11,6 +12,7 @@ import { MAX_SESSIONS_PER_CLIENT } from '../../src/core/gateway/mcpSessions';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
+import { freePort } from '../helpers/ports';
 
 /**
  * The agent as attacker, with what a same-user agent really has: an MCP key, the files under
@@ -284,6 +286,27 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       });
       assert.equal(response.status, 401);
       assert.equal(((await response.json()) as { error: string }).error, 'invalid_client');
+    });
+
+    it('takes [::1] too, so localhost cannot reach another program on that port', async function () {
+      const { th } = await start(tempDir());
+      const port = th.gatehouse.gateway.port;
+      const response = await fetch(`http://[::1]:${port}/.well-known/gatehouse`);
+      assert.equal(response.status, 200, 'Gatehouse itself answers on [::1]');
+      assert.equal(((await response.json()) as { pid: number }).pid, process.pid);
+    });
+
+    it('refuses to start when another program holds [::1] on its port', async function () {
+      const port = await freePort();
+      const squatter = net.createServer((socket) => socket.end('HTTP/1.1 200 OK\r\n\r\nnot gatehouse'));
+      await new Promise<void>((resolve) => squatter.listen({ port, host: '::1', ipv6Only: true }, resolve));
+      try {
+        const gatehouse = new Gatehouse({ home: tempDir(), port });
+        await assert.rejects(gatehouse.start(), /on \[::1\] is held by another program/);
+        assert.equal(await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused'), 'refused', 'nothing left listening on 127.0.0.1 either');
+      } finally {
+        squatter.close();
+      }
     });
 
     it('servers.json that holds a literal secret is written 0600', function () {

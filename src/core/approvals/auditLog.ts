@@ -114,7 +114,8 @@ const SECRET_VALUE = [
   /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
   /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}/i,
-  /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i,
+  // Bounded: an unbounded scheme would backtrack quadratically over a long run of letters.
+  /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/:@]{1,256}:[^\s/@]{1,256}@/i,
 ];
 const REDACTED = '<redacted: looks like a secret>';
 
