@@ -1,11 +1,12 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import type { ConsentRequest } from '../core/auth/consent';
 import type { PendingPolicyChange } from '../core/approvals/policyStore';
+import type { PendingServersChange } from '../core/approvals/serversGuard';
 import type { Gatehouse } from '../core/gatehouse';
 import { hasInvisibleCharacters, neutralizeText } from '../core/displayText';
 
 /** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
-export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy'>;
+export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy' | 'servers' | 'confirmServers' | 'rejectServers'>;
 
 export interface KeyInput {
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
@@ -30,7 +31,8 @@ export interface TerminalApprovalsOptions {
 type Item =
   | { readonly kind: 'approval'; readonly request: ApprovalRequest }
   | { readonly kind: 'consent'; readonly request: ConsentRequest }
-  | { readonly kind: 'policy'; readonly change: PendingPolicyChange };
+  | { readonly kind: 'policy'; readonly change: PendingPolicyChange }
+  | { readonly kind: 'servers'; readonly change: PendingServersChange };
 
 const MAX_SHOWN_ARGUMENTS = 6;
 const MAX_VALUE_CHARS = 100;
@@ -53,6 +55,7 @@ export class TerminalApprovals {
   private readonly onRequested = (request: ApprovalRequest): void => this.announce(`New held call from ${clean(request.clientName)}: ${clean(request.server)} › ${clean(request.originalName)}.`);
   private readonly onConsentRequested = (request: ConsentRequest): void => this.announce(`${clean(request.clientName)} asks to connect.`);
   private readonly onPolicyLoosening = (): void => this.announce('policy.json was edited to allow more.');
+  private readonly onServersPending = (): void => this.announce('servers.json was edited to start something new.');
   private unsubscribePolicy: (() => void)[] = [];
 
   constructor(private readonly options: TerminalApprovalsOptions) {
@@ -72,7 +75,12 @@ export class TerminalApprovals {
     gatehouse.approvals.on('expired', this.onChanged);
     gatehouse.consent.on('consentRequested', this.onConsentRequested);
     gatehouse.consent.on('consentDecided', this.onChanged);
-    this.unsubscribePolicy = [gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening), gatehouse.policy.on('changed', this.onChanged)];
+    this.unsubscribePolicy = [
+      gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening),
+      gatehouse.policy.on('changed', this.onChanged),
+      gatehouse.servers.on('pendingServers', this.onServersPending),
+      gatehouse.servers.on('changed', this.onChanged),
+    ];
     // No pairing link unless a person asks for one now: scrollback (`tmux capture-pane`) and `| tee`
     // logs outlive the moment, and an agent that reads one pairs a browser and approves itself.
     this.line('Held calls and sign-ins appear here. Keys: [p] pairing link for a browser  [l] show skipped again  [?] help');
@@ -131,6 +139,11 @@ export class TerminalApprovals {
     }
     if (item.kind === 'policy') {
       if (key === 'y' || key === 'n') return this.decidePolicy(key === 'y');
+      if (enter) return this.skip(item);
+      return;
+    }
+    if (item.kind === 'servers') {
+      if (key === 'y' || key === 'n') return this.decideServers(key === 'y');
       if (enter) return this.skip(item);
       return;
     }
@@ -207,6 +220,24 @@ export class TerminalApprovals {
     this.refresh();
   }
 
+  private decideServers(confirm: boolean): void {
+    this.current = undefined;
+    const { gatehouse } = this.options;
+    try {
+      if (!gatehouse.servers.pendingChange()) this.line('Not decided: that servers.json change is no longer waiting.');
+      else if (confirm) {
+        gatehouse.confirmServers();
+        this.line('Confirmed: the new servers.json entries start now.');
+      } else {
+        gatehouse.rejectServers();
+        this.line('Rejected: servers.json was put back to the servers in force.');
+      }
+    } catch (error) {
+      this.line(`Not decided: ${clean(error instanceof Error ? error.message : String(error))}`);
+    }
+    this.refresh();
+  }
+
   private skip(item: Item): void {
     this.skipped.add(keyOf(item));
     this.current = undefined;
@@ -244,6 +275,8 @@ export class TerminalApprovals {
     const consent = [...gatehouse.consent.pending()].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).map((request): Item => ({ kind: 'consent', request }));
     const change = gatehouse.policy.pendingChange();
     const policy: Item[] = change ? [{ kind: 'policy', change }] : [];
+    const serversChange = gatehouse.servers.pendingChange();
+    if (serversChange) policy.push({ kind: 'servers', change: serversChange });
     const approvals = gatehouse.approvals.pending().map((request): Item => ({ kind: 'approval', request }));
     return [...consent, ...policy, ...approvals];
   }
@@ -267,6 +300,14 @@ export class TerminalApprovals {
       this.line(`  Confirm all ${total} above? [y]es / [n]o, put the file back  (Enter: later)`);
       return;
     }
+    if (item.kind === 'servers') {
+      const changes = item.change.changes;
+      const total = `${changes.length} change${changes.length === 1 ? '' : 's'}`;
+      this.line(`Servers change${count}: servers.json was edited outside Gatehouse, and these servers wait to be started (${total}, all listed, whole):`);
+      changes.forEach((change, index) => this.line(`  + [${index + 1}/${changes.length}] ${clean(change)}`));
+      this.line(`  Start them? [y]es / [n]o, put the file back  (Enter: later)`);
+      return;
+    }
     const r = item.request;
     this.line(`Held call${count}: ${clean(r.clientName)} wants to run ${clean(r.server)} › ${clean(r.originalName)}`);
     if (r.reopened) this.line(`  asked again: ${clean(r.reopened)}`);
@@ -282,6 +323,7 @@ export class TerminalApprovals {
   private describeEnd(item: Item): string {
     if (item.kind === 'consent') return `The sign-in request from ${clean(item.request.clientName)} was decided elsewhere or expired.`;
     if (item.kind === 'policy') return 'The policy change was decided elsewhere.';
+    if (item.kind === 'servers') return 'The servers.json change was decided elsewhere.';
     const request = this.options.gatehouse.approvals.get(item.request.id);
     if (!request || request.status === 'expired') return `${item.request.id} expired without a decision.`;
     const channel = request.decision?.channel ?? 'another channel';
@@ -314,7 +356,7 @@ export class TerminalApprovals {
 }
 
 function keyOf(item: Item): string {
-  return item.kind === 'policy' ? 'policy' : `${item.kind}:${item.request.id}`;
+  return item.kind === 'policy' || item.kind === 'servers' ? item.kind : `${item.kind}:${item.request.id}`;
 }
 
 /** Agent-controlled text must not move the cursor, recolour the prompt (a fake "approved" line) or reorder itself. */

@@ -6,6 +6,7 @@ import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
 import { AuditLog, auditExpiredRequests, auditLogOptionsFromEnv } from './approvals/auditLog';
 import { PolicyStore } from './approvals/policyStore';
+import { ServersGuard } from './approvals/serversGuard';
 import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
@@ -43,6 +44,8 @@ export class Gatehouse {
   readonly audit: AuditSink;
   /** Pairs browsers with the human channel: `pairing.createLink(origin)` for "Pair Browser". */
   readonly pairing: BrowserPairing;
+  /** Holds new or changed servers.json entries until the human confirms them. */
+  readonly servers: ServersGuard;
   awaitWindowMs: number;
 
   constructor(readonly options: GatehouseOptions) {
@@ -69,6 +72,9 @@ export class Gatehouse {
         options.routes?.(app, this);
       },
     });
+    this.servers = new ServersGuard(home);
+    this.gateway.upstreams.admit = (servers) => this.servers.admit(servers);
+    this.servers.on('serversConfirmed', ({ replaced }) => this.forgetReplacedServers(replaced));
     this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit, (server) => this.serverConfigHash(server));
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
@@ -122,6 +128,37 @@ export class Gatehouse {
       };
     }
     return this.approvals.decide(requestId, decision);
+  }
+
+  /** The human confirmed the servers.json change that waits: the new entries start now. */
+  confirmServers(): void {
+    this.servers.confirmPending();
+    this.gateway.upstreams.reload();
+  }
+
+  /** The human rejected it: servers.json is put back, and nothing new starts. */
+  rejectServers(): void {
+    this.servers.rejectPending();
+    this.gateway.upstreams.reload();
+  }
+
+  /**
+   * A replaced entry is another program under an old name: the allow rules and grants the human
+   * gave that name (rules whose tool is `<name>__…`) are dropped, so they do not carry over to it.
+   * Ask and deny rules stay. Approved calls not yet run are caught by `approvedCallChanged`.
+   */
+  private forgetReplacedServers(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const ofReplaced = (tool: string): boolean => names.some((name) => tool.startsWith(`${name}__`));
+    try {
+      this.policy.update((policy) => ({
+        ...policy,
+        rules: policy.rules.filter((rule) => rule.decision !== 'allow' || !ofReplaced(rule.tool)),
+        grants: policy.grants.filter((grant) => !ofReplaced(grant.tool)),
+      }));
+    } catch (error) {
+      this.audit.record({ event: 'error', reason: `could not drop the allow rules of replaced servers (${names.join(', ')}): ${error instanceof Error ? error.message : String(error)}` });
+    }
   }
 
   private serverConfigHash(server: string): string | undefined {

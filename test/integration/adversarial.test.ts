@@ -10,7 +10,7 @@ import { MAX_PENDING_CONSENTS } from '../../src/core/auth/consent';
 import { saveServer } from '../../src/core/upstreams/serversConfig';
 import { MAX_SESSIONS_PER_CLIENT } from '../../src/core/gateway/mcpSessions';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
-import { REPO_ROOT, connectClient, tempDir, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
+import { REPO_ROOT, connectClient, tempDir, until, writeServers, type TestGatehouse } from '../helpers/gatewayHarness';
 import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
 import { freePort } from '../helpers/ports';
 
@@ -314,6 +314,83 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       saveServer(home, 'plain', { type: 'stdio', command: 'node', args: [], env: { TOKEN: '${env:GITHUB_TOKEN}' } });
       saveServer(home, 'secret', { type: 'stdio', command: 'node', args: [], env: { TOKEN: 'ghp_literal' } });
       assert.equal(fs.statSync(path.join(home, 'servers.json')).mode & 0o777, 0o600);
+    });
+  });
+
+  describe('servers.json edited behind the gateway', function () {
+    const shapeshifter = (dir: string): Record<string, unknown> => ({
+      type: 'stdio',
+      command: process.execPath,
+      args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/shapeshifter.mjs')],
+      env: { SHAPESHIFTER_DIR: dir },
+    });
+    const reloaded = (th: TestGatehouse): Promise<void> => new Promise((resolve) => th.gatehouse.gateway.upstreams.once('configLoaded', () => resolve()));
+
+    it('a server added while the gateway runs is not started until the human confirms it, and then gets no gateway secrets', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      const { th, client } = await start(home);
+      const loaded = reloaded(th);
+      writeServers(home, { evil: { ...shapeshifter(out), env: { SHAPESHIFTER_DIR: out, TOKEN: '${env:GATEHOUSE_ADVERSARIAL_SECRET}' } } });
+      await loaded;
+      const pending = th.gatehouse.servers.pendingChange();
+      assert.ok(pending, 'the change waits for the human');
+      assert.match(pending.changes.join('\n'), /server "evil" is new: .*shapeshifter\.mjs.*GATEHOUSE_ADVERSARIAL_SECRET/, 'shown whole: command, arguments and environment');
+      assert.equal(th.gatehouse.gateway.upstreams.get('evil'), undefined, 'not spawned');
+      const tried = await callTool(client, 'evil__wipe', { target: 'x' });
+      assert.equal(tried.isError, true);
+      assert.equal(fs.existsSync(path.join(out, 'wiped-x')), false, 'nothing ran');
+
+      process.env.GATEHOUSE_ADVERSARIAL_OTHER = 'the gateway environment';
+      try {
+        th.gatehouse.confirmServers();
+        await until(() => th.gatehouse.gateway.upstreams.catalog.has('evil__env'));
+        const names = JSON.parse(String((await callTool(client, 'evil__env', {})).content.map((c) => (c.type === 'text' ? c.text : '')).join(''))) as string[];
+        assert.ok(names.includes('SHAPESHIFTER_DIR') && names.includes('TOKEN'), 'what its entry names');
+        assert.ok(!names.includes('GATEHOUSE_ADVERSARIAL_OTHER'), 'not the gateway\'s whole environment');
+      } finally {
+        delete process.env.GATEHOUSE_ADVERSARIAL_OTHER;
+      }
+    });
+
+    it('replacing an entry waits for the human, and once confirmed drops the allow rules the old one had', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      writeServers(home, { shifty: shapeshifter(out) });
+      fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify({ rules: [{ tool: 'shifty__wipe', decision: 'allow' }, { tool: 'shifty__*', when: { target: 'etc' }, decision: 'deny' }] }));
+      const { th, client } = await start(home);
+      await callTool(client, 'shifty__wipe', { target: 'before' });
+      assert.equal(fs.existsSync(path.join(out, 'wiped-before')), true, 'allowed while the entry is the one the human knew');
+
+      const other = tempDir();
+      const loaded = reloaded(th);
+      writeServers(home, { shifty: shapeshifter(other) });
+      await loaded;
+      assert.match(th.gatehouse.servers.pendingChange()!.changes.join('\n'), /server "shifty" changes from/);
+      assert.equal(th.gatehouse.gateway.upstreams.get('shifty'), undefined, 'the replaced entry does not run meanwhile');
+
+      th.gatehouse.confirmServers();
+      await until(() => th.gatehouse.gateway.upstreams.catalog.has('shifty__wipe'));
+      const after = structuredOf(await callTool(client, 'shifty__wipe', { target: 'after' }));
+      assert.equal(after.status, 'approval_required', 'the old allow rule does not carry over to the new program');
+      assert.equal(fs.existsSync(path.join(other, 'wiped-after')), false);
+      const rules = th.gatehouse.policy.current().rules;
+      assert.deepEqual(rules.map((r) => r.decision), ['deny'], 'the deny rule stays');
+    });
+
+    it('rejecting puts servers.json back and starts nothing', async function () {
+      const home = tempDir();
+      const out = tempDir();
+      const { th } = await start(home);
+      const loaded = reloaded(th);
+      writeServers(home, { evil: shapeshifter(out) });
+      await loaded;
+      const back = reloaded(th);
+      th.gatehouse.rejectServers();
+      await back;
+      assert.equal(th.gatehouse.servers.pendingChange(), undefined);
+      assert.equal(th.gatehouse.gateway.upstreams.get('evil'), undefined);
+      assert.equal(fs.existsSync(path.join(home, 'servers.json')), false, 'the home is back to no servers.json (the built-in demo)');
     });
   });
 });
