@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -391,6 +392,66 @@ describe('adversarial: a same-user agent cannot get a call run without the human
       assert.equal(th.gatehouse.servers.pendingChange(), undefined);
       assert.equal(th.gatehouse.gateway.upstreams.get('evil'), undefined);
       assert.equal(fs.existsSync(path.join(home, 'servers.json')), false, 'the home is back to no servers.json (the built-in demo)');
+    });
+  });
+
+  describe('client impersonation', function () {
+    it('a second API key written by hand under the same label cannot await, or ride, the first key\'s calls', async function () {
+      const home = tempDir();
+      const { th, client } = await start(home);
+      const held = structuredOf(await callTool(client, 'demo__write_note', { name: 'owned.txt', content: 'x' }));
+      // The agent appends its own key, with the victim's label, to api-keys.json.
+      const forged = `gh_${'A'.repeat(43)}`;
+      const file = path.join(home, 'api-keys.json');
+      const keys = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys: Record<string, unknown>[] };
+      keys.keys.push({ label: 'agent', hash: crypto.createHash('sha256').update(forged).digest('hex'), createdAt: new Date().toISOString() });
+      fs.writeFileSync(file, JSON.stringify(keys));
+      const impostor = await connectClient(th.url, forged, 'impostor');
+      opened.push({ client: impostor });
+      const answer = await callTool(impostor, 'await_approval', { request_id: held.request_id });
+      assert.match(JSON.stringify(answer), /belongs to another client/);
+      assert.equal(th.gatehouse.approvals.get(String(held.request_id))?.status, 'pending');
+    });
+
+    it('remembered OAuth consent holds only for the exact redirect URI, and a hand-written consent counts for nothing', async function () {
+      const home = tempDir();
+      const { th } = await start(home);
+      const base = `http://127.0.0.1:${th.gatehouse.gateway.port}`;
+      const registered = (await (
+        await fetch(`${base}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ client_name: 'Codex', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' }),
+        })
+      ).json()) as { client_id: string };
+      const authorize = (redirect: string): Promise<Response> =>
+        fetch(`${base}/authorize?${new URLSearchParams({ response_type: 'code', client_id: registered.client_id, redirect_uri: redirect, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', resource: `${base}/mcp` })}`, { redirect: 'manual' });
+
+      // The human allows the sign-in that came back to port 40111.
+      const first = await authorize('http://127.0.0.1:40111/callback');
+      assert.equal(first.status, 200, 'asks the human');
+      const [request] = th.gatehouse.consent.pending();
+      th.gatehouse.consent.decide(request!.id, 'allow');
+      await until(() => th.gatehouse.oauth.clients.get(registered.client_id)?.consent !== undefined);
+      assert.equal((await authorize('http://127.0.0.1:40111/callback')).status, 302, 'the same redirect URI is remembered');
+      const otherPort = await authorize('http://127.0.0.1:40999/callback');
+      assert.equal(otherPort.status, 200, 'another port asks again');
+      th.gatehouse.consent.dispose();
+
+      // The agent writes a consent for a second client into oauth-clients.json by hand.
+      const second = (await (
+        await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Agent', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' }) })
+      ).json()) as { client_id: string };
+      const clientsFile = path.join(home, 'oauth-clients.json');
+      const saved = JSON.parse(fs.readFileSync(clientsFile, 'utf8')) as { clients: { clientId: string; consent?: unknown }[] };
+      saved.clients.find((c) => c.clientId === second.client_id)!.consent = { scopes: ['mcp'], grantedAt: new Date().toISOString(), redirectUris: ['http://127.0.0.1:40222/callback'], mac: 'forged' };
+      fs.writeFileSync(clientsFile, JSON.stringify(saved));
+      await until(() => th.gatehouse.oauth.clients.get(second.client_id)?.consent !== undefined);
+      const forgedConsent = await fetch(
+        `${base}/authorize?${new URLSearchParams({ response_type: 'code', client_id: second.client_id, redirect_uri: 'http://127.0.0.1:40222/callback', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', resource: `${base}/mcp` })}`,
+        { redirect: 'manual' },
+      );
+      assert.equal(forgedConsent.status, 200, 'the forged consent is ignored: the human is asked');
     });
   });
 });

@@ -242,8 +242,9 @@ export class OAuthService {
     if (!scopes) return fail('invalid_scope', `the requested scope is not offered; supported: ${this.scopesSupported.join(' ')}`);
 
     const authorization: ValidatedAuthorization = { client, redirectUri, state, codeChallenge: query.code_challenge, scopes, resource, issuer: origin };
-    const remembered = client.consent?.scopes ?? [];
-    if (scopes.every((scope) => remembered.includes(scope))) {
+    // Remembered only for the exact redirect URI the human allowed: another loopback port could be
+    // another program posing as this public client (RFC 8252 §8.6).
+    if (this.clients.hasConsent(client, scopes, redirectUri)) {
       return { kind: 'redirect', location: this.approve(authorization) };
     }
     this.pruneWaiting();
@@ -392,7 +393,7 @@ export class OAuthService {
 
   private settle(authorization: ValidatedAuthorization, decision: ConsentDecision): string {
     if (decision === 'allow' && this.clients.get(authorization.client.clientId)) {
-      this.clients.rememberConsent(authorization.client.clientId, authorization.scopes);
+      this.clients.rememberConsent(authorization.client.clientId, authorization.scopes, authorization.redirectUri);
       return this.approve(authorization);
     }
     return withParams(authorization.redirectUri, {
