@@ -35,8 +35,8 @@ const MAX_SHOWN_ARGUMENTS = 6;
 const MAX_VALUE_CHARS = 100;
 const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
 // Agent-controlled text must not move the cursor or recolour the prompt (a fake "approved" line).
-const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'g');
+const UNSAFE_CHARACTER = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'gu');
 
 /**
  * The serve terminal as a human channel (issue 3 §7): shows each held call and OAuth sign-in,

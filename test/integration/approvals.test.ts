@@ -21,11 +21,6 @@ function structured(result: CallToolResult): Structured {
   return (result.structuredContent ?? {}) as Structured;
 }
 
-/** Resolves with the next request the queue holds. */
-function nextHeld(th: TestGatehouse): Promise<ApprovalRequest> {
-  return new Promise((resolve) => th.gatehouse.approvals.once('requested', resolve));
-}
-
 describe('approvals: held calls and await_approval', function () {
   let th: TestGatehouse;
   let client: Client;

@@ -106,7 +106,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /** Restores persisted requests; ones that expired meanwhile are marked expired. */
   load(): void {
-    let saved: ApprovalRequest[] = [];
+    let saved: ApprovalRequest[];
     try {
       saved = readJsonFile(this.file, PendingFileSchema)?.requests ?? [];
     } catch {

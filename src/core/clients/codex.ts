@@ -1,4 +1,4 @@
-import * as TOML from '@iarna/toml';
+import type * as TOML from '@iarna/toml';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ParsedToml, TomlStatement } from './codexToml';
@@ -406,7 +406,7 @@ function assertOnlyEntryChanged(doc: ParsedToml, after: string, target: readonly
   try {
     reparsed = parseTomlValue(afterBody);
   } catch (error) {
-    throw new Error(`the edited file would not parse: ${String((error as Error).message).split('\n')[0]}`);
+    throw new Error(`the edited file would not parse: ${String((error as Error).message).split('\n')[0]}`, { cause: error });
   }
   const strip = (value: TOML.JsonMap): { rest: string; entry: string } => {
     const copy = structuredClone(value) as Record<string, unknown>;

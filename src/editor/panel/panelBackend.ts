@@ -127,7 +127,7 @@ export class PanelBackend {
     const running = gatehouse !== undefined;
     const policyStore = gatehouse?.policy;
     const catalog = gatehouse ? [...gatehouse.gateway.upstreams.catalog.values()] : [];
-    let oauthClients: ReturnType<Gatehouse['oauth']['listClients']> = [];
+    let oauthClients: ReturnType<Gatehouse['oauth']['listClients']>;
     try {
       oauthClients = gatehouse?.oauth.listClients() ?? [];
     } catch {

@@ -168,7 +168,7 @@ export function parseTryArguments(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`);
+    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('The arguments must be a JSON object, for example {"name": "a.txt"}.');
   return value as Record<string, unknown>;
