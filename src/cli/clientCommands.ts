@@ -20,6 +20,8 @@ export interface ClientCommandContext {
   /** The gateway's port when --port is not given. */
   readonly port: number;
   readonly out: (line: string) => void;
+  /** How the user runs this CLI, for the commands printed (default `gatehouse`). */
+  readonly invocation?: string;
 }
 
 const AUTH_MODES: readonly ClientAuthMode[] = ['oauth', 'env', 'header'];
@@ -107,7 +109,7 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
     .action((clientName: string, options: { auth: ClientAuthMode; apiKey?: string; port?: number; dryRun?: boolean; force?: boolean; allowRule?: boolean }) => {
       const client = clientArgument(clientName);
       if (options.auth === 'header' && !options.apiKey) {
-        throw new Error(`--auth header needs --api-key <key>; create one with \`gatehouse key create ${client}\`.`);
+        throw new Error(`--auth header needs --api-key <key>; create one with \`${ctx.invocation ?? 'gatehouse'} key create ${client}\`.`);
       }
       const url = `http://127.0.0.1:${options.port ?? ctx.port}/mcp`;
       const writer = writerFor(client, ctx);
@@ -119,7 +121,7 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
         runPlan(ctx, settings, planClaudePermissions(readTextIfExists(settings), true, displayPath(settings, ctx.home)), Boolean(options.dryRun));
       }
       if (options.auth === 'env') {
-        ctx.out(`The client reads its key from ${GATEHOUSE_TOKEN_ENV}. Create a key with \`gatehouse key create ${client}\`, then, in the shell that starts ${client}:`);
+        ctx.out(`The client reads its key from ${GATEHOUSE_TOKEN_ENV}. Create a key with \`${ctx.invocation ?? 'gatehouse'} key create ${client}\`, then, in the shell that starts ${client}:`);
         ctx.out(`  export ${GATEHOUSE_TOKEN_ENV}=<key>`);
       } else if (options.auth === 'oauth' && client === 'codex') {
         ctx.out('Now sign in once: codex mcp login gatehouse');
