@@ -5,13 +5,11 @@ import { readAudit, toCsv } from '../../core/approvals/auditLog';
 import { addRule, removeGrant, removeRule, moveRule, qualifiedToolName, setToolDecision } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
-import { claudeConfigPath } from '../../core/clients/claude';
 import { codexConfigPath } from '../../core/clients/codex';
-import { cursorConfigPath } from '../../core/clients/cursor';
+import { JSON_CLIENTS } from '../../core/clients/jsonClients';
 import { readTextIfExists } from '../../core/clients/plan';
 import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../../core/clients/readers';
 import type { ServersRead } from '../../core/clients/readers';
-import { vscodeUserMcpPath } from '../../core/clients/vscodeMcp';
 import type { Gatehouse } from '../../core/gatehouse';
 import { readServersFileForEdit, removeServer, saveServer } from '../../core/upstreams/serversConfig';
 import { describeServerEntry, parseRuleForm, parseServerForm } from './forms';
@@ -269,14 +267,14 @@ export class PanelBackend {
       case 'codex':
         return codexConfigPath(env, userHome);
       case 'claude':
-        return claudeConfigPath(userHome);
+        return JSON_CLIENTS.claude.file(userHome, env, process.platform);
       case 'cursor':
-        return cursorConfigPath(userHome);
+        return JSON_CLIENTS.cursor.file(userHome, env, process.platform);
       case 'vscode': {
         const folder = this.options.workspaceFolder?.();
         const workspaceFile = folder ? path.join(folder, '.vscode', 'mcp.json') : undefined;
         if (workspaceFile && readTextIfExists(workspaceFile) !== undefined) return workspaceFile;
-        return vscodeUserMcpPath(userHome, process.platform, env);
+        return JSON_CLIENTS.vscode.file(userHome, env, process.platform);
       }
     }
   }
