@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HumanDecision } from '../../core/approvals/approvalQueue';
-import { readAudit, toCsv } from '../../core/approvals/auditLog';
+import { toCsv } from '../../core/approvals/auditCsv';
+import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, qualifiedToolName, setToolDecision } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';

@@ -1,5 +1,5 @@
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
-import type { AuditEntry } from '../../core/approvals/auditLog';
+import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
 import { qualifiedToolName } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
