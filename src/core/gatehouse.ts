@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
-import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
+import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
+import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
 import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
@@ -104,7 +105,7 @@ export class Gatehouse {
   }
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
-  decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+  decide(requestId: string, decision: HumanDecision): DecideResult {
     return this.approvals.decide(requestId, decision);
   }
 

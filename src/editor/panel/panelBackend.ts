@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HumanDecision } from '../../core/approvals/approvalQueue';
+import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, qualifiedToolName, setToolDecision } from '../../core/approvals/policy';
@@ -191,10 +191,8 @@ export class PanelBackend {
 
   private decide({ ids, action, reason }: RequestParams<'decide'>): RequestResult<'decide'> {
     const gatehouse = this.core();
-    const decision: HumanDecision =
-      action === 'deny' || action === 'denyAlways'
-        ? { kind: 'deny', channel: 'editor', ...(reason?.trim() ? { reason: reason.trim().slice(0, 2000) } : {}), ...(action === 'denyAlways' ? { alwaysDeny: true } : {}) }
-        : { kind: 'approve', scope: action, channel: 'editor' };
+    if (!isDecisionChoice(action)) throw new Error(`Unknown decision "${String(action)}".`);
+    const decision = decisionFor(action, 'editor', reason);
     const failures: string[] = [];
     let decided = 0;
     for (const id of ids) {

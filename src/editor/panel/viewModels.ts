@@ -1,4 +1,5 @@
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
+import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
 import { qualifiedToolName } from '../../core/approvals/policy';
@@ -117,6 +118,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   return {
     gateway: inputs.gateway,
     pending: inputs.pending.map(pendingItem),
+    maxReasonLength: MAX_REASON_LENGTH,
     servers: serverViews(inputs),
     ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
     policy: {
