@@ -1,10 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
 import { canonicalJson, sha256Hex } from './approvals/canonical';
-import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
+import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
+import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
-import { AuditLog, auditExpiredRequests, auditLogOptionsFromEnv } from './approvals/auditLog';
+import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
+import { auditLogOptionsFromEnv } from './approvals/auditSettings';
 import { PolicyStore } from './approvals/policyStore';
 import { ServersGuard } from './approvals/serversGuard';
 import { ConsentBroker } from './auth/consent';
@@ -116,10 +118,10 @@ export class Gatehouse {
   }
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
-  decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+  decide(requestId: string, decision: HumanDecision): DecideResult {
     // "Always allow/deny" writes policy.json. When that file is broken Gatehouse will not overwrite
     // it, so such a decision is refused whole (the request stays pending) rather than half done.
-    const remembers = (decision.kind === 'approve' && (decision.scope === 'tool' || decision.scope === 'arguments')) || (decision.kind === 'deny' && decision.alwaysDeny === true);
+    const remembers = (decision.kind === 'approve' && (decision.scope === 'tool' || decision.scope === 'arguments')) || (decision.kind === 'deny' && decision.scope === 'always');
     const problem = this.policy.error();
     if (remembers && problem && this.approvals.get(requestId)?.status === 'pending') {
       return {
