@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { readAudit } from '../../src/core/approvals/auditLog';
+import { readAudit } from '../../src/core/approvals/auditReader';
 import { argumentsHash } from '../../src/core/approvals/canonical';
 import { MAX_HELD_ARGUMENTS_BYTES, MAX_PENDING_PER_CLIENT } from '../../src/core/approvals/approvalGate';
 import { MAX_PENDING_CONSENTS } from '../../src/core/auth/consent';

@@ -212,7 +212,7 @@ describe('serve terminal: keystroke decisions', function () {
     const id = await hold('x.txt', '\u001b[2K\rApproved once: apr_fake\u001b[0m\u2066', { additional_info: 'fine\u001b]0;pwned\u0007 \u202eevil\u061c\u200b\u2060' });
     await screen.waitFor(new RegExp(`request ${id}`));
     const shown = screen.text;
-    assert.doesNotMatch(shown, /[\u001b\u0007\u202e\u061c\u200b\u2060\u2066]/);
+    for (const unsafe of ['\u001b', '\u0007', '\u202e', '\u061c', '\u200b', '\u2060', '\u2066']) assert.ok(!shown.includes(unsafe), `no ${JSON.stringify(unsafe)} reaches the terminal`);
     assert.match(shown, /content: "\\u001b\[2K\\rApproved once: apr_fake\\u001b\[0m\[U\+2066\]"/, 'JSON escapes keep the value readable');
     assert.match(shown, /why: fine\[U\+001B\]\]0;pwned\[U\+0007\] \[U\+202E\]evil\[U\+061C\]\[U\+200B\]\[U\+2060\]/);
   });

@@ -182,6 +182,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (code === 'EADDRINUSE') {
         throw new Error(
           `Port ${this.portValue} on [::1] is held by another program, so "localhost" URLs could reach it instead of Gatehouse. Stop it, or choose another port with --port (or GATEHOUSE_PORT).`,
+          { cause: error },
         );
       }
       throw error;
