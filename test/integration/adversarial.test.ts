@@ -365,7 +365,9 @@ describe('adversarial: a same-user agent cannot get a call run without the human
 
       const other = tempDir();
       const loaded = reloaded(th);
-      writeServers(home, { shifty: shapeshifter(other) });
+      // Another program under the old name: different arguments (and environment).
+      const replacement = shapeshifter(other);
+      writeServers(home, { shifty: { ...replacement, args: [...(replacement.args as string[]), '--replaced'] } });
       await loaded;
       assert.match(th.gatehouse.servers.pendingChange()!.changes.join('\n'), /server "shifty" changes from/);
       assert.equal(th.gatehouse.gateway.upstreams.get('shifty'), undefined, 'the replaced entry does not run meanwhile');

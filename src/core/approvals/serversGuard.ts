@@ -5,6 +5,17 @@ import { readJsonFile, writeJsonFile } from '../store/files';
 import { sameServerConfig, serversFilePath, type ServerConfig } from '../upstreams/serversConfig';
 import { canonicalJson } from './canonical';
 
+/**
+ * What makes an entry the same program: the command, arguments and working directory of a stdio
+ * server, the URL of a remote one. A new environment or new headers still wait for the human, but
+ * do not make it another server (rotating a token keeps the rules the human gave it).
+ */
+function serverIdentity(config: ServerConfig): string {
+  if (config.type === 'stdio') return canonicalJson({ type: config.type, command: config.command, args: config.args, cwd: config.cwd ?? null });
+  if (config.type === 'http') return canonicalJson({ type: config.type, url: config.url });
+  return canonicalJson(config);
+}
+
 /** A servers.json edit that would start something new, waiting for the human. */
 export interface PendingServersChange {
   /** Every new or changed entry, whole, in words ("server "x" is new: {…}"). */
@@ -17,7 +28,7 @@ export interface PendingServersChange {
 
 interface ServersGuardEvents {
   pendingServers: [PendingServersChange];
-  /** The human confirmed; `replaced` are the names whose entry changed (not the new ones). */
+  /** The human confirmed; `replaced` are the names now naming another program or endpoint (see `serverIdentity`). */
   serversConfirmed: [{ readonly added: readonly string[]; readonly replaced: readonly string[] }];
   /** The pending change ended (confirmed, rejected, or the file was put back). */
   changed: [];
@@ -91,7 +102,8 @@ export class ServersGuard {
     const before = this.confirmed ?? new Map<string, ServerConfig>();
     this.writeConfirmed(new Map(pending.proposed));
     this.pending = undefined;
-    this.emit('serversConfirmed', { added: pending.names.filter((name) => !before.has(name)), replaced: pending.names.filter((name) => before.has(name)) });
+    const replaced = pending.names.filter((name) => before.has(name) && serverIdentity(before.get(name)!) !== serverIdentity(pending.proposed.get(name)!));
+    this.emit('serversConfirmed', { added: pending.names.filter((name) => !before.has(name)), replaced });
     this.emit('changed');
   }
 
