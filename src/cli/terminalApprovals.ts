@@ -35,8 +35,8 @@ type Item =
   | { readonly kind: 'policy'; readonly change: PendingPolicyChange }
   | { readonly kind: 'servers'; readonly change: PendingServersChange };
 
-const MAX_SHOWN_ARGUMENTS = 6;
-const MAX_VALUE_CHARS = 100;
+const MAX_SHOWN_ARGUMENTS = 20;
+const MAX_VALUE_CHARS = 600;
 const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
 /** One keystroke per decision; [r] (deny with a reason) reads a line first. */
 interface KeyedChoice {
@@ -370,6 +370,7 @@ function clean(text: string): string {
   return neutralizeText(text);
 }
 
+/** Cut long text, saying exactly how much is not shown, so a cut never passes for the whole value. */
 function truncate(text: string, max = MAX_VALUE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return text.length > max ? `${text.slice(0, max)} [+${text.length - max} more characters not shown: see the approval page]` : text;
 }
