@@ -25,7 +25,7 @@ const SUMMARY_DELAY_MS = 400;
 const channelNames: Record<string, string> = { editor: 'in the editor', browser: 'in the browser', terminal: 'in the serve terminal' };
 
 /**
- * One notification per held call (issue 5 §3): "<client> wants to run <server> › <tool>", the key
+ * One notification per held call: "<client> wants to run <server> › <tool>", the key
  * arguments and the agent's `additional_info`, with Approve, Deny and Details. A burst becomes one
  * "N calls waiting" summary. VS Code cannot withdraw a notification, so one whose request was
  * decided elsewhere or expired answers a late click by saying so.
@@ -167,7 +167,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     });
     if (!picked) return;
     if (picked.openPanel) {
-      await vscode.commands.executeCommand('gatehouse.openPanel');
+      await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
       return;
     }
     // Argument and request lines are there to read; picking one shows the list again.

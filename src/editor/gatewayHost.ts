@@ -25,7 +25,7 @@ export type GatewayState =
       readonly url: string;
       readonly readyUpstreams: number;
       readonly totalUpstreams: number;
-      /** Set when another editor window owns the gateway and this one follows it (issue 5 §8). */
+      /** Set when another editor window owns the gateway and this one follows it. */
       readonly ownerPid?: number;
     }
   | {

@@ -11,7 +11,7 @@ import type { Gatehouse } from '../core/gatehouse';
 import { PortInUseError } from '../core/gateway/gateway';
 
 // Deliberately free of `vscode`: two instances of this class, in one test process, stand in for
-// two editor windows (issue 5 §8), so the handover is tested without two extension hosts.
+// two editor windows, so the handover is tested without two extension hosts.
 
 /**
  * The local socket (a named pipe on Windows) on which the window that owns the gateway takes
@@ -263,7 +263,7 @@ interface OwnershipEvents {
 }
 
 /**
- * Exactly one gateway per port and Gatehouse home (issue 5 §8). The port is the lock: whoever
+ * Exactly one gateway per port and Gatehouse home. The port is the lock: whoever
  * binds it owns the gateway and opens the window channel; everyone else follows through that
  * channel, and the moment it closes, tries to bind the port again. Requests live in
  * `<home>/pending.json`, so the new owner has them all.

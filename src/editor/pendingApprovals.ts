@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import { showApprovalDetails, summariseArguments } from './approvalNotifications';
 import type { ApprovalChannel } from './approvalNotifications';
+import { CommandId } from './commandIds';
 
 interface RequestItem extends vscode.QuickPickItem {
   readonly request?: ApprovalRequest;
@@ -32,7 +33,7 @@ export async function showPendingApprovals(channel: ApprovalChannel, log?: vscod
   });
   if (!picked) return;
   if (!picked.request) {
-    await vscode.commands.executeCommand('gatehouse.openPanel');
+    await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
     return;
   }
   await showApprovalDetails(channel, picked.request.id, log);
