@@ -13,7 +13,8 @@ import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';
 import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
-import type { FollowerChannel, OwnershipRole } from './gatewayOwnership';
+import type { OwnershipRole } from './gatewayOwnership';
+import type { FollowerChannel } from './windowChannel';
 import { readSettings, Setting } from './settings';
 
 /** What the editor knows about the gateway it hosts. */
