@@ -1,4 +1,6 @@
-import { h } from './dom';
+import type { FieldErrors } from '../editor/panel/protocol';
+import { act, render } from './app';
+import { h, icon } from './dom';
 import type { Child } from './dom';
 
 /** Form controls and small views every tab builds with; ids double as focus keys, so focus survives a re-render. */
@@ -38,4 +40,38 @@ export function emptyState(text: string, ...extra: Child[]): HTMLElement {
 
 export function decisionBadge(decision: string): HTMLElement {
   return h('span', { className: `badge decision-${decision}` }, decision);
+}
+
+export interface SavingFormOptions<T> {
+  /** The form's accessible name ("Edit rule r1", "Add a server"). */
+  readonly label: string;
+  readonly heading: string;
+  readonly submitLabel: string;
+  /** The request that saves the form; a FieldValidationError's fields come back to `onFieldErrors`. */
+  readonly save: () => Promise<T>;
+  readonly onFieldErrors: (errors: FieldErrors) => void;
+  readonly onSaved: (result: T) => void;
+  readonly onCancel: () => void;
+}
+
+/** The card both the server and the rule form are: a heading, the fields, Save and Cancel, errors shown inline. */
+export function savingForm<T>(options: SavingFormOptions<T>, ...fields: Child[]): HTMLElement {
+  return h(
+    'form',
+    {
+      className: 'card form',
+      'aria-label': options.label,
+      novalidate: true,
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        void act(options.save, (errors) => (options.onFieldErrors(errors), render())).then((result) => {
+          // act() answers undefined when the request failed; it has already said why.
+          if (result !== undefined) options.onSaved(result);
+        });
+      },
+    },
+    h('h2', {}, options.heading),
+    fields,
+    h('div', { className: 'actions' }, h('button', { type: 'submit' }, icon('save'), ` ${options.submitLabel}`), h('button', { type: 'button', className: 'secondary', onclick: () => (options.onCancel(), render()) }, 'Cancel')),
+  );
 }

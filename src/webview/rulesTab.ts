@@ -4,7 +4,7 @@ import type { Decision, FieldErrors, PanelSnapshot, RuleForm, TryCallResult } fr
 import { act, client, render, say, ui } from './app';
 import { h, icon } from './dom';
 import type { Child } from './dom';
-import { decisionBadge, emptyState, field, textArea, textInput } from './forms';
+import { decisionBadge, emptyState, field, savingForm, textArea, textInput } from './forms';
 
 const EMPTY_RULE_FORM: RuleForm = { tool: '', when: '', decision: 'allow', reason: '' };
 
@@ -114,25 +114,19 @@ function ruleFormView(): HTMLElement {
   const set = (patch: Partial<RuleForm>): void => {
     state.form = { ...state.form, ...patch };
   };
-  return h(
-    'form',
+  return savingForm(
     {
-      className: 'card form',
-      'aria-label': state.id ? `Edit rule ${state.id}` : 'Add a rule',
-      novalidate: true,
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        void act(
-          () => client.request('saveRule', { ...(state.id ? { id: state.id } : {}), rule: state.form }),
-          (errors) => ((state.errors = errors), render()),
-        ).then((result) => {
-          if (!result) return;
-          rulesState.ruleForm = undefined;
-          say(`Saved rule ${result.id}.`);
-        });
+      label: state.id ? `Edit rule ${state.id}` : 'Add a rule',
+      heading: state.id ? `Edit rule ${state.id}` : 'Add a rule',
+      submitLabel: 'Save rule',
+      save: () => client.request('saveRule', { ...(state.id ? { id: state.id } : {}), rule: state.form }),
+      onFieldErrors: (errors) => (state.errors = errors),
+      onSaved: (result) => {
+        rulesState.ruleForm = undefined;
+        say(`Saved rule ${result.id}.`);
       },
+      onCancel: () => (rulesState.ruleForm = undefined),
     },
-    h('h2', {}, state.id ? `Edit rule ${state.id}` : 'Add a rule'),
     field('rule-tool', 'Tool (name or glob)', textInput('rule-tool', state.form.tool, (value) => set({ tool: value }), { list: 'tool-names', placeholder: 'github__create_issue or github__*' }), state.errors.tool),
     field(
       'rule-when',
@@ -148,7 +142,6 @@ function ruleFormView(): HTMLElement {
       state.errors.decision,
     ),
     field('rule-reason', 'Reason (shown to the agent on deny)', textInput('rule-reason', state.form.reason, (value) => set({ reason: value })), state.errors.reason),
-    h('div', { className: 'actions' }, h('button', { type: 'submit' }, icon('save'), ' Save rule'), h('button', { type: 'button', className: 'secondary', onclick: () => ((rulesState.ruleForm = undefined), render()) }, 'Cancel')),
   );
 }
 

@@ -3,7 +3,7 @@ import type { Decision, FieldErrors, ImportCandidate, ImportSource, PanelSnapsho
 import { act, client, render, say, saveState, ui } from './app';
 import { h, icon } from './dom';
 import type { Child } from './dom';
-import { decisionBadge, decisionSelect, emptyState, field, textArea, textInput } from './forms';
+import { decisionBadge, decisionSelect, emptyState, field, savingForm, textArea, textInput } from './forms';
 
 const EMPTY_SERVER_FORM: ServerForm = { type: 'stdio', command: '', args: '', env: '', cwd: '', url: '', headers: '' };
 
@@ -174,34 +174,25 @@ function openServerForm(server?: ServerView): void {
   document.getElementById('server-name')?.focus();
 }
 
-
-
-
 function serverFormView(): HTMLElement {
   const state = serversState.serverForm!;
   const form = state.form;
   const set = (patch: Partial<ServerForm>): void => {
     state.form = { ...state.form, ...patch };
   };
-  return h(
-    'form',
+  return savingForm(
     {
-      className: 'card form',
-      'aria-label': state.originalName ? `Edit server ${state.originalName}` : 'Add a server',
-      novalidate: true,
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        void act(
-          () => client.request('saveServer', { ...(state.originalName ? { originalName: state.originalName } : {}), name: state.name, form: state.form }),
-          (errors) => ((state.errors = errors), render()),
-        ).then((done) => {
-          if (done !== null) return;
-          serversState.serverForm = undefined;
-          say(`Saved ${state.name.trim()} to servers.json; the gateway is connecting to it.`);
-        });
+      label: state.originalName ? `Edit server ${state.originalName}` : 'Add a server',
+      heading: state.originalName ? `Edit ${state.originalName}` : 'Add a server',
+      submitLabel: 'Save server',
+      save: () => client.request('saveServer', { ...(state.originalName ? { originalName: state.originalName } : {}), name: state.name, form: state.form }),
+      onFieldErrors: (errors) => (state.errors = errors),
+      onSaved: () => {
+        serversState.serverForm = undefined;
+        say(`Saved ${state.name.trim()} to servers.json; the gateway is connecting to it.`);
       },
+      onCancel: () => (serversState.serverForm = undefined),
     },
-    h('h2', {}, state.originalName ? `Edit ${state.originalName}` : 'Add a server'),
     ui.snapshot?.servers.some((server) => server.builtin && server.name === 'demo') && !state.originalName
       ? h('p', { className: 'muted' }, icon('info'), ' The built-in demo server runs only while there is no servers.json; saving this server creates the file, and the demo goes away.')
       : null,
@@ -231,7 +222,6 @@ function serverFormView(): HTMLElement {
           field('server-headers', 'Headers, Name: value per line', textArea('server-headers', form.headers, (value) => set({ headers: value }), { placeholder: 'Authorization: Bearer ${env:TOKEN}' }), state.errors.headers),
         ],
     state.errors.form ? h('div', { className: 'error-text field-error', role: 'alert', id: 'server-form-error' }, state.errors.form) : null,
-    h('div', { className: 'actions' }, h('button', { type: 'submit' }, icon('save'), ' Save server'), h('button', { type: 'button', className: 'secondary', onclick: () => ((serversState.serverForm = undefined), render()) }, 'Cancel')),
   );
 }
 

@@ -107,4 +107,20 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     assert.match(JSON.stringify(result), /use the staging notes instead/);
     await page.locator('#tabpanel-pending', { hasText: 'No calls are waiting' }).waitFor({ timeout: 10_000 });
   });
+
+  it('saves a rule from the Rules form: a field error first, shown next to the field, then the rule in policy.json', async function () {
+    const page = await openPanel(context, backend);
+    await page.click('#tab-rules');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.fill('#rule-tool', '');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.locator('#rule-tool-error').waitFor();
+    assert.equal(await page.getAttribute('#rule-tool', 'aria-invalid'), 'true');
+    await page.fill('#rule-tool', 'demo__echo');
+    await page.selectOption('#rule-decision', 'deny');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.locator('.banner', { hasText: /Saved rule/ }).waitFor({ timeout: 10_000 });
+    const policy = JSON.parse(fs.readFileSync(path.join(th.home, 'policy.json'), 'utf8')) as { rules: { tool: string; decision: string }[] };
+    assert.deepEqual(policy.rules.map((rule) => [rule.tool, rule.decision]), [['demo__echo', 'deny']]);
+  });
 });
