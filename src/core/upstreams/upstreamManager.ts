@@ -29,10 +29,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private configErrorValue: ConfigFileError | undefined;
   private catalogSignature = '';
 
-  constructor(
-    private readonly home: string,
-    private readonly reservedNames: ReadonlySet<string> = new Set(),
-  ) {
+  constructor(private readonly home: string) {
     super();
   }
 
@@ -127,7 +124,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private rebuildCatalog(): void {
     const toolsByServer = new Map<string, readonly Tool[]>();
     for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
-    const next = buildCatalog(toolsByServer, this.reservedNames);
+    const next = buildCatalog(toolsByServer);
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
     const signature = JSON.stringify([...next.values()].map((e) => e.tool));
     this.catalogValue = next;
