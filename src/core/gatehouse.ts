@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallContext } from './calls/callPath';
 import { ApprovalGate } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
 import { BrowserPairing } from './approvals/pairing';
@@ -9,8 +10,8 @@ import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
-import { createAwaitApprovalTool, DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
-import { errorResult } from './upstreams/upstream';
+import { DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
+import { ownTools } from './tools/ownTools';
 import { createApprovalRoutes } from './web/approvalRoutes';
 import type { Hono } from 'hono';
 
@@ -62,6 +63,8 @@ export class Gatehouse {
       port: options.port,
       authenticators: oauth.authenticators,
       mcpMiddleware: oauth.mcpMiddleware,
+      ownTools: (upstreams) =>
+        ownTools({ upstreams, approvals: { queue: this.approvals, run: (request, context) => this.runApproved(request, context), windowMs: () => this.awaitWindowMs, audit } }),
       routes: (app) => {
         oauth.routes(app);
         app.route('/', approvalRoutes);
@@ -71,9 +74,6 @@ export class Gatehouse {
     this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit);
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
-    this.gateway.registerTool(
-      createAwaitApprovalTool({ queue: this.approvals, run: (request, signal) => this.runApproved(request, signal), windowMs: () => this.awaitWindowMs, audit }),
-    );
   }
 
   async start(): Promise<void> {
@@ -107,9 +107,8 @@ export class Gatehouse {
     return this.approvals.decide(requestId, decision);
   }
 
-  /** Runs an approved call with exactly its stored arguments on the upstream that holds the tool. */
-  private async runApproved(request: ApprovalRequest, signal?: AbortSignal): Promise<CallToolResult> {
-    if (!this.gateway.upstreams.get(request.server)) return errorResult(`The approved call could not run: the server "${request.server}" is no longer configured in Gatehouse.`);
-    return this.gateway.callUpstream(request.server, request.originalName, request.arguments, signal);
+  /** Runs an approved call with exactly its stored arguments, on the road an allowed call takes, for the client that awaits it. */
+  private runApproved(request: ApprovalRequest, context: CallContext): Promise<CallToolResult> {
+    return this.gateway.callUpstream({ server: request.server, tool: request.originalName }, request.arguments, context);
   }
 }

@@ -4,7 +4,7 @@ import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import { argumentsHash, toolFingerprint } from '../../src/core/approvals/canonical';
 import { evaluatePolicy, parsePolicy } from '../../src/core/approvals/policy';
 import type { PolicyFileInput } from '../../src/core/approvals/policy';
-import type { CatalogEntry } from '../../src/core/upstreams/catalog';
+import type { CatalogEntry } from '../../src/core/calls/callPath';
 import { formatAgo, formatRemaining, matchesToolFilter } from '../../src/editor/panel/format';
 import { parseRuleForm, parseServerForm, serverFormFromEntry } from '../../src/editor/panel/forms';
 import type { ServerForm } from '../../src/editor/panel/protocol';

@@ -1,8 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { CallGate } from '../gateway/gateway';
-import type { CallContext } from '../tools/gatewayTool';
-import type { CatalogEntry } from '../upstreams/catalog';
-import { errorResult } from '../upstreams/upstream';
+import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall } from '../calls/callPath';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, toolFingerprint } from './canonical';
@@ -83,7 +80,7 @@ export class ApprovalGate implements CallGate {
     return { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
   }
 
-  async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult> {
+  async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult> {
     const ownsAdditionalInfo = Boolean(entry.tool.inputSchema.properties && ADDITIONAL_INFO in entry.tool.inputSchema.properties);
     const { [ADDITIONAL_INFO]: info, ...rest } = args;
     const forwarded = ownsAdditionalInfo ? args : rest;

@@ -6,10 +6,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
 import type { Authenticator, Principal } from '../auth/principal';
-import { createListIntegrationsTool } from '../tools/listIntegrations';
-import type { CallContext, GatewayTool } from '../tools/gatewayTool';
-import type { CatalogEntry } from '../upstreams/catalog';
-import { errorResult } from '../upstreams/upstream';
+import { errorResult, type CallContext, type CallGate, type GatewayTool } from '../calls/callPath';
+import { ownTools } from '../tools/ownTools';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
@@ -21,15 +19,6 @@ const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export type GatewayEnv = { Variables: { origin: string } };
-
-/**
- * Decides what happens to a call of an upstream tool. The approvals layer installs one; without
- * it every call is forwarded. `forward` runs the call on its upstream.
- */
-export interface CallGate {
-  decorate(entry: CatalogEntry): Tool;
-  call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult>;
-}
 
 export interface GatewayOptions {
   readonly home: string;
@@ -43,6 +32,14 @@ export interface GatewayOptions {
   readonly mcpMiddleware?: Parameters<Hono<GatewayEnv>['use']>[1][];
   readonly sessionIdleMs?: number;
   readonly maxBodyBytes?: number;
+  /** The gateway's own tools; by default `list_integrations` alone (Gatehouse adds `await_approval`). */
+  readonly ownTools?: (upstreams: UpstreamManager) => readonly GatewayTool[];
+}
+
+/** An upstream tool under its upstream's own name. */
+export interface UpstreamTarget {
+  readonly server: string;
+  readonly tool: string;
 }
 
 export interface GatewayEvents {
@@ -92,14 +89,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.portValue = options.port ?? DEFAULT_PORT;
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
-    // Own tool names have no "__", so they can never collide with an upstream's <server>__<tool>.
     this.upstreams = new UpstreamManager(options.home);
     this.sessions = new McpSessions(
       { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
-      (session) => this.emit('sessionClosed', session),
     );
-    this.registerTool(createListIntegrationsTool(this.upstreams));
+    this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
+    this.sessions.on('closed', (session) => this.emit('sessionClosed', session));
+    for (const tool of (options.ownTools ?? ((upstreams) => ownTools({ upstreams })))(this.upstreams)) this.ownTools.set(tool.definition.name, tool);
     this.upstreams.on('catalogChanged', () => this.sessions.notifyToolsChanged());
     this.app = this.createApp();
   }
@@ -114,12 +111,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   get home(): string {
     return this.options.home;
-  }
-
-  /** Adds one of the gateway's own tools (await_approval, …). Own names win over upstream names. */
-  registerTool(tool: GatewayTool): void {
-    this.ownTools.set(tool.definition.name, tool);
-    this.sessions?.notifyToolsChanged();
   }
 
   setCallGate(gate: CallGate | undefined): void {
@@ -179,21 +170,20 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (own) return own.call(args, context);
     const entry = this.upstreams.catalog.get(name);
     if (!entry) return errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
-    const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.forward(entry, forwarded, context.signal);
+    const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.callUpstream({ server: entry.server, tool: entry.originalName }, forwarded, context);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
 
-  /** Runs a call on its upstream under the tool's original name. */
-  forward(entry: CatalogEntry, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
-    return this.callUpstream(entry.server, entry.originalName, args, signal);
-  }
-
-  /** Runs a call on the named upstream and announces the result (`upstreamResult`). */
-  async callUpstream(server: string, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
-    const upstream = this.upstreams.get(server);
-    if (!upstream) return errorResult(`The server "${server}" is no longer configured in Gatehouse.`);
-    const result = await upstream.callTool(tool, args, signal);
-    this.emit('upstreamResult', { server, tool, result });
+  /**
+   * The one way a call reaches an upstream, for an allowed call and for an approved one that
+   * await_approval runs: under the tool's own name, for the client of `context`, announcing the
+   * result (`upstreamResult`).
+   */
+  async callUpstream(target: UpstreamTarget, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
+    const upstream = this.upstreams.get(target.server);
+    if (!upstream) return errorResult(`The server "${target.server}" is no longer configured in Gatehouse.`);
+    const result = await upstream.callTool(target.tool, args, context.signal);
+    this.emit('upstreamResult', { server: target.server, tool: target.tool, result });
     return result;
   }
 
@@ -243,45 +233,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private async handleMcp(request: Request, origin: string): Promise<Response> {
     const auth = await this.authenticate(request, origin);
     if ('response' in auth) return auth.response;
-    const principal = auth.principal;
-    const sessionId = request.headers.get('mcp-session-id');
-
-    if (sessionId) {
-      const session = this.sessions.get(sessionId);
-      // A session is bound to the principal that opened it; anyone else gets "not found".
-      if (!session || session.principal.clientId !== principal.clientId) {
-        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
-      }
-      session.lastSeen = Date.now();
-      session.inFlight++;
-      try {
-        return await session.transport.handleRequest(request);
-      } finally {
-        session.inFlight--;
-        session.lastSeen = Date.now();
-      }
-    }
-
-    if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required.');
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
-    }
-    const messages = Array.isArray(body) ? body : [body];
-    const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
-    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
-    const transport = await this.sessions.open(principal);
-    const response = await transport.handleRequest(request, { parsedBody: body });
-    const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
-    if (created) this.emit('sessionOpened', created);
-    return response;
+    return this.sessions.handle(request, auth.principal);
   }
-}
-
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
 }
 
 /** Asks whatever holds the port whether it is a Gatehouse. */

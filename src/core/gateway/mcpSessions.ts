@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
-import type { CallContext } from '../tools/gatewayTool';
+import type { CallContext } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
 
 /** What each session's MCP server asks of the gateway. */
@@ -18,9 +19,12 @@ export interface McpSession {
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly server: Server;
   readonly createdAt: number;
-  lastSeen: number;
-  inFlight: number;
+  readonly lastSeen: number;
+  readonly inFlight: number;
 }
+
+/** The session's own bookkeeping, which only McpSessions changes. */
+type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] };
 
 const INSTRUCTIONS =
   'Gatehouse fronts the user\'s MCP servers; their tools are named <server>__<tool>. Call list_integrations to see them. ' +
@@ -32,15 +36,15 @@ const INSTRUCTIONS =
  * The stateful MCP sessions of the streamable HTTP transport (MCP spec, "Session Management"):
  * one SDK Server and transport per session, bound to the principal that created it.
  */
-export class McpSessions {
-  private readonly sessions = new Map<string, McpSession>();
+export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession] }> {
+  private readonly sessions = new Map<string, TrackedSession>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly tools: ToolProvider,
     private readonly idleMs: number,
-    private readonly onClosed: (session: McpSession) => void = () => undefined,
   ) {
+    super();
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4)));
     this.sweeper.unref();
   }
@@ -53,13 +57,53 @@ export class McpSessions {
     return this.sessions.get(id);
   }
 
-  all(): McpSession[] {
-    return [...this.sessions.values()];
+  /**
+   * Handles one request on the MCP endpoint for an authenticated principal: a request on an
+   * existing session (which must be the principal's own), or an `initialize` that opens one.
+   */
+  async handle(request: Request, principal: Principal): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      // A session is bound to the principal that opened it; anyone else gets "not found".
+      if (!session || session.principal.clientId !== principal.clientId) {
+        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
+      }
+      return this.track(session, () => session.transport.handleRequest(request));
+    }
+
+    if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required.');
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
+    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
+    const transport = await this.open(principal);
+    const response = await transport.handleRequest(request, { parsedBody: body });
+    const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
+    if (created) this.emit('opened', created);
+    return response;
+  }
+
+  /** Counts a request as in flight, so the idle sweep never closes a session that is working. */
+  private async track(session: TrackedSession, handle: () => Promise<Response>): Promise<Response> {
+    session.lastSeen = Date.now();
+    session.inFlight++;
+    try {
+      return await handle();
+    } finally {
+      session.inFlight--;
+      session.lastSeen = Date.now();
+    }
   }
 
   /** Creates the transport and server for a new session; the id exists once `initialize` succeeds. */
-  async open(principal: Principal): Promise<WebStandardStreamableHTTPServerTransport> {
-    let session: McpSession | undefined;
+  private async open(principal: Principal): Promise<WebStandardStreamableHTTPServerTransport> {
+    let session: TrackedSession | undefined;
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
       { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
@@ -103,7 +147,7 @@ export class McpSessions {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
-    this.onClosed(session);
+    this.emit('closed', session);
   }
 
   private sweep(): void {
@@ -115,4 +159,8 @@ export class McpSessions {
       }
     }
   }
+}
+
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
 }

@@ -1,16 +1,15 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalQueue, ApprovalRequest } from '../approvals/approvalQueue';
 import { requestAuditFields, type AuditSink } from '../approvals/audit';
-import { errorResult } from '../upstreams/upstream';
-import type { CallContext, GatewayTool } from './gatewayTool';
+import { errorResult, type CallContext, type GatewayTool } from '../calls/callPath';
 
 export const AWAIT_APPROVAL = 'await_approval';
 export const DEFAULT_AWAIT_WINDOW_MS = 50_000;
 
 export interface AwaitApprovalDeps {
   readonly queue: ApprovalQueue;
-  /** Runs the stored call of an approved request with exactly its stored arguments. */
-  readonly run: (request: ApprovalRequest, signal?: AbortSignal) => Promise<CallToolResult>;
+  /** Runs the stored call of an approved request with exactly its stored arguments, for the awaiting client. */
+  readonly run: (request: ApprovalRequest, context: CallContext) => Promise<CallToolResult>;
   /** How long one await_approval call blocks; below the client's tool timeout (Codex: 120 s by default). */
   readonly windowMs: () => number;
   readonly audit: AuditSink;
@@ -96,7 +95,7 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
       }
       const started = performance.now();
       const firstRun = !deps.queue.hasExecution(id);
-      const result = await deps.queue.execute(request, () => deps.run(request, context.signal));
+      const result = await deps.queue.execute(request, () => deps.run(request, context));
       if (firstRun) {
         deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
       }

@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamManager } from '../upstreams/upstreamManager';
-import type { GatewayTool } from './gatewayTool';
+import type { GatewayTool } from '../calls/callPath';
 
 export const LIST_INTEGRATIONS = 'list_integrations';
 

@@ -1,15 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-
-/** One upstream tool as the gateway exposes it. */
-export interface CatalogEntry {
-  /** `<server>__<tool>`, cleaned, at most 64 characters, unique. */
-  readonly name: string;
-  readonly server: string;
-  /** The tool's own name on its upstream: calls are routed under this name. */
-  readonly originalName: string;
-  readonly tool: Tool;
-}
+import type { CatalogEntry } from '../calls/callPath';
 
 const MAX_NAME = 64;
 const SEPARATOR = '__';

@@ -11,6 +11,7 @@ import {
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
@@ -210,8 +211,4 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   get stderr(): readonly string[] {
     return this.stderrTail;
   }
-}
-
-export function errorResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text }], isError: true, ...(structuredContent ? { structuredContent } : {}) };
 }

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigFileError } from '../store/files';
 import { watchFile } from '../store/watch';
-import { buildCatalog, type CatalogEntry } from './catalog';
+import type { CatalogEntry } from '../calls/callPath';
+import { buildCatalog } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
 import { Upstream, type UpstreamState } from './upstream';
 

@@ -6,7 +6,7 @@ import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
-import type { CatalogEntry } from '../../core/upstreams/catalog';
+import type { CatalogEntry } from '../../core/calls/callPath';
 import type { UpstreamState } from '../../core/upstreams/upstream';
 import { truncate } from './format';
 import { serverFormFromEntry } from './forms';

@@ -1,0 +1,48 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from '../auth/principal';
+
+/**
+ * The types every road of a tool call shares: the session layer makes a `CallContext`, the gateway
+ * finds a `CatalogEntry` or one of its own `GatewayTool`s, and the approvals layer is the `CallGate`
+ * between them and the upstream.
+ */
+
+/** Who is calling, on which MCP session. */
+export interface CallContext {
+  readonly principal: Principal;
+  readonly sessionId: string;
+  readonly signal?: AbortSignal;
+}
+
+/** A tool the gateway answers itself, rather than an upstream. One per file under src/core/tools. */
+export interface GatewayTool {
+  readonly definition: Tool;
+  call(args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
+}
+
+/** One upstream tool as the gateway exposes it. */
+export interface CatalogEntry {
+  /** `<server>__<tool>`, cleaned, at most 64 characters, unique. */
+  readonly name: string;
+  readonly server: string;
+  /** The tool's own name on its upstream: calls are routed under this name. */
+  readonly originalName: string;
+  readonly tool: Tool;
+}
+
+/** Runs a call of one upstream tool (with the arguments the gate lets through). */
+export type ForwardCall = (args: Record<string, unknown>) => Promise<CallToolResult>;
+
+/**
+ * Decides what happens to a call of an upstream tool. The approvals layer installs one; without
+ * it every call is forwarded. `forward` runs the call on its upstream.
+ */
+export interface CallGate {
+  decorate(entry: CatalogEntry): Tool;
+  call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult>;
+}
+
+/** A tool result that tells the agent what went wrong (MCP tool errors are results, not protocol errors). */
+export function errorResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true, ...(structuredContent ? { structuredContent } : {}) };
+}
