@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, RequestMeta, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
 
 /**
@@ -7,11 +7,23 @@ import type { Principal } from '../auth/principal';
  * between them and the upstream.
  */
 
-/** Who is calling, on which MCP session. */
+/** Who is calling, on which MCP session, and how to reach that client while the call runs. */
 export interface CallContext {
   readonly principal: Principal;
   readonly sessionId: string;
   readonly signal?: AbortSignal;
+  /** The request's `_meta` as the client sent it (its `progressToken` among others). */
+  readonly meta?: RequestMeta;
+  /** The client that made the call; absent for calls that no client is waiting on. */
+  readonly client?: ClientLink;
+}
+
+/** The way back to the client of one request: what an upstream says during a call goes here. */
+export interface ClientLink {
+  /** Sends a notification on the stream of the client's request (MCP progress, for instance). */
+  notify(notification: ServerNotification): Promise<void>;
+  /** What the client declared in `initialize`. */
+  capabilities(): ClientCapabilities | undefined;
 }
 
 /** A tool the gateway answers itself, rather than an upstream. One per file under src/core/tools. */

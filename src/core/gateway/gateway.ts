@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
@@ -34,6 +34,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** The gateway's own tools; by default `list_integrations` alone (Gatehouse adds `await_approval`). */
   readonly ownTools?: (upstreams: UpstreamManager) => readonly GatewayTool[];
+  /** How long an upstream call may go without reporting progress (15 minutes by default). */
+  readonly upstreamCallTimeoutMs?: number;
 }
 
 /** An upstream tool under its upstream's own name. */
@@ -89,7 +91,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.portValue = options.port ?? DEFAULT_PORT;
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
-    this.upstreams = new UpstreamManager(options.home);
+    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs });
     this.sessions = new McpSessions(
       { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
@@ -182,7 +184,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   async callUpstream(target: UpstreamTarget, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     const upstream = this.upstreams.get(target.server);
     if (!upstream) return errorResult(`The server "${target.server}" is no longer configured in Gatehouse.`);
-    const result = await upstream.callTool(target.tool, args, context.signal);
+    const progressToken = context.meta?.progressToken;
+    const client = context.client;
+    // The upstream's progress goes back under the token the client chose (the SDK uses its own
+    // token upstream); without one the client asked for no progress, and none is relayed.
+    // The relays are chained and awaited, so the last report reaches the client before the result
+    // closes the call's stream.
+    let relayed = Promise.resolve();
+    const onProgress =
+      progressToken !== undefined && client
+        ? (progress: Progress): void => {
+            relayed = relayed.then(() => client.notify({ method: 'notifications/progress', params: { ...progress, progressToken } })).catch(() => undefined);
+          }
+        : undefined;
+    const result = await upstream.callTool(target.tool, args, { signal: context.signal, meta: context.meta, onProgress });
+    await relayed;
     this.emit('upstreamResult', { server: target.server, tool: target.tool, result });
     return result;
   }

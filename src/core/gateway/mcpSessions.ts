@@ -4,7 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
-import type { CallContext } from '../calls/callPath';
+import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
 
 /** What each session's MCP server asks of the gateway. */
@@ -115,7 +115,9 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
         this.sessions.set(id, session);
       },
       onsessionclosed: (id) => this.forget(id),
-      enableJsonResponse: true,
+      // Answers stream as server-sent events, so that what an upstream says during a call
+      // (progress, logging) reaches the client on that call's stream; JSON mode would drop it.
+      enableJsonResponse: false,
     });
     transport.onclose = (): void => {
       if (session) this.forget(session.id);
@@ -125,7 +127,8 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     }));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-      return this.tools.callTool(request.params.name, args, { principal, sessionId: extra.sessionId ?? '', signal: extra.signal });
+      const client: ClientLink = { notify: (notification) => extra.sendNotification(notification), capabilities: () => server.getClientCapabilities() };
+      return this.tools.callTool(request.params.name, args, { principal, sessionId: extra.sessionId ?? '', signal: extra.signal, meta: request.params._meta, client });
     });
     await server.connect(transport);
     return transport;

@@ -7,14 +7,29 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResultSchema,
   ListToolsResultSchema,
+  ProgressNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type Progress,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+
+export interface UpstreamOptions {
+  /** How long a call may run without a progress report; 15 minutes by default. */
+  readonly callTimeoutMs?: number;
+}
+
+/** How one call reaches an upstream on behalf of a client. */
+export interface UpstreamCallOptions {
+  readonly signal?: AbortSignal;
+  /** The client's request `_meta`, passed on (the progress token is replaced by the SDK's own). */
+  readonly meta?: Record<string, unknown>;
+  readonly onProgress?: (progress: Progress) => void;
+}
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'stopped';
 
@@ -28,8 +43,13 @@ export interface UpstreamState {
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 250;
 const CONNECT_TIMEOUT_MS = 30_000;
-/** Upstream calls may legitimately run long (a build, a query); the agent's own timeout bounds them. */
+/**
+ * Upstream calls may legitimately run long (a build, a query): this bounds only the silence
+ * between progress reports, and the agent's own timeout (its cancellation) bounds the rest.
+ */
 const CALL_TIMEOUT_MS = 15 * 60_000;
+/** The SDK's own request timeout is switched off (setTimeout's maximum) in favour of the silence limit. */
+const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const STDERR_TAIL_LINES = 20;
 
 /**
@@ -47,11 +67,15 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private generation = 0;
+  /** Progress listeners by the progress token Gatehouse gave the upstream. */
+  private readonly progressListeners = new Map<string, (progress: Progress) => void>();
+  private progressTokens = 0;
 
   constructor(
     readonly name: string,
     readonly config: ServerConfig,
     private readonly home: string,
+    private readonly options: UpstreamOptions = {},
   ) {
     super();
   }
@@ -75,20 +99,38 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   }
 
   /** Calls a tool by its upstream name. Results pass through unchanged; failures become isError results. */
-  async callTool(toolName: string, args: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<CallToolResult> {
+  async callTool(toolName: string, args: Record<string, unknown> | undefined, options: UpstreamCallOptions = {}): Promise<CallToolResult> {
     const client = this.client;
     if (!client || this.statusValue !== 'ready') {
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
+    const silence = new AbortController();
+    const limit = this.options.callTimeoutMs ?? CALL_TIMEOUT_MS;
     try {
       // A raw request, not client.callTool(): a gateway passes results through as they are,
       // without validating them against the upstream's outputSchema.
-      return await client.request({ method: 'tools/call', params: { name: toolName, arguments: args ?? {} } }, CallToolResultSchema, {
-        timeout: CALL_TIMEOUT_MS,
-        resetTimeoutOnProgress: true,
-        signal,
+      // Progress is always asked for, under a token of Gatehouse's own, so that a call that
+      // reports it is never cut by the silence limit.
+      const progressToken = `gatehouse-${++this.progressTokens}`;
+      const params = { name: toolName, arguments: args ?? {}, _meta: { ...options.meta, progressToken } };
+      const timer = setTimeout(() => silence.abort(), limit);
+      this.progressListeners.set(progressToken, (progress) => {
+        timer.refresh();
+        options.onProgress?.(progress);
       });
+      try {
+        return await client.request({ method: 'tools/call', params }, CallToolResultSchema, {
+          timeout: NO_SDK_TIMEOUT_MS,
+          signal: options.signal ? AbortSignal.any([options.signal, silence.signal]) : silence.signal,
+        });
+      } finally {
+        clearTimeout(timer);
+        this.progressListeners.delete(progressToken);
+      }
     } catch (error) {
+      if (silence.signal.aborted) {
+        return errorResult(`Upstream "${this.name}" timed out running ${toolName}: no answer and no progress report for ${limit / 1000} s. Gatehouse cancelled the call.`);
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (this.client !== client || /connection closed/i.test(message)) {
         return errorResult(`Upstream "${this.name}" stopped while running ${toolName}: ${message}. Gatehouse is reconnecting; retry the call once it is ready.`);
@@ -118,6 +160,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     try {
       transport = this.createTransport();
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      this.tapProgress(transport);
       const tools = await this.listAllTools(client);
       if (generation !== this.generation) {
         await client.close().catch(() => undefined);
@@ -141,6 +184,24 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       this.setState('error', this.explain(error), []);
       this.scheduleReconnect();
     }
+  }
+
+  /**
+   * Takes the progress reports for Gatehouse's tokens off the transport before the SDK sees them.
+   * The SDK handles notifications a tick later than responses, so the last report of a call that
+   * ends at once would find its handler gone; here it is delivered in arrival order.
+   */
+  private tapProgress(transport: Transport): void {
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra): void => {
+      const parsed = ProgressNotificationSchema.safeParse(message);
+      if (parsed.success) {
+        const { progressToken, ...progress } = parsed.data.params;
+        const listener = this.progressListeners.get(String(progressToken));
+        if (listener) return listener(progress);
+      }
+      deliver?.call(transport, message, extra);
+    };
   }
 
   private handleClose(client: Client, generation: number): void {

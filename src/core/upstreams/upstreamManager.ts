@@ -5,7 +5,7 @@ import { watchFile } from '../store/watch';
 import type { CatalogEntry } from '../calls/callPath';
 import { buildCatalog } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
-import { Upstream, type UpstreamState } from './upstream';
+import { Upstream, type UpstreamOptions, type UpstreamState } from './upstream';
 
 export interface UpstreamManagerEvents {
   /** The set of exposed tools changed (an upstream connected, listed new tools, or went away). */
@@ -32,6 +32,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
 
   constructor(
     private readonly home: string,
+    private readonly upstreamOptions: UpstreamOptions = {},
     private readonly reservedNames: ReadonlySet<string> = new Set(),
   ) {
     super();
@@ -113,7 +114,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     }
     for (const [name, config] of servers) {
       if (this.upstreams.has(name)) continue;
-      const upstream = new Upstream(name, config, this.home);
+      const upstream = new Upstream(name, config, this.home, this.upstreamOptions);
       this.upstreams.set(name, upstream);
       upstream.on('changed', (state) => {
         if (this.upstreams.get(name) !== upstream) return;
