@@ -1,12 +1,17 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall } from '../calls/callPath';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, toolFingerprint } from './canonical';
-import { addGrant, qualifiedToolName, setToolDecision, type PolicyTool } from './policy';
+import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
+/**
+ * The name rules use for an upstream's sampling requests: `<server>__sampling/createMessage`
+ * (no MCP tool name has a "/", so it never names a tool).
+ */
+export const SAMPLING_REQUEST = 'sampling/createMessage';
 const ADDITIONAL_INFO_SCHEMA = {
   type: 'string',
   description:
@@ -122,6 +127,50 @@ export class ApprovalGate implements CallGate {
     });
     this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
     return approvalRequiredResult(request, this.approvalUrl(request.id));
+  }
+
+  /**
+   * An upstream asks to spend the user's model during a call of `context`'s client. A rule for
+   * `<server>__sampling/createMessage` decides; with none it waits for the human, however the
+   * tool defaults read (a read-only or allowed server does not get the user's model for free).
+   * Held, it is an approval request like a call, which Gatehouse itself waits on.
+   */
+  async authorizeSampling(server: string, params: CreateMessageRequest['params'], context: CallContext, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const args: Record<string, unknown> = { ...params };
+    delete args._meta;
+    const tool: PolicyTool = { name: SAMPLING_REQUEST, server };
+    const qualified = qualifiedToolName(server, SAMPLING_REQUEST);
+    let verdict: PolicyVerdict = this.policy.evaluate(tool, args);
+    if (verdict.source === 'default') verdict = { ...verdict, decision: stricter(verdict.decision, 'ask'), reason: 'sampling waits for the human unless a rule allows it' };
+    if (verdict.decision === 'ask' && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
+    if (verdict.decision === 'allow') {
+      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
+      return { ok: true };
+    }
+    if (verdict.decision === 'deny') {
+      const reason = verdict.reason ?? 'the policy denies sampling for this server';
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
+      return { ok: false, reason };
+    }
+    const { request } = this.queue.create({
+      ...base,
+      originalName: SAMPLING_REQUEST,
+      arguments: args,
+      additionalInfo: `The server "${server}" asks to use ${context.principal.clientName}'s model (MCP sampling) while running a call; approving sends it these messages.`,
+      rule: verdict.rule,
+      reason: verdict.reason,
+    });
+    this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
+    let current = request;
+    while (current.status === 'pending' && !signal.aborted) current = (await this.queue.awaitDecision(request.id, 60_000, signal)) ?? current;
+    if (current.status === 'approved') {
+      // Marks the request as run, so await_approval never treats it as a tool call to execute.
+      void this.queue.execute(current, async () => ({ content: [{ type: 'text', text: `Gatehouse relayed ${server}'s sampling request to the client.` }] }));
+      return { ok: true };
+    }
+    if (current.status === 'denied') return { ok: false, reason: `the human denied it (${current.decision?.reason ?? 'no reason given'})` };
+    return { ok: false, reason: current.status === 'expired' ? 'the human did not decide in time' : 'the upstream stopped waiting' };
   }
 
   /** Forgets "approve for this session" grants when the session ends. */

@@ -1,4 +1,4 @@
-import type { CallToolResult, ClientCapabilities, RequestMeta, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, CreateMessageRequest, RequestMeta, ServerNotification, ServerRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
 
 /**
@@ -22,6 +22,8 @@ export interface CallContext {
 export interface ClientLink {
   /** Sends a notification on the stream of the client's request (MCP progress, for instance). */
   notify(notification: ServerNotification): Promise<void>;
+  /** Sends a request to the client (elicitation, sampling, roots) on the stream of the client's request. */
+  request(request: ServerRequest, signal?: AbortSignal): Promise<Record<string, unknown>>;
   /** What the client declared in `initialize`. */
   capabilities(): ClientCapabilities | undefined;
 }
@@ -52,6 +54,11 @@ export type ForwardCall = (args: Record<string, unknown>) => Promise<CallToolRes
 export interface CallGate {
   decorate(entry: CatalogEntry): Tool;
   call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult>;
+  /**
+   * Decides an upstream's request to spend the user's model (`sampling/createMessage`) during a
+   * call of `context`'s client; it may wait for the human.
+   */
+  authorizeSampling(server: string, params: CreateMessageRequest['params'], context: CallContext, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** A tool result that tells the agent what went wrong (MCP tool errors are results, not protocol errors). */

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
-import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
 import type { Authenticator, Principal } from '../auth/principal';
 import { errorResult, type CallContext, type CallGate, type GatewayTool } from '../calls/callPath';
+import { CallRouter } from '../calls/callRouter';
+import { UpstreamRequests } from '../calls/upstreamRequests';
 import { ownTools } from '../tools/ownTools';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
@@ -17,6 +19,8 @@ import { McpSessions, type McpSession } from './mcpSessions';
 export const DEFAULT_PORT = 7337;
 const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** How long a new client's `initialize` waits for upstreams to reconnect with its capabilities. */
+const CAPABILITY_REFRESH_WAIT_MS = 10_000;
 
 export type GatewayEnv = { Variables: { origin: string } };
 
@@ -81,6 +85,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly app: Hono<GatewayEnv>;
   readonly sessions: McpSessions;
   private readonly ownTools = new Map<string, GatewayTool>();
+  /** Which client each upstream call in flight serves, for the upstream's own requests. */
+  private readonly router = new CallRouter();
+  private readonly upstreamRequests: UpstreamRequests;
   private readonly authenticators: Authenticator[];
   private server: ServerType | undefined;
   private portValue: number;
@@ -91,9 +98,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.portValue = options.port ?? DEFAULT_PORT;
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
-    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs });
+    this.upstreamRequests = new UpstreamRequests({
+      router: this.router,
+      rootsOverride: (server) => {
+        const config = this.upstreams.get(server)?.config;
+        return config && config.type !== 'builtin' ? config.roots : undefined;
+      },
+      rootsOfAllSessions: (signal) => this.sessions.rootsOfAll(signal),
+      gate: () => this.gate,
+    });
+    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs, peer: this.upstreamRequests });
     this.sessions = new McpSessions(
-      { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
+      {
+        listTools: () => this.listTools(),
+        callTool: (name, args, context) => this.callTool(name, args, context),
+        clientArriving: (capabilities) => this.clientArriving(capabilities),
+        rootsChanged: () => this.upstreams.notifyRootsChanged(),
+      },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
     );
     this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
@@ -197,10 +218,29 @@ export class Gateway extends EventEmitter<GatewayEvents> {
             relayed = relayed.then(() => client.notify({ method: 'notifications/progress', params: { ...progress, progressToken } })).catch(() => undefined);
           }
         : undefined;
-    const result = await upstream.callTool(target.tool, args, { signal: context.signal, meta: context.meta, onProgress });
+    const end = this.router.begin(target.server, context);
+    let result: CallToolResult;
+    try {
+      result = await upstream.callTool(target.tool, args, { signal: context.signal, meta: context.meta, onProgress });
+    } finally {
+      end();
+    }
     await relayed;
     this.emit('upstreamResult', { server: target.server, tool: target.tool, result });
     return result;
+  }
+
+  /**
+   * A client is about to be answered `initialize`. If it can do more than the upstreams were
+   * told (elicitation, sampling, roots), they reconnect declaring it, and the client waits for
+   * that (bounded), so that its first `tools/list` already has the tools such servers offer only
+   * to capable clients.
+   */
+  private async clientArriving(capabilities: ClientCapabilities | undefined): Promise<void> {
+    if (!this.upstreamRequests.addClient(capabilities)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.upstreams.refreshCapabilities(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CAPABILITY_REFRESH_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private createApp(): Hono<GatewayEnv> {

@@ -2,7 +2,16 @@ import * as crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  ResultSchema,
+  RootsListChangedNotificationSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Root,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
 import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
@@ -11,7 +20,14 @@ import { GATEHOUSE_VERSION } from '../version';
 export interface ToolProvider {
   listTools(context: { principal: Principal; sessionId: string }): Tool[];
   callTool(name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
+  /** Runs before a client's `initialize` is answered, with what the client can do. */
+  clientArriving(capabilities: ClientCapabilities | undefined): Promise<void>;
+  /** A client's roots changed (`notifications/roots/list_changed`). */
+  rootsChanged(): void;
 }
+
+/** How long a client's roots may take to answer a query that no call caused. */
+const ROOTS_TIMEOUT_MS = 5_000;
 
 export interface McpSession {
   readonly id: string;
@@ -25,6 +41,9 @@ export interface McpSession {
 
 /** The session's own bookkeeping, which only McpSessions changes. */
 type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] };
+
+/** A relayed elicitation or sampling request waits for a person; the call's own cancellation bounds it. */
+const RELAYED_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
 
 const INSTRUCTIONS =
   'Gatehouse fronts the user\'s MCP servers; their tools are named <server>__<tool>. Call list_integrations to see them. ' +
@@ -82,6 +101,8 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     const messages = Array.isArray(body) ? body : [body];
     const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
     if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
+    const initialize = messages.find((m) => (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: ClientCapabilities } };
+    await this.tools.clientArriving(initialize.params?.capabilities);
     const transport = await this.open(principal);
     const response = await transport.handleRequest(request, { parsedBody: body });
     const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
@@ -127,11 +148,26 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     }));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-      const client: ClientLink = { notify: (notification) => extra.sendNotification(notification), capabilities: () => server.getClientCapabilities() };
+      const client: ClientLink = {
+        notify: (notification) => extra.sendNotification(notification),
+        request: (relayed, signal) => extra.sendRequest(relayed, ResultSchema, { signal, timeout: RELAYED_REQUEST_TIMEOUT_MS }),
+        capabilities: () => server.getClientCapabilities(),
+      };
       return this.tools.callTool(request.params.name, args, { principal, sessionId: extra.sessionId ?? '', signal: extra.signal, meta: request.params._meta, client });
     });
+    server.setNotificationHandler(RootsListChangedNotificationSchema, () => this.tools.rootsChanged());
     await server.connect(transport);
     return transport;
+  }
+
+  /** Every open session's roots, merged by URI, from the clients that declared roots. */
+  async rootsOfAll(signal: AbortSignal): Promise<Root[]> {
+    const asked = [...this.sessions.values()]
+      .filter((session) => session.server.getClientCapabilities()?.roots)
+      .map((session) => session.server.listRoots(undefined, { signal, timeout: ROOTS_TIMEOUT_MS }).then((r) => r.roots, () => [] as Root[]));
+    const byUri = new Map<string, Root>();
+    for (const roots of await Promise.all(asked)) for (const root of roots) if (!byUri.has(root.uri)) byUri.set(root.uri, root);
+    return [...byUri.values()];
   }
 
   /** Tells every session that the tool list changed (MCP `notifications/tools/list_changed`). */

@@ -6,11 +6,21 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResultSchema,
+  CreateMessageRequestSchema,
+  ErrorCode,
+  McpError,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
   ListToolsResultSchema,
   ProgressNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type ClientCapabilities,
+  type CreateMessageResult,
+  type ElicitResult,
+  type ListRootsResult,
   type Progress,
+  type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult } from '../calls/callPath';
@@ -21,6 +31,15 @@ import { expandEnvReferences, type ServerConfig } from './serversConfig';
 export interface UpstreamOptions {
   /** How long a call may run without a progress report; 15 minutes by default. */
   readonly callTimeoutMs?: number;
+  /** Gatehouse's side as the upstream's client: what it can do, and who answers what the upstream asks. */
+  readonly peer?: UpstreamPeer;
+}
+
+/** Answers for an upstream's requests to its client (elicitation, sampling, roots). */
+export interface UpstreamPeer {
+  /** What to declare to the upstream `server` at `initialize`: no more than the connected clients can do. */
+  capabilities(server: string): ClientCapabilities;
+  request(server: string, request: ServerRequest, signal: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 /** How one call reaches an upstream on behalf of a client. */
@@ -57,7 +76,7 @@ const STDERR_TAIL_LINES = 20;
  * crash; calls in flight when the connection drops fail at once (the SDK rejects pending requests
  * on close), and the error names the upstream.
  */
-export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
+export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] }> {
   private client: Client | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
@@ -70,6 +89,11 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   /** Progress listeners by the progress token Gatehouse gave the upstream. */
   private readonly progressListeners = new Map<string, (progress: Progress) => void>();
   private progressTokens = 0;
+  /** What this connection told the upstream it can do as a client, at `initialize`. */
+  private declared: ClientCapabilities = {};
+  private failedRefresh: ClientCapabilities | undefined;
+  private refreshing = false;
+  private readonly callsInFlight = new Map<Client, number>();
 
   constructor(
     readonly name: string,
@@ -118,6 +142,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
         timer.refresh();
         options.onProgress?.(progress);
       });
+      this.callsInFlight.set(client, (this.callsInFlight.get(client) ?? 0) + 1);
       try {
         return await client.request({ method: 'tools/call', params }, CallToolResultSchema, {
           timeout: NO_SDK_TIMEOUT_MS,
@@ -126,8 +151,17 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       } finally {
         clearTimeout(timer);
         this.progressListeners.delete(progressToken);
+        const left = (this.callsInFlight.get(client) ?? 1) - 1;
+        if (left > 0) this.callsInFlight.set(client, left);
+        else {
+          this.callsInFlight.delete(client);
+          this.emit('idle');
+        }
       }
     } catch (error) {
+      // "Open this URL first" is an answer for the client (it retries the call afterwards), so it
+      // stays a protocol error rather than becoming a tool error the client would not act on.
+      if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
       if (silence.signal.aborted) {
         return errorResult(`Upstream "${this.name}" timed out running ${toolName}: no answer and no progress report for ${limit / 1000} s. Gatehouse cancelled the call.`);
       }
@@ -150,25 +184,79 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     this.emit('changed', this.state);
   }
 
-  private async connect(): Promise<void> {
-    const generation = ++this.generation;
-    // While retrying after a failure the status stays "error" with its message, so a person
-    // sees why the server is down rather than a flicker of "connecting".
-    if (this.statusValue !== 'error') this.setState('connecting', undefined, []);
-    const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities: {} });
-    let transport: Transport;
+  /**
+   * Reconnects with what the connected clients can do now, when that is more than this connection
+   * declared (capabilities are fixed at `initialize`). The new connection is made before the old
+   * one is let go, and the old one closes once its calls have finished, so nothing in flight is
+   * cut and the tools never disappear; if the new connection fails, the old one stays.
+   */
+  async refreshCapabilities(): Promise<void> {
+    const old = this.client;
+    const wanted = this.wantedCapabilities();
+    if (!old || this.statusValue !== 'ready' || this.refreshing || sameJson(wanted, this.declared) || sameJson(wanted, this.failedRefresh)) return;
+    this.refreshing = true;
     try {
-      transport = this.createTransport();
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
-      this.tapProgress(transport);
-      const tools = await this.listAllTools(client);
-      if (generation !== this.generation) {
+      const { client, tools } = await this.open(wanted);
+      // The old connection may have died (and a reconnect begun) meanwhile: then this one is moot.
+      if (this.client !== old || this.stopped) {
         await client.close().catch(() => undefined);
         return;
       }
-      this.client = client;
-      this.backoffMs = FIRST_BACKOFF_MS;
-      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      this.install(client, ++this.generation, wanted, tools);
+      void this.closeWhenIdle(old);
+    } catch {
+      // The old connection was never let go; it keeps serving with what it declared.
+      this.failedRefresh = wanted;
+      return;
+    } finally {
+      this.refreshing = false;
+    }
+    // More may have arrived while this refresh ran.
+    void this.refreshCapabilities();
+  }
+
+  /** `notifications/roots/list_changed`, to an upstream that was told about roots and has no roots of its own in servers.json. */
+  notifyRootsChanged(): void {
+    const config = this.config;
+    if (!this.declared.roots || (config.type !== 'builtin' && config.roots)) return;
+    void this.client?.sendRootsListChanged().catch(() => undefined);
+  }
+
+  private wantedCapabilities(): ClientCapabilities {
+    return this.options.peer?.capabilities(this.name) ?? {};
+  }
+
+  private async closeWhenIdle(client: Client): Promise<void> {
+    while ((this.callsInFlight.get(client) ?? 0) > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
+    client.onclose = undefined;
+    await client.close().catch(() => undefined);
+  }
+
+  /** A connected client with the upstream's tool list, not yet in use. */
+  private async open(capabilities: ClientCapabilities): Promise<{ client: Client; tools: Tool[] }> {
+    const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities });
+    const peer = this.options.peer;
+    // What the upstream asks of its client goes to the peer, which finds the client session
+    // whose call caused it; only what was declared is handled (the SDK insists on that too).
+    if (peer && capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<ElicitResult>);
+    if (peer && capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<CreateMessageResult>);
+    if (peer && capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<ListRootsResult>);
+    try {
+      const transport = this.createTransport();
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      this.tapProgress(transport);
+      return { client, tools: await this.listAllTools(client) };
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private install(client: Client, generation: number, capabilities: ClientCapabilities, tools: Tool[]): void {
+    this.client = client;
+    this.declared = capabilities;
+    this.backoffMs = FIRST_BACKOFF_MS;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
         if (this.client !== client) return;
         try {
           this.setState('ready', undefined, await this.listAllTools(client));
@@ -176,10 +264,26 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
           // The connection is going away; onclose handles it.
         }
       });
-      client.onclose = (): void => this.handleClose(client, generation);
-      this.setState('ready', undefined, tools);
+    client.onclose = (): void => this.handleClose(client, generation);
+    this.setState('ready', undefined, tools);
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    // While retrying after a failure the status stays "error" with its message, so a person
+    // sees why the server is down rather than a flicker of "connecting".
+    if (this.statusValue !== 'error') this.setState('connecting', undefined, []);
+    const capabilities = this.wantedCapabilities();
+    try {
+      const { client, tools } = await this.open(capabilities);
+      if (generation !== this.generation) {
+        await client.close().catch(() => undefined);
+        return;
+      }
+      this.install(client, generation, capabilities, tools);
+      // A client with more capabilities may have arrived while this connection was being made.
+      void this.refreshCapabilities();
     } catch (error) {
-      await client.close().catch(() => undefined);
       if (generation !== this.generation) return;
       this.setState('error', this.explain(error), []);
       this.scheduleReconnect();
@@ -272,4 +376,8 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   get stderr(): readonly string[] {
     return this.stderrTail;
   }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }

@@ -96,6 +96,16 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     });
   }
 
+  /** Lets every upstream reconnect with more client capabilities, once its calls allow (`Upstream.refreshCapabilities`). */
+  async refreshCapabilities(): Promise<void> {
+    await Promise.all([...this.upstreams.values()].map((u) => u.refreshCapabilities()));
+  }
+
+  /** Tells the upstreams that see the clients' roots that those changed. */
+  notifyRootsChanged(): void {
+    for (const upstream of this.upstreams.values()) upstream.notifyRootsChanged();
+  }
+
   async stop(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
