@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext } from './calls/callPath';
-import { ApprovalGate, SAMPLING_REQUEST } from './approvals/approvalGate';
+import { ApprovalGate, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
@@ -111,6 +111,7 @@ export class Gatehouse {
   private async runApproved(request: ApprovalRequest, context: CallContext): Promise<CallToolResult> {
     // A held sampling request is relayed by the gate that holds it, never run as a tool.
     if (request.originalName === SAMPLING_REQUEST) return errorResult(`This request was ${request.server}'s request to use your model; Gatehouse relays it itself once the human approves. There is nothing to await.`);
+    if (request.originalName === RESOURCE_READ) return this.gateway.readApproved(request.server, String(request.arguments.uri), context);
     return this.gateway.callUpstream({ server: request.server, tool: request.originalName }, request.arguments, context);
   }
 }

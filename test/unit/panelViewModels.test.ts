@@ -47,7 +47,7 @@ function inputs(policy: PolicyFileInput = {}, overrides: Partial<SnapshotInputs>
   return {
     gateway: { running: true, message: 'running at http://127.0.0.1:7337/mcp' },
     pending: [],
-    upstreams: [{ name: 'demo', status: 'ready', tools: [echo, writeNote] }],
+    upstreams: [{ name: 'demo', status: 'ready', tools: [echo, writeNote], features: { resources: [], resourceTemplates: [], prompts: [] } }],
     catalog,
     policyTool: (catalogEntry) => ({ name: catalogEntry.originalName, server: catalogEntry.server, annotations: catalogEntry.tool.annotations, fingerprint: toolFingerprint(catalogEntry.tool) }),
     policy: parsed,

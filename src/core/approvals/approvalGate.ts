@@ -1,5 +1,5 @@
 import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall } from '../calls/callPath';
+import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall, type ResourceReadVerdict } from '../calls/callPath';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, toolFingerprint } from './canonical';
@@ -12,6 +12,8 @@ export const ADDITIONAL_INFO = 'additional_info';
  * (no MCP tool name has a "/", so it never names a tool).
  */
 export const SAMPLING_REQUEST = 'sampling/createMessage';
+/** The name rules use for reading an upstream's resources: `<server>__resources/read`, with the argument `uri`. */
+export const RESOURCE_READ = 'resources/read';
 const ADDITIONAL_INFO_SCHEMA = {
   type: 'string',
   description:
@@ -171,6 +173,32 @@ export class ApprovalGate implements CallGate {
     }
     if (current.status === 'denied') return { ok: false, reason: `the human denied it (${current.decision?.reason ?? 'no reason given'})` };
     return { ok: false, reason: current.status === 'expired' ? 'the human did not decide in time' : 'the upstream stopped waiting' };
+  }
+
+  /**
+   * A resource read. Allowed unless a rule for `<server>__resources/read` (which may match on
+   * `uri`) asks or denies: resources are data the server offers to read, not actions, so the tool
+   * defaults do not apply. A held read is an approval request that await_approval runs.
+   */
+  authorizeResourceRead(server: string, uri: string, context: CallContext): ResourceReadVerdict {
+    const args = { uri };
+    const qualified = qualifiedToolName(server, RESOURCE_READ);
+    let verdict: PolicyVerdict = this.policy.evaluate({ name: RESOURCE_READ, server }, args);
+    if (verdict.source === 'default' && verdict.decision !== 'deny') verdict = { decision: 'allow', source: 'default', reason: 'resource reads are allowed unless a rule says otherwise' };
+    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
+    if (verdict.decision === 'allow') {
+      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
+      return { decision: 'allow' };
+    }
+    if (verdict.decision === 'deny') {
+      const reason = verdict.reason ?? 'the policy denies reading this resource';
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
+      return { decision: 'deny', message: `Blocked by Gatehouse policy: reading ${uri} from ${server} is not allowed (${reason}). Do not retry; tell the human what you wanted to read.` };
+    }
+    const { request } = this.queue.create({ ...base, originalName: RESOURCE_READ, arguments: args, rule: verdict.rule, reason: verdict.reason });
+    this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
+    return { decision: 'ask', approval: approvalRequiredResult(request, this.approvalUrl(request.id)).structuredContent as Record<string, unknown> & { message: string } };
   }
 
   /** Forgets "approve for this session" grants when the session ends. */

@@ -16,6 +16,8 @@ export interface CallContext {
   readonly meta?: RequestMeta;
   /** The client that made the call; absent for calls that no client is waiting on. */
   readonly client?: ClientLink;
+  /** An upstream's resource URI as this client's endpoint names it (for `resource_link`s in results). */
+  readonly resourceUri?: (server: string, uri: string) => string;
 }
 
 /** The way back to the client of one request: what an upstream says during a call goes here. */
@@ -59,7 +61,15 @@ export interface CallGate {
    * call of `context`'s client; it may wait for the human.
    */
   authorizeSampling(server: string, params: CreateMessageRequest['params'], context: CallContext, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Decides a resource read (a read can leak data); a held one is an approval request like a call. */
+  authorizeResourceRead(server: string, uri: string, context: CallContext): ResourceReadVerdict;
 }
+
+export type ResourceReadVerdict =
+  | { readonly decision: 'allow' }
+  | { readonly decision: 'deny'; readonly message: string }
+  /** `approval` is the `approval_required` object a held tool call returns in its structuredContent. */
+  | { readonly decision: 'ask'; readonly approval: Record<string, unknown> & { message: string } };
 
 /** A tool result that tells the agent what went wrong (MCP tool errors are results, not protocol errors). */
 export function errorResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {

@@ -9,6 +9,9 @@ import type { Authenticator, Principal } from '../auth/principal';
 import { errorResult, type CallContext, type CallGate, type GatewayTool } from '../calls/callPath';
 import { CallRouter } from '../calls/callRouter';
 import { UpstreamRequests } from '../calls/upstreamRequests';
+import { AWAIT_APPROVAL } from '../tools/awaitApproval';
+import { FeatureRouter, rewriteContent } from './featureRouter';
+import { aggregateView, serverView, type GatewayView } from './views';
 import { ownTools } from '../tools/ownTools';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
@@ -88,6 +91,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** Which client each upstream call in flight serves, for the upstream's own requests. */
   private readonly router = new CallRouter();
   private readonly upstreamRequests: UpstreamRequests;
+  /** Resources, prompts, completion and logging of the upstreams. */
+  readonly features: FeatureRouter;
+  /** `/mcp`: every upstream under `<server>__<name>`. */
+  private readonly aggregate: GatewayView;
   private readonly authenticators: Authenticator[];
   private server: ServerType | undefined;
   private portValue: number;
@@ -108,15 +115,25 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       gate: () => this.gate,
     });
     this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs, peer: this.upstreamRequests });
+    this.aggregate = aggregateView(this.upstreams);
     this.sessions = new McpSessions(
       {
-        listTools: () => this.listTools(),
-        callTool: (name, args, context) => this.callTool(name, args, context),
+        listTools: (view) => this.listTools(view),
+        callTool: (view, name, args, context) => this.callTool(name, args, context, view),
+        listResources: (view) => this.features.listResources(view),
+        listResourceTemplates: (view) => this.features.listResourceTemplates(view),
+        readResource: (view, uri, context) => this.features.readResource(view, uri, context),
+        subscribe: (view, sessionId, uri, subscribed, signal) => this.features.subscribe(view, sessionId, uri, subscribed, signal),
+        listPrompts: (view) => this.features.listPrompts(view),
+        getPrompt: (view, name, args, context) => this.features.getPrompt(view, name, args, context),
+        complete: (view, params, signal) => this.features.complete(view, params, signal),
+        setLogLevel: (view, level, signal) => this.features.setLogLevel(view, level, signal),
         clientArriving: (capabilities) => this.clientArriving(capabilities),
         rootsChanged: () => this.upstreams.notifyRootsChanged(),
       },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
     );
+    this.features = new FeatureRouter(this.upstreams, this.sessions, () => this.gate);
     this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
     this.sessions.on('closed', (session) => this.emit('sessionClosed', session));
     for (const tool of (options.ownTools ?? ((upstreams) => ownTools({ upstreams })))(this.upstreams)) this.ownTools.set(tool.definition.name, tool);
@@ -182,17 +199,26 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.emit('stopped');
   }
 
-  listTools(): Tool[] {
-    const own = [...this.ownTools.values()].map((t) => t.definition);
-    const upstream = [...this.upstreams.catalog.values()].map((entry) => (this.gate ? this.gate.decorate(entry) : entry.tool));
-    return [...own, ...upstream];
+  /** The tools an endpoint lists: the gateway's own (on `/mcp/<server>`, only `await_approval`), then the upstreams' under the view's names. */
+  listTools(view: GatewayView = this.aggregate): Tool[] {
+    const own = this.ownToolsFor(view);
+    const upstream = view
+      .tools()
+      .filter((entry) => !own.has(view.toolName(entry)))
+      .map((entry) => {
+        const tool = this.gate ? this.gate.decorate(entry) : entry.tool;
+        const name = view.toolName(entry);
+        return name === tool.name ? tool : { ...tool, name };
+      });
+    return [...[...own.values()].map((t) => t.definition), ...upstream];
   }
 
-  async callTool(name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
-    const own = this.ownTools.get(name);
+  async callTool(name: string, args: Record<string, unknown>, context: CallContext, view: GatewayView = this.aggregate): Promise<CallToolResult> {
+    // Own names win, so no upstream tool can stand in for await_approval.
+    const own = this.ownToolsFor(view).get(name);
     if (own) return own.call(args, context);
-    const entry = this.upstreams.catalog.get(name);
-    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
+    const entry = view.findTool(name);
+    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". ${view.server ? 'Call tools/list' : 'Call list_integrations'} to see the available tools.`);
     const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.callUpstream({ server: entry.server, tool: entry.originalName }, forwarded, context);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
@@ -227,7 +253,24 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     await relayed;
     this.emit('upstreamResult', { server: target.server, tool: target.tool, result });
-    return result;
+    return result.content.some((item) => item.type === 'resource_link' || item.type === 'resource')
+      ? { ...result, content: result.content.map((item) => rewriteContent(item, target.server, context)) }
+      : result;
+  }
+
+  /** The resource read of an approved request, as await_approval returns it: the contents as embedded resources. */
+  async readApproved(server: string, uri: string, context: CallContext): Promise<CallToolResult> {
+    try {
+      const result = await this.features.readUpstream(server, uri, context);
+      return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
+    } catch (error) {
+      return errorResult(`Reading ${uri} from "${server}" failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private ownToolsFor(view: GatewayView): ReadonlyMap<string, GatewayTool> {
+    if (!view.server) return this.ownTools;
+    return new Map([...this.ownTools].filter(([name]) => name === AWAIT_APPROVAL));
   }
 
   /**
@@ -261,7 +304,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       app.use('/mcp', middleware);
       app.use('/mcp/', middleware);
     }
-    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin')));
+    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin'), this.aggregate));
+    for (const middleware of this.options.mcpMiddleware ?? []) app.use('/mcp/:server', middleware);
+    // One upstream under its own names, behind the same authentication, policy and approvals.
+    app.on(['POST', 'GET', 'DELETE'], '/mcp/:server', (c) => {
+      const server = c.req.param('server');
+      if (!this.upstreams.get(server)) return jsonError(c, 404, 'not_found', `No server "${server}" is configured in Gatehouse. /mcp serves them all; /mcp/<server> serves one.`);
+      return this.handleMcp(c.req.raw, c.get('origin'), serverView(this.upstreams, server));
+    });
     this.options.routes?.(app, this);
     return app;
   }
@@ -286,10 +336,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return new Response(JSON.stringify({ error, error_description: description }), { status, headers });
   }
 
-  private async handleMcp(request: Request, origin: string): Promise<Response> {
+  private async handleMcp(request: Request, origin: string, view: GatewayView): Promise<Response> {
     const auth = await this.authenticate(request, origin);
     if ('response' in auth) return auth.response;
-    return this.sessions.handle(request, auth.principal);
+    return this.sessions.handle(request, auth.principal, view);
+  }
+
+  /** The URL of an endpoint: `/mcp`, or `/mcp/<server>` for one upstream. */
+  endpointUrl(server?: string): string {
+    return server ? `${this.url}/${encodeURIComponent(server)}` : this.url;
   }
 }
 

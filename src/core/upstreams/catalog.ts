@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogEntry } from '../calls/callPath';
 
 const MAX_NAME = 64;
@@ -27,22 +27,45 @@ function fit(name: string, full: string): string {
  * on which upstream answered first.
  */
 export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>, reserved: ReadonlySet<string> = new Set()): Map<string, CatalogEntry> {
-  const pairs: { server: string; tool: Tool }[] = [];
-  for (const [server, tools] of toolsByServer) for (const tool of tools) pairs.push({ server, tool });
-  pairs.sort((a, b) => (a.server === b.server ? cmp(a.tool.name, b.tool.name) : cmp(a.server, b.server)));
-
   const catalog = new Map<string, CatalogEntry>();
-  for (const { server, tool } of pairs) {
-    const full = `${server}${SEPARATOR}${tool.name}`;
-    const base = fit(`${clean(server)}${SEPARATOR}${clean(tool.name)}`, full);
+  for (const { name, server, item: tool } of exposedNames(toolsByServer, reserved)) catalog.set(name, { name, server, originalName: tool.name, tool: { ...tool, name } });
+  return catalog;
+}
+
+/** One upstream prompt as the aggregate endpoint exposes it, `<server>__<prompt>`. */
+export interface PromptEntry {
+  readonly name: string;
+  readonly server: string;
+  readonly originalName: string;
+  readonly prompt: Prompt;
+}
+
+/** Prompt names, made the way tool names are. */
+export function buildPromptCatalog(promptsByServer: ReadonlyMap<string, readonly Prompt[]>): Map<string, PromptEntry> {
+  const catalog = new Map<string, PromptEntry>();
+  for (const { name, server, item: prompt } of exposedNames(promptsByServer)) catalog.set(name, { name, server, originalName: prompt.name, prompt: { ...prompt, name } });
+  return catalog;
+}
+
+function exposedNames<T extends { name: string }>(itemsByServer: ReadonlyMap<string, readonly T[]>, reserved: ReadonlySet<string> = new Set()): { name: string; server: string; item: T }[] {
+  const pairs: { server: string; item: T }[] = [];
+  for (const [server, items] of itemsByServer) for (const item of items) pairs.push({ server, item });
+  pairs.sort((a, b) => (a.server === b.server ? cmp(a.item.name, b.item.name) : cmp(a.server, b.server)));
+
+  const taken = new Set<string>();
+  const named: { name: string; server: string; item: T }[] = [];
+  for (const { server, item } of pairs) {
+    const full = `${server}${SEPARATOR}${item.name}`;
+    const base = fit(`${clean(server)}${SEPARATOR}${clean(item.name)}`, full);
     let name = base;
-    for (let n = 2; catalog.has(name) || reserved.has(name); n++) {
+    for (let n = 2; taken.has(name) || reserved.has(name); n++) {
       const suffix = `_${n}`;
       name = `${base.slice(0, MAX_NAME - suffix.length)}${suffix}`;
     }
-    catalog.set(name, { name, server, originalName: tool.name, tool: { ...tool, name } });
+    taken.add(name);
+    named.push({ name, server, item });
   }
-  return catalog;
+  return named;
 }
 
 function cmp(a: string, b: string): number {

@@ -4,18 +4,32 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AnySchema, SchemaOutput } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import {
   CallToolResultSchema,
   CreateMessageRequestSchema,
   ErrorCode,
   McpError,
   ElicitRequestSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
   ListRootsRequestSchema,
   ListToolsResultSchema,
+  LoggingMessageNotificationSchema,
   ProgressNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type ClientCapabilities,
+  type ClientRequest,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type ServerCapabilities,
+  type ServerNotification,
   type CreateMessageResult,
   type ElicitResult,
   type ListRootsResult,
@@ -57,7 +71,17 @@ export interface UpstreamState {
   readonly status: UpstreamStatus;
   readonly error?: string;
   readonly tools: readonly Tool[];
+  /** What the upstream offers besides tools, as it lists them (empty without the capability). */
+  readonly features: UpstreamFeatures;
 }
+
+export interface UpstreamFeatures {
+  readonly resources: readonly Resource[];
+  readonly resourceTemplates: readonly ResourceTemplate[];
+  readonly prompts: readonly Prompt[];
+}
+
+const NO_FEATURES: UpstreamFeatures = { resources: [], resourceTemplates: [], prompts: [] };
 
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 250;
@@ -76,11 +100,12 @@ const STDERR_TAIL_LINES = 20;
  * crash; calls in flight when the connection drops fail at once (the SDK rejects pending requests
  * on close), and the error names the upstream.
  */
-export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] }> {
+export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: []; notification: [ServerNotification] }> {
   private client: Client | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
   private toolsValue: Tool[] = [];
+  private featuresValue: UpstreamFeatures = NO_FEATURES;
   private stderrTail: string[] = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -105,7 +130,22 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
   }
 
   get state(): UpstreamState {
-    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue };
+    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue, features: this.featuresValue };
+  }
+
+  /** What the upstream declared as a server, once connected. */
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.client?.getServerCapabilities();
+  }
+
+  /**
+   * Sends one request to the upstream as it is (resources, prompts, completion, logging) and
+   * returns its result unvalidated beyond the SDK's schema; a protocol error stays one.
+   */
+  async request<T extends AnySchema>(request: ClientRequest, resultSchema: T, signal?: AbortSignal): Promise<SchemaOutput<T>> {
+    const client = this.client;
+    if (!client || this.statusValue !== 'ready') throw new McpError(ErrorCode.InternalError, `Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly.`);
+    return client.request(request, resultSchema, { signal, timeout: this.options.callTimeoutMs ?? CALL_TIMEOUT_MS });
   }
 
   start(): void {
@@ -177,10 +217,11 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
     return this.errorValue ? `${this.statusValue}: ${this.errorValue}` : this.statusValue;
   }
 
-  private setState(status: UpstreamStatus, error: string | undefined, tools: Tool[] = this.toolsValue): void {
+  private setState(status: UpstreamStatus, error: string | undefined, tools: Tool[] = this.toolsValue, features: UpstreamFeatures = status === 'ready' ? this.featuresValue : NO_FEATURES): void {
     this.statusValue = status;
     this.errorValue = error;
     this.toolsValue = tools;
+    this.featuresValue = features;
     this.emit('changed', this.state);
   }
 
@@ -196,13 +237,13 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
     if (!old || this.statusValue !== 'ready' || this.refreshing || sameJson(wanted, this.declared) || sameJson(wanted, this.failedRefresh)) return;
     this.refreshing = true;
     try {
-      const { client, tools } = await this.open(wanted);
+      const { client, tools, features } = await this.open(wanted);
       // The old connection may have died (and a reconnect begun) meanwhile: then this one is moot.
       if (this.client !== old || this.stopped) {
         await client.close().catch(() => undefined);
         return;
       }
-      this.install(client, ++this.generation, wanted, tools);
+      this.install(client, ++this.generation, wanted, tools, features);
       void this.closeWhenIdle(old);
     } catch {
       // The old connection was never let go; it keeps serving with what it declared.
@@ -233,7 +274,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
   }
 
   /** A connected client with the upstream's tool list, not yet in use. */
-  private async open(capabilities: ClientCapabilities): Promise<{ client: Client; tools: Tool[] }> {
+  private async open(capabilities: ClientCapabilities): Promise<{ client: Client; tools: Tool[]; features: UpstreamFeatures }> {
     const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities });
     const peer = this.options.peer;
     // What the upstream asks of its client goes to the peer, which finds the client session
@@ -245,27 +286,38 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
       const transport = this.createTransport();
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
       this.tapProgress(transport);
-      return { client, tools: await this.listAllTools(client) };
+      return { client, tools: await this.listAllTools(client), features: await listFeatures(client) };
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
     }
   }
 
-  private install(client: Client, generation: number, capabilities: ClientCapabilities, tools: Tool[]): void {
+  private install(client: Client, generation: number, capabilities: ClientCapabilities, tools: Tool[], features: UpstreamFeatures): void {
     this.client = client;
     this.declared = capabilities;
     this.backoffMs = FIRST_BACKOFF_MS;
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-        if (this.client !== client) return;
-        try {
-          this.setState('ready', undefined, await this.listAllTools(client));
-        } catch {
-          // The connection is going away; onclose handles it.
-        }
+    // A list that changed is listed again; only the connection in use counts.
+    const relist = (what: () => Promise<Partial<{ tools: Tool[]; features: UpstreamFeatures }>>) => async (): Promise<void> => {
+      if (this.client !== client) return;
+      try {
+        const next = await what();
+        if (this.client === client) this.setState('ready', undefined, next.tools ?? this.toolsValue, next.features ?? this.featuresValue);
+      } catch {
+        // The connection is going away; onclose handles it.
+      }
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, relist(async () => ({ tools: await this.listAllTools(client) })));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
+    // What the upstream says to all of its clients goes on to the gateway's sessions.
+    for (const schema of [ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema]) {
+      client.setNotificationHandler(schema, (notification) => {
+        if (this.client === client) this.emit('notification', notification);
       });
+    }
     client.onclose = (): void => this.handleClose(client, generation);
-    this.setState('ready', undefined, tools);
+    this.setState('ready', undefined, tools, features);
   }
 
   private async connect(): Promise<void> {
@@ -275,12 +327,12 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
     if (this.statusValue !== 'error') this.setState('connecting', undefined, []);
     const capabilities = this.wantedCapabilities();
     try {
-      const { client, tools } = await this.open(capabilities);
+      const { client, tools, features } = await this.open(capabilities);
       if (generation !== this.generation) {
         await client.close().catch(() => undefined);
         return;
       }
-      this.install(client, generation, capabilities, tools);
+      this.install(client, generation, capabilities, tools, features);
       // A client with more capabilities may have arrived while this connection was being made.
       void this.refreshCapabilities();
     } catch (error) {
@@ -376,6 +428,29 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [] 
   get stderr(): readonly string[] {
     return this.stderrTail;
   }
+}
+
+/** Every page of a list, following `nextCursor`. */
+async function listAll<K extends string, T>(client: Client, method: string, key: K, schema: AnySchema): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await client.request({ method, params: cursor ? { cursor } : {} } as ClientRequest, schema, { timeout: CONNECT_TIMEOUT_MS })) as Record<K, T[]> & { nextCursor?: string };
+    items.push(...page[key]);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+/** Resources, templates and prompts, each only if the upstream declared it. */
+async function listFeatures(client: Client): Promise<UpstreamFeatures> {
+  const capabilities = client.getServerCapabilities() ?? {};
+  const [resources, resourceTemplates, prompts] = await Promise.all([
+    capabilities.resources ? listAll<'resources', Resource>(client, 'resources/list', 'resources', ListResourcesResultSchema) : [],
+    capabilities.resources ? listAll<'resourceTemplates', ResourceTemplate>(client, 'resources/templates/list', 'resourceTemplates', ListResourceTemplatesResultSchema) : [],
+    capabilities.prompts ? listAll<'prompts', Prompt>(client, 'prompts/list', 'prompts', ListPromptsResultSchema) : [],
+  ]);
+  return { resources, resourceTemplates, prompts };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigFileError } from '../store/files';
 import { watchFile } from '../store/watch';
 import type { CatalogEntry } from '../calls/callPath';
-import { buildCatalog } from './catalog';
+import { buildCatalog, buildPromptCatalog, type PromptEntry } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
 import { Upstream, type UpstreamOptions, type UpstreamState } from './upstream';
 
@@ -16,6 +16,12 @@ export interface UpstreamManagerEvents {
   configError: [ConfigFileError];
   /** servers.json was (re)loaded successfully. */
   configLoaded: [];
+  /** The resources or resource templates some upstream lists changed. */
+  resourcesChanged: [];
+  /** The set of exposed prompts changed. */
+  promptsChanged: [];
+  /** An upstream notified its client (a resource updated, a log message). */
+  upstreamNotification: [server: string, notification: ServerNotification];
 }
 
 /**
@@ -29,6 +35,9 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private watcher: { close(): void } | undefined;
   private configErrorValue: ConfigFileError | undefined;
   private catalogSignature = '';
+  private promptsValue = new Map<string, PromptEntry>();
+  private promptsSignature = '[]';
+  private resourcesSignature = '[]';
 
   constructor(
     private readonly home: string,
@@ -68,6 +77,11 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
 
   get catalog(): ReadonlyMap<string, CatalogEntry> {
     return this.catalogValue;
+  }
+
+  /** Every upstream prompt under its `<server>__<prompt>` name. */
+  get prompts(): ReadonlyMap<string, PromptEntry> {
+    return this.promptsValue;
   }
 
   states(): UpstreamState[] {
@@ -131,6 +145,9 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
         this.emit('upstreamChanged', state);
         this.rebuildCatalog();
       });
+      upstream.on('notification', (notification) => {
+        if (this.upstreams.get(name) === upstream) this.emit('upstreamNotification', name, notification);
+      });
       upstream.start();
     }
     this.rebuildCatalog();
@@ -143,8 +160,25 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
     const signature = JSON.stringify([...next.values()].map((e) => e.tool));
     this.catalogValue = next;
+    this.rebuildFeatures();
     if (signature === this.catalogSignature) return;
     this.catalogSignature = signature;
     this.emit('catalogChanged');
+  }
+
+  private rebuildFeatures(): void {
+    const promptsByServer = new Map<string, readonly Prompt[]>();
+    for (const [name, upstream] of this.upstreams) promptsByServer.set(name, upstream.state.features.prompts);
+    this.promptsValue = buildPromptCatalog(promptsByServer);
+    const prompts = JSON.stringify([...this.promptsValue.values()].map((e) => e.prompt));
+    if (prompts !== this.promptsSignature) {
+      this.promptsSignature = prompts;
+      this.emit('promptsChanged');
+    }
+    const resources = JSON.stringify([...this.upstreams].map(([name, u]) => [name, u.state.features.resources, u.state.features.resourceTemplates]));
+    if (resources !== this.resourcesSignature) {
+      this.resourcesSignature = resources;
+      this.emit('resourcesChanged');
+    }
   }
 }
