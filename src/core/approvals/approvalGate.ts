@@ -84,7 +84,7 @@ export class ApprovalGate implements CallGate {
   }
 
   policyTool(entry: CatalogEntry): PolicyTool {
-    return { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
+    return { name: entry.originalName, server: entry.server, exposedName: entry.name, ...(entry.legacyName ? { legacyName: entry.legacyName } : {}), annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
   }
 
   async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult> {
@@ -93,7 +93,7 @@ export class ApprovalGate implements CallGate {
     const forwarded = ownsAdditionalInfo ? args : rest;
     const additionalInfo = typeof info === 'string' && info.trim() ? info.trim().slice(0, 2000) : undefined;
     const tool = this.policyTool(entry);
-    const qualified = qualifiedToolName(entry.server, entry.originalName);
+    const qualified = entry.name;
     let verdict = this.policy.evaluate(tool, forwarded);
     if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
       verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
@@ -219,7 +219,8 @@ export class ApprovalGate implements CallGate {
         reason: decision.reason,
       }),
     );
-    const qualified = qualifiedToolName(request.server, request.originalName);
+    // The name the agent called (for sampling and resource reads, `<server>__<request>`).
+    const qualified = request.tool;
     if (decision.kind === 'approve' && decision.scope === 'session') {
       const approvals = this.sessionApprovals.get(request.sessionId) ?? new Map<string, string>();
       approvals.set(qualified, request.fingerprint ?? '');

@@ -44,6 +44,8 @@ export interface CatalogEntry {
   /** The tool's own name on its upstream: calls are routed under this name. */
   readonly originalName: string;
   readonly tool: Tool;
+  /** `<server>__<originalName>` when that differs from `name` and is no other tool's name (see `PolicyTool.legacyName`). */
+  readonly legacyName?: string;
 }
 
 /** Runs a call of one upstream tool (with the arguments the gate lets through). */

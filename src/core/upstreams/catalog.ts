@@ -2,7 +2,8 @@ import * as crypto from 'node:crypto';
 import type { Prompt, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogEntry } from '../calls/callPath';
 
-const MAX_NAME = 64;
+/** 64 is what clients accept, and Codex and Claude Code put `mcp__gatehouse__` (16) in front. */
+const MAX_NAME = 48;
 const SEPARATOR = '__';
 
 function clean(part: string): string {
@@ -13,7 +14,7 @@ function shortHash(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-/** Keeps a name within 64 characters; a long name keeps its start and gains a hash of the whole. */
+/** Keeps a name within MAX_NAME characters; a long name keeps its start and gains a hash of the whole. */
 function fit(name: string, full: string): string {
   if (name.length <= MAX_NAME) return name;
   const hash = shortHash(full);
@@ -22,13 +23,17 @@ function fit(name: string, full: string): string {
 
 /**
  * Builds the exposed names for every upstream tool. Clients (Codex, OpenAI and Anthropic APIs)
- * accept only `[A-Za-z0-9_-]{1,64}`. Collisions after cleaning are resolved deterministically:
+ * accept only `[A-Za-z0-9_-]{1,64}`, prefix included. Collisions after cleaning are resolved deterministically:
  * entries are ordered by (server, tool) and later ones get `_2`, `_3`, … so a name never depends
  * on which upstream answered first.
  */
 export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>, reserved: ReadonlySet<string> = new Set()): Map<string, CatalogEntry> {
   const catalog = new Map<string, CatalogEntry>();
   for (const { name, server, item: tool } of exposedNames(toolsByServer, reserved)) catalog.set(name, { name, server, originalName: tool.name, tool: { ...tool, name } });
+  for (const entry of catalog.values()) {
+    const raw = `${entry.server}${SEPARATOR}${entry.originalName}`;
+    if (raw !== entry.name && !catalog.has(raw)) catalog.set(entry.name, { ...entry, legacyName: raw });
+  }
   return catalog;
 }
 

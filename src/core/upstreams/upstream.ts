@@ -15,12 +15,12 @@ import {
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ListRootsRequestSchema,
-  ListToolsResultSchema,
   LoggingMessageNotificationSchema,
   ProgressNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
+  ToolSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type ClientCapabilities,
@@ -37,6 +37,7 @@ import {
   type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
@@ -73,6 +74,21 @@ export interface UpstreamState {
   readonly tools: readonly Tool[];
   /** What the upstream offers besides tools, as it lists them (empty without the capability). */
   readonly features: UpstreamFeatures;
+  /** Tools the upstream lists that the gateway cannot serve, with why. */
+  readonly skipped?: readonly SkippedTool[];
+}
+
+export interface SkippedTool {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** A tools/list page whose tools are checked one by one (`ToolSchema`), not all or nothing. */
+const LenientToolsPageSchema = z.looseObject({ tools: z.array(z.unknown()), nextCursor: z.string().optional() });
+
+function toolNameOf(raw: unknown): string {
+  const name = (raw as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : '(unnamed)';
 }
 
 export interface UpstreamFeatures {
@@ -106,6 +122,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   private errorValue: string | undefined;
   private toolsValue: Tool[] = [];
   private featuresValue: UpstreamFeatures = NO_FEATURES;
+  private skippedValue: SkippedTool[] = [];
   private stderrTail: string[] = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -130,7 +147,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   }
 
   get state(): UpstreamState {
-    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue, features: this.featuresValue };
+    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue, features: this.featuresValue, ...(this.skippedValue.length ? { skipped: this.skippedValue } : {}) };
   }
 
   /** What the upstream declared as a server, once connected. */
@@ -376,14 +393,24 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     this.reconnectTimer.unref();
   }
 
+  /**
+   * Every tool the upstream lists. Each is checked on its own, so one tool the gateway cannot
+   * serve (a malformed inputSchema) is skipped and reported once instead of failing the upstream.
+   */
   private async listAllTools(client: Client): Promise<Tool[]> {
     const tools: Tool[] = [];
+    const skipped: SkippedTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, { timeout: CONNECT_TIMEOUT_MS });
-      tools.push(...page.tools);
+      const page = await client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, LenientToolsPageSchema, { timeout: CONNECT_TIMEOUT_MS });
+      for (const raw of page.tools) {
+        const parsed = ToolSchema.safeParse(raw);
+        if (parsed.success) tools.push(parsed.data);
+        else skipped.push({ name: toolNameOf(raw), reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'tool'}: ${i.message}`).slice(0, 3).join('; ') });
+      }
       cursor = page.nextCursor;
     } while (cursor);
+    this.skippedValue = skipped;
     return tools;
   }
 

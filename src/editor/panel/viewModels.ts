@@ -1,7 +1,6 @@
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import type { AuditEntry } from '../../core/approvals/auditLog';
 import { canonicalJson } from '../../core/approvals/canonical';
-import { qualifiedToolName } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
@@ -73,7 +72,7 @@ function fingerprintWarning(policy: PolicyFile, qualified: string, current: stri
 
 export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'policy' | 'evaluate' | 'policyTool'>): ToolView {
   const tool = inputs.policyTool(entry);
-  const qualified = qualifiedToolName(entry.server, entry.originalName);
+  const qualified = entry.name;
   const verdict = inputs.evaluate(tool, {});
   const own = toolRule(inputs.policy, qualified);
   const grantCount = inputs.policy.grants.filter((grant) => grant.tool === qualified).length;
@@ -145,7 +144,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
       })),
       apiKeys: inputs.apiKeys.map((key) => ({ label: key.label, createdAt: key.createdAt, ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt } : {}) })),
     },
-    toolNames: inputs.catalog.map((entry) => qualifiedToolName(entry.server, entry.originalName)).sort(),
+    toolNames: inputs.catalog.map((entry) => entry.name).sort(),
   };
 }
 
