@@ -61,7 +61,7 @@ describe('/mcp/<server>: one upstream under its own names', function () {
     assert.equal((await fetch(url, { method: 'POST', headers, body: initialize })).status, 401);
     const unknown = await fetch(th.gatehouse.gateway.endpointUrl('nobody'), { method: 'POST', headers: { ...headers, authorization: `Bearer ${th.key}` }, body: initialize });
     assert.equal(unknown.status, 404);
-    assert.equal((await unknown.json()).error, 'not_found');
+    assert.equal(((await unknown.json()) as { error?: string }).error, 'not_found');
     const aggregate = await connectClient(th.url, th.key);
     try {
       const sessionId = (aggregate.transport as { sessionId?: string }).sessionId ?? '';

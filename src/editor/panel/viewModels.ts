@@ -1,5 +1,6 @@
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
-import type { AuditEntry } from '../../core/approvals/auditLog';
+import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
+import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
@@ -7,6 +8,7 @@ import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
 import type { CatalogEntry } from '../../core/calls/callPath';
 import type { UpstreamState } from '../../core/upstreams/upstream';
+import { summariseArguments } from '../promptText';
 import { truncate } from './format';
 import { serverFormFromEntry } from './forms';
 import type { HistoryFilter, HistoryRow, PanelSnapshot, PendingItem, ServerView, ToolView, TryCallResult } from './protocol';
@@ -26,15 +28,6 @@ export interface SnapshotInputs {
   readonly serversFile: { readonly servers: Readonly<Record<string, unknown>> } | { readonly error: string };
   readonly oauthClients: readonly ConnectedClient[];
   readonly apiKeys: readonly ApiKeyRecord[];
-}
-
-export function summariseArguments(args: Record<string, unknown>): string {
-  const entries = Object.entries(args);
-  const summary = entries
-    .slice(0, 3)
-    .map(([key, value]) => `${key}: ${truncate(typeof value === 'string' ? value : JSON.stringify(value), 40)}`)
-    .join(', ');
-  return entries.length > 3 ? `${summary}, …` : summary;
 }
 
 export function pendingItem(request: ApprovalRequest): PendingItem {
@@ -116,6 +109,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   return {
     gateway: inputs.gateway,
     pending: inputs.pending.map(pendingItem),
+    maxReasonLength: MAX_REASON_LENGTH,
     servers: serverViews(inputs),
     ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
     policy: {
@@ -167,7 +161,7 @@ export function parseTryArguments(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`);
+    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('The arguments must be a JSON object, for example {"name": "a.txt"}.');
   return value as Record<string, unknown>;
