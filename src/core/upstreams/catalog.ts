@@ -27,9 +27,9 @@ function fit(name: string, full: string): string {
  * entries are ordered by (server, tool) and later ones get `_2`, `_3`, … so a name never depends
  * on which upstream answered first.
  */
-export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>, reserved: ReadonlySet<string> = new Set()): Map<string, CatalogEntry> {
+export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>): Map<string, CatalogEntry> {
   const catalog = new Map<string, CatalogEntry>();
-  for (const { name, server, item: tool } of exposedNames(toolsByServer, reserved)) catalog.set(name, { name, server, originalName: tool.name, tool: { ...tool, name } });
+  for (const { name, server, item: tool } of exposedNames(toolsByServer)) catalog.set(name, { name, server, originalName: tool.name, tool: { ...tool, name } });
   for (const entry of catalog.values()) {
     const raw = `${entry.server}${SEPARATOR}${entry.originalName}`;
     if (raw !== entry.name && !catalog.has(raw)) catalog.set(entry.name, { ...entry, legacyName: raw });
@@ -52,7 +52,7 @@ export function buildPromptCatalog(promptsByServer: ReadonlyMap<string, readonly
   return catalog;
 }
 
-function exposedNames<T extends { name: string }>(itemsByServer: ReadonlyMap<string, readonly T[]>, reserved: ReadonlySet<string> = new Set()): { name: string; server: string; item: T }[] {
+function exposedNames<T extends { name: string }>(itemsByServer: ReadonlyMap<string, readonly T[]>): { name: string; server: string; item: T }[] {
   const pairs: { server: string; item: T }[] = [];
   for (const [server, items] of itemsByServer) for (const item of items) pairs.push({ server, item });
   pairs.sort((a, b) => (a.server === b.server ? cmp(a.item.name, b.item.name) : cmp(a.server, b.server)));
@@ -63,7 +63,7 @@ function exposedNames<T extends { name: string }>(itemsByServer: ReadonlyMap<str
     const full = `${server}${SEPARATOR}${item.name}`;
     const base = fit(`${clean(server)}${SEPARATOR}${clean(item.name)}`, full);
     let name = base;
-    for (let n = 2; taken.has(name) || reserved.has(name); n++) {
+    for (let n = 2; taken.has(name); n++) {
       const suffix = `_${n}`;
       name = `${base.slice(0, MAX_NAME - suffix.length)}${suffix}`;
     }

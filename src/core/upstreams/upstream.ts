@@ -450,11 +450,6 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       }
     }
   }
-
-  /** The last lines the server wrote to stderr, for the logs. */
-  get stderr(): readonly string[] {
-    return this.stderrTail;
-  }
 }
 
 /** Every page of a list, following `nextCursor`. */

@@ -42,7 +42,6 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   constructor(
     private readonly home: string,
     private readonly upstreamOptions: UpstreamOptions = {},
-    private readonly reservedNames: ReadonlySet<string> = new Set(),
   ) {
     super();
   }
@@ -156,7 +155,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private rebuildCatalog(): void {
     const toolsByServer = new Map<string, readonly Tool[]>();
     for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
-    const next = buildCatalog(toolsByServer, this.reservedNames);
+    const next = buildCatalog(toolsByServer);
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
     const signature = JSON.stringify([...next.values()].map((e) => e.tool));
     this.catalogValue = next;

@@ -106,7 +106,6 @@ export class PanelBackend {
         await this.options.editor.copy(text);
         return null;
       },
-      saveState: () => null,
     };
   }
 
