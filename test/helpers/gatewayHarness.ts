@@ -93,13 +93,14 @@ export async function until(check: () => boolean | Promise<boolean>, intervalMs 
 
 /**
  * A real streamable HTTP MCP upstream built with the SDK, in stateless mode (a fresh server per
- * request), on an ephemeral loopback port.
+ * request), on an ephemeral loopback port. With `stream`, answers are server-sent events, so that
+ * notifications about a call (progress) reach the caller; JSON answers drop them.
  */
-export async function startHttpUpstream(register: (server: McpServer) => void): Promise<{ url: string; close(): Promise<void> }> {
+export async function startHttpUpstream(register: (server: McpServer) => void, options: { stream?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const listener = getRequestListener(async (request) => {
     const server = new McpServer({ name: 'http-upstream', version: '1.0.0' });
     register(server);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !options.stream });
     await server.connect(transport);
     return transport.handleRequest(request);
   });

@@ -389,6 +389,16 @@ export interface PolicyTool {
   /** The upstream tool's own name, without the `<server>__` prefix. */
   readonly name: string;
   readonly server: string;
+  /**
+   * The name the agent calls, as the gateway exposes it (cleaned, made unique, `_2` and so on).
+   * Rules and grants speak of this name; without it, of `<server>__<name>`.
+   */
+  readonly exposedName?: string;
+  /**
+   * `<server>__<name>` when cleaning changed it and no other tool is exposed under it: deny and ask
+   * rules written for that raw name still restrict this tool.
+   */
+  readonly legacyName?: string;
   readonly annotations?: { readonly readOnlyHint?: boolean; readonly destructiveHint?: boolean };
   /** `toolFingerprint()` of the tool as the upstream lists it now. */
   readonly fingerprint?: string;
@@ -446,8 +456,11 @@ export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerd
  * suspended and counts as ask.
  */
 export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>): PolicyVerdict {
-  const name = qualifiedToolName(tool.server, tool.name);
-  const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}));
+  const name = tool.exposedName ?? qualifiedToolName(tool.server, tool.name);
+  // A deny or ask rule written for the raw name still restricts the tool it named; an allow only
+  // ever counts for the name the agent sees, so it never reaches a tool the human did not see named.
+  const legacy = tool.legacyName;
+  const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}) || (legacy !== undefined && rule.decision !== 'allow' && ruleMatches(rule, legacy, args ?? {})));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');
