@@ -110,10 +110,6 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.expiryMs = clampExpiry(options.expiryMs ?? DEFAULT_EXPIRY_MS);
   }
 
-  set expiry(ms: number) {
-    this.expiryMs = clampExpiry(ms);
-  }
-
   /**
    * Restores persisted requests; ones that expired meanwhile are marked expired. An approval never
    * comes from a file: a request the file says is approved but not yet run goes back to pending,
