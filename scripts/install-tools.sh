@@ -68,7 +68,15 @@ gemini_cli() {
   (cd "$tools/gemini-cli" && npm init -y >/dev/null && npm i --no-save @google/gemini-cli@0.61.0 >/dev/null)
 }
 
-if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli; fi
+conformance() {
+  # The MCP conformance suite (server and client scenarios, including authorization); it needs Node 22+.
+  node24
+  if grep -q '"version": "0.2.0-alpha.12"' "$tools/conformance/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null; then return; fi
+  mkdir -p "$tools/conformance"
+  (cd "$tools/conformance" && npm init -y >/dev/null && npm i --no-save @modelcontextprotocol/conformance@0.2.0-alpha.12 >/dev/null)
+}
+
+if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli conformance; fi
 for component in "$@"; do
   echo "install-tools: $component" >&2
   "$component"

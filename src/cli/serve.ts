@@ -15,6 +15,7 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   gateway.upstreams.on('upstreamChanged', (state) => {
     if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
     if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
+    if (state.status === 'needs-sign-in') out(`upstream ${state.name}: needs sign-in (${state.error}); run: gatehouse login ${state.name}`);
   });
   gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));
   await gatehouse.start();

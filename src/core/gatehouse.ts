@@ -11,6 +11,7 @@ import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
 import { createAwaitApprovalTool, DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
 import { errorResult } from './upstreams/upstream';
+import { createUpstreamCallbackRoutes } from './upstreams/upstreamCallback';
 import { createApprovalRoutes } from './web/approvalRoutes';
 import type { Hono } from 'hono';
 
@@ -65,6 +66,7 @@ export class Gatehouse {
       routes: (app) => {
         oauth.routes(app);
         app.route('/', approvalRoutes);
+        app.route('/', createUpstreamCallbackRoutes(home));
         options.routes?.(app, this);
       },
     });

@@ -10,6 +10,7 @@ import { createListIntegrationsTool } from '../tools/listIntegrations';
 import type { CallContext, GatewayTool } from '../tools/gatewayTool';
 import type { CatalogEntry } from '../upstreams/catalog';
 import { errorResult } from '../upstreams/upstream';
+import { upstreamCallbackUrl } from '../upstreams/upstreamAuth';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
@@ -93,7 +94,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
     // Own tool names have no "__", so they can never collide with an upstream's <server>__<tool>.
-    this.upstreams = new UpstreamManager(options.home);
+    this.upstreams = new UpstreamManager(options.home, undefined, () => upstreamCallbackUrl(this.portValue));
     this.sessions = new McpSessions(
       { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
@@ -178,7 +179,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const own = this.ownTools.get(name);
     if (own) return own.call(args, context);
     const entry = this.upstreams.catalog.get(name);
-    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
+    if (!entry) return this.upstreams.signInRefusal(name) ?? errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
     const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.forward(entry, forwarded, context.signal);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
@@ -285,7 +286,7 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 }
 
 /** Asks whatever holds the port whether it is a Gatehouse. */
-async function probeGatehouse(port: number): Promise<{ pid?: number; version?: string } | undefined> {
+export async function probeGatehouse(port: number): Promise<{ pid?: number; version?: string } | undefined> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/.well-known/gatehouse`, { signal: AbortSignal.timeout(1000) });
     const body = (await response.json()) as { product?: string; pid?: number; version?: string };

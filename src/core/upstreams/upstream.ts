@@ -14,8 +14,10 @@ import {
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+import { UpstreamSignIn } from './upstreamSignIn';
 
-export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'stopped';
+/** `needs-sign-in`: an HTTP upstream asked for OAuth and only the human can sign in (`gatehouse login`, the editor). */
+export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'needs-sign-in' | 'stopped';
 
 export interface UpstreamState {
   readonly name: string;
@@ -46,13 +48,18 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private generation = 0;
+  /** OAuth for an HTTP upstream without a static Authorization header. */
+  private readonly signIn: UpstreamSignIn | undefined;
 
   constructor(
     readonly name: string,
     readonly config: ServerConfig,
     private readonly home: string,
+    /** The gateway's OAuth callback URL, for upstreams that need sign-in. */
+    oauthRedirectUrl: () => string = () => '',
   ) {
     super();
+    this.signIn = UpstreamSignIn.for(name, config, home, oauthRedirectUrl);
   }
 
   get state(): UpstreamState {
@@ -66,6 +73,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.signIn?.dispose();
     this.generation++;
     const client = this.client;
     this.client = undefined;
@@ -76,6 +84,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   /** Calls a tool by its upstream name. Results pass through unchanged; failures become isError results. */
   async callTool(toolName: string, args: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<CallToolResult> {
     const client = this.client;
+    if (this.statusValue === 'needs-sign-in' && this.signIn) return this.signIn.refusal(this.errorValue);
     if (!client || this.statusValue !== 'ready') {
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
@@ -88,6 +97,11 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
         signal,
       });
     } catch (error) {
+      const refusal = this.signIn?.explainCallFailure(error);
+      if (refusal) {
+        if (refusal.signedOut) void this.needsSignIn(client, this.generation, refusal.reason);
+        return refusal.result;
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (this.client !== client || /connection closed/i.test(message)) {
         return errorResult(`Upstream "${this.name}" stopped while running ${toolName}: ${message}. Gatehouse is reconnecting; retry the call once it is ready.`);
@@ -134,12 +148,29 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       });
       client.onclose = (): void => this.handleClose(client, generation);
       this.setState('ready', undefined, tools);
+      this.signIn?.keepFresh((reason) => void this.needsSignIn(client, generation, reason));
     } catch (error) {
       await client.close().catch(() => undefined);
       if (generation !== this.generation) return;
+      const reason = this.signIn?.connectFailureReason(error);
+      if (reason !== undefined) {
+        void this.needsSignIn(undefined, generation, reason);
+        return;
+      }
       this.setState('error', this.explain(error), []);
       this.scheduleReconnect();
     }
+  }
+
+  /** Stops using the connection and waits for the human to sign in (the sign-in file changes). */
+  private async needsSignIn(client: Client | undefined, generation: number, reason: string): Promise<void> {
+    if (generation !== this.generation || this.stopped || !this.signIn) return;
+    if (client && this.client === client) this.client = undefined;
+    this.setState('needs-sign-in', reason, []);
+    this.signIn.waitForSignIn(() => {
+      if (generation === this.generation && !this.stopped) void this.connect();
+    });
+    if (client) await client.close().catch(() => undefined);
   }
 
   private handleClose(client: Client, generation: number): void {
@@ -189,7 +220,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       }
       case 'http': {
         const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, expandEnvReferences(v)]));
-        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
+        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers }, ...this.signIn?.transportOptions() });
       }
       case 'stdio': {
         const env = { ...getDefaultEnvironment(), ...Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, expandEnvReferences(v)])) };

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigFileError } from '../store/files';
 import { watchFile } from '../store/watch';
 import { buildCatalog, type CatalogEntry } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
 import { Upstream, type UpstreamState } from './upstream';
+import { signInRefusal } from './upstreamSignIn';
 
 export interface UpstreamManagerEvents {
   /** The set of exposed tools changed (an upstream connected, listed new tools, or went away). */
@@ -32,6 +33,8 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   constructor(
     private readonly home: string,
     private readonly reservedNames: ReadonlySet<string> = new Set(),
+    /** The gateway's callback URL for upstream sign-ins (its port is known only once it listens). */
+    private readonly oauthRedirectUrl: () => string = () => '',
   ) {
     super();
   }
@@ -76,6 +79,14 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     return this.upstreams.get(name);
   }
 
+  /** For a call of `<server>__<tool>` whose server waits for sign-in (so lists no tools yet): the refusal to return. */
+  signInRefusal(toolName: string): CallToolResult | undefined {
+    for (const [name, upstream] of this.upstreams) {
+      if (toolName.startsWith(`${name}__`) && upstream.state.status === 'needs-sign-in') return signInRefusal(name, upstream.state.error);
+    }
+    return undefined;
+  }
+
   /** Resolves once every upstream has left `connecting` (ready or error), or after `timeoutMs`. */
   async settled(timeoutMs = 30_000): Promise<void> {
     const pending = (): boolean => [...this.upstreams.values()].some((u) => u.state.status === 'connecting');
@@ -112,7 +123,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     }
     for (const [name, config] of servers) {
       if (this.upstreams.has(name)) continue;
-      const upstream = new Upstream(name, config, this.home);
+      const upstream = new Upstream(name, config, this.home, this.oauthRedirectUrl);
       this.upstreams.set(name, upstream);
       upstream.on('changed', (state) => {
         if (this.upstreams.get(name) !== upstream) return;

@@ -65,7 +65,7 @@ export interface ServerForm {
 
 export interface ServerView {
   readonly name: string;
-  readonly status: 'connecting' | 'ready' | 'error' | 'stopped' | 'configured';
+  readonly status: 'connecting' | 'ready' | 'error' | 'needs-sign-in' | 'stopped' | 'configured';
   readonly error?: string;
   /** Present when the server is in servers.json and so can be edited. */
   readonly form?: ServerForm;
