@@ -52,9 +52,9 @@ chromium() {
 
 claude_code() {
   local pkg="$tools/claude-code/node_modules/@anthropic-ai/claude-code"
-  if grep -q '"version": "2.1.330"' "$pkg/package.json" 2>/dev/null && HOME="$tools/claude-code" "$pkg/bin/claude.exe" --version >/dev/null 2>&1; then return; fi
+  if grep -q '"version": "2.1.332"' "$pkg/package.json" 2>/dev/null && HOME="$tools/claude-code" "$pkg/bin/claude.exe" --version >/dev/null 2>&1; then return; fi
   mkdir -p "$tools/claude-code"
-  (cd "$tools/claude-code" && npm init -y >/dev/null && npm i --no-save @anthropic-ai/claude-code@2.1.330 >/dev/null)
+  (cd "$tools/claude-code" && npm init -y >/dev/null && npm i --no-save @anthropic-ai/claude-code@2.1.332 >/dev/null)
   # The package's postinstall swaps its placeholder for the native binary (from the platform
   # package in optionalDependencies); npm versions that hold back install scripts skip it.
   if ! HOME="$tools/claude-code" "$pkg/bin/claude.exe" --version >/dev/null 2>&1; then (cd "$pkg" && node install.cjs); fi
@@ -76,7 +76,15 @@ conformance() {
   (cd "$tools/conformance" && npm init -y >/dev/null && npm i --no-save @modelcontextprotocol/conformance@0.2.0-alpha.12 >/dev/null)
 }
 
-if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli conformance; fi
+filesystem_server() {
+  # 2025.8.21 answers write_file with text only (later versions add structuredContent): the shape
+  # that Codex and Claude Code lost behind a gate. Its schemas need zod 3 in its own folder.
+  if grep -q '"version": "2025.8.21"' "$tools/server-filesystem/node_modules/@modelcontextprotocol/server-filesystem/package.json" 2>/dev/null; then return; fi
+  mkdir -p "$tools/server-filesystem"
+  (cd "$tools/server-filesystem" && npm init -y >/dev/null && npm i --no-save @modelcontextprotocol/server-filesystem@2025.8.21 zod@3 >/dev/null)
+}
+
+if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli filesystem_server conformance; fi
 for component in "$@"; do
   echo "install-tools: $component" >&2
   "$component"

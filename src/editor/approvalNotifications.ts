@@ -1,8 +1,10 @@
+import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
+import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText } from './promptText';
 import type { NotificationsMode } from './settings';
 
 export type DecideResult = { readonly ok: true; readonly request: ApprovalRequest } | { readonly ok: false; readonly message: string };
@@ -15,6 +17,8 @@ export interface ApprovalChannel {
   readonly onDidRequestApproval: vscode.Event<ApprovalRequest>;
   /** Held calls this window did not see arrive (restored from pending.json, or found on following). */
   readonly onDidRestorePending?: vscode.Event<number>;
+  /** A call was held, decided anywhere or expired: prompts for calls no longer pending close. */
+  readonly onDidChangePendingCount?: vscode.Event<number>;
   pendingRequests(): ApprovalRequest[];
   findRequest(id: string): ApprovalRequest | undefined;
   decideRequest(id: string, decision: HumanDecision): Promise<DecideResult>;
@@ -23,17 +27,38 @@ export interface ApprovalChannel {
 /** Lets the rest of a burst arrive before the summary counts it. */
 const SUMMARY_DELAY_MS = 400;
 
+/** The commands behind a prompt's links. Not in the command palette: each needs this window's nonce. */
+export const PromptCommand = {
+  approve: 'gatehouse.prompt.approve',
+  deny: 'gatehouse.prompt.deny',
+  more: 'gatehouse.prompt.more',
+  showAll: 'gatehouse.prompt.showAll',
+} as const;
+
 const channelNames: Record<string, string> = { editor: 'in the editor', browser: 'in the browser', terminal: 'in the serve terminal' };
 
+interface OpenPrompt {
+  close(): void;
+}
+
 /**
- * One notification per held call (issue 5 §3): "<client> wants to run <server> › <tool>", the key
- * arguments and the agent's `additional_info`, with Approve, Deny and Details. A burst becomes one
- * "N calls waiting" summary. VS Code cannot withdraw a notification, so one whose request was
- * decided elsewhere or expired answers a late click by saying so.
+ * Keeps every held call in front of the person until it is decided or expires. A toast would
+ * hide after a few seconds and could never be withdrawn, so each prompt is a progress
+ * notification, which VS Code keeps on screen until the extension ends it: "<client> wants to
+ * run <server> › <tool>", the key arguments, `additional_info` and why it was held, with
+ * **Approve** first and **Deny** and **More…** (every other decision) beside it. It closes the
+ * moment the call is decided anywhere (panel, browser, terminal, another window) or expires. A
+ * burst replaces its prompts with one live "N calls waiting" summary.
+ *
+ * The links run commands that anything able to show a link could name, so each carries a nonce
+ * that exists only in this extension host's memory; agent text never becomes a link.
  */
 export class ApprovalNotifier extends Disposable {
   private readonly burst = new NotificationBurst();
   private summaryTimer: NodeJS.Timeout | undefined;
+  private readonly prompts = new Map<string, OpenPrompt>();
+  private summary: (OpenPrompt & { update(count: number): void }) | undefined;
+  private readonly nonce = crypto.randomBytes(16).toString('hex');
 
   constructor(
     private readonly channel: ApprovalChannel,
@@ -47,51 +72,107 @@ export class ApprovalNotifier extends Disposable {
         if (this.mode() !== 'off') this.scheduleSummary();
       }));
     }
-    this.register({ dispose: () => clearTimeout(this.summaryTimer) });
+    if (channel.onDidChangePendingCount) this.register(channel.onDidChangePendingCount(() => this.withdrawSettled()));
+    const decide = (decision: HumanDecision) => (id: unknown, nonce: unknown) => {
+      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision, this.log);
+    };
+    this.register(vscode.commands.registerCommand(PromptCommand.approve, decide({ kind: 'approve', scope: 'once', channel: 'editor' })));
+    this.register(vscode.commands.registerCommand(PromptCommand.deny, decide({ kind: 'deny', channel: 'editor' })));
+    this.register(vscode.commands.registerCommand(PromptCommand.more, (id: unknown, nonce: unknown) => {
+      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id, this.log);
+    }));
+    this.register(vscode.commands.registerCommand(PromptCommand.showAll, (nonce: unknown) => {
+      if (nonce === this.nonce) void vscode.commands.executeCommand(CommandId.showPending);
+    }));
+    this.register({
+      dispose: () => {
+        clearTimeout(this.summaryTimer);
+        for (const prompt of this.prompts.values()) prompt.close();
+        this.summary?.close();
+      },
+    });
+  }
+
+  private checked(id: unknown, nonce: unknown): id is string {
+    if (nonce === this.nonce && typeof id === 'string') return true;
+    this.log.warn('Ignored a Gatehouse approval link that this window did not show');
+    return false;
   }
 
   private announce(request: ApprovalRequest): void {
     const mode = this.mode();
     if (mode === 'off') return;
     const inBurst = this.burst.arrive(Date.now());
-    if (mode === 'summary' || inBurst) this.scheduleSummary();
-    else void this.showRequest(request);
+    if (this.summary) this.summary.update(this.channel.pendingRequests().length);
+    else if (mode === 'summary' || inBurst) this.scheduleSummary();
+    else this.showRequest(request);
   }
 
   private scheduleSummary(): void {
     if (this.summaryTimer) return;
     this.summaryTimer = setTimeout(() => {
       this.summaryTimer = undefined;
-      void this.showSummary();
+      this.showSummary();
     }, SUMMARY_DELAY_MS);
   }
 
-  private async showSummary(): Promise<void> {
+  /** One summary instead of a column of prompts: the ones already open make way for it. */
+  private showSummary(): void {
     const count = this.channel.pendingRequests().length;
     if (count === 0 || this.isDisposed) return;
-    const show = 'Show';
-    const choice = await vscode.window.showWarningMessage(`Gatehouse: ${count} call${count === 1 ? '' : 's'} waiting for your approval`, show);
-    if (choice === show) await vscode.commands.executeCommand(CommandId.showPending);
-  }
-
-  private async showRequest(request: ApprovalRequest): Promise<void> {
-    const [approve, deny, details] = ['Approve', 'Deny', 'Details'];
-    const choice = await vscode.window.showWarningMessage(notificationText(request), approve, deny, details);
-    if (!choice) return;
-    if (choice === details) {
-      await showApprovalDetails(this.channel, request.id);
+    for (const prompt of this.prompts.values()) prompt.close();
+    this.prompts.clear();
+    if (this.summary) {
+      this.summary.update(count);
       return;
     }
-    const decision: HumanDecision = choice === approve ? { kind: 'approve', scope: 'once', channel: 'editor' } : { kind: 'deny', channel: 'editor' };
-    await decideAndReport(this.channel, request.id, decision, this.log);
+    const show = link('Show', PromptCommand.showAll, [this.nonce]);
+    this.summary = this.persistent(`${waitingText(count)} ${show}`, (report) => ({
+      update: (next: number) => report(`${waitingText(next)} ${show}`),
+    }));
+  }
+
+  private showRequest(request: ApprovalRequest): void {
+    const args = [request.id, this.nonce];
+    const actions = [link('Approve', PromptCommand.approve, args), link('Deny', PromptCommand.deny, args), link('More…', PromptCommand.more, args)].join(' · ');
+    const why = neutraliseLinks(heldBecause(request));
+    this.prompts.set(request.id, this.persistent(`${notificationText(request)}. Held because ${why}. ${actions}`, () => ({})));
+  }
+
+  /** A notification that stays until `close()`; `extra` gets a way to change its message. */
+  private persistent<T extends object>(message: string, extra: (report: (message: string) => void) => T): OpenPrompt & T {
+    let close: () => void = () => undefined;
+    let report: (message: string) => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatehouse' }, (progress) => {
+      report = (next) => progress.report({ message: next });
+      report(message);
+      return closed;
+    });
+    return { close: () => close(), ...extra((next) => report(next)) };
+  }
+
+  /** Closes the prompt of every call that is no longer pending, and the summary once none is. */
+  private withdrawSettled(): void {
+    const pending = new Set(this.channel.pendingRequests().map((request) => request.id));
+    for (const [id, prompt] of this.prompts) {
+      if (pending.has(id)) continue;
+      prompt.close();
+      this.prompts.delete(id);
+    }
+    if (!this.summary) return;
+    if (pending.size === 0) {
+      this.summary.close();
+      this.summary = undefined;
+    } else {
+      this.summary.update(pending.size);
+    }
   }
 }
 
-/** "codex wants to run github › create_issue: title: "Fix", body: "…" — “additional info”" */
-export function notificationText(request: ApprovalRequest): string {
-  const args = summariseArguments(request.arguments);
-  const info = request.additionalInfo ? ` — “${truncate(request.additionalInfo, 160)}”` : '';
-  return `${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}`;
+/** A command link for a notification message; only ids and the nonce go into it. */
+function link(label: string, command: string, args: readonly string[]): string {
+  return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */
@@ -142,7 +223,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
   const info = (label: string, detail?: string): DetailItem => ({ label, ...(detail ? { detail } : {}) });
   const items: DetailItem[] = [
     separator('Decide'),
-    { label: '$(check) Approve', description: 'this call only', decision: approve('once') },
+    { label: '$(check) Approve once', description: 'this call only', decision: approve('once') },
     { label: '$(check-all) Approve for this session', description: `${request.clientName}'s current session, same tool`, decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: `${request.server} › ${request.originalName}`, decision: approve('tool') },
@@ -154,7 +235,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     separator('Request'),
     info(`$(account) ${request.clientName}`, `client ${request.clientId}`),
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
-    info(`$(law) ${request.rule ? `Rule ${request.rule.id}: ${request.rule.decision}` : 'No rule matched: the default decision applies'}`, request.rule?.reason ?? request.reason),
+    info(`$(law) Held because ${heldBecause(request)}`, request.rule ? `rule "${request.rule.id}": ${request.rule.decision}` : request.reason),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
     separator('More'),
     { label: '$(layout-panel) Open in the Gatehouse panel', description: 'every pending call, rules and history', openPanel: true },
@@ -186,16 +267,3 @@ async function askDenyReason(): Promise<HumanDecision | undefined> {
 }
 
 const noLog = { info: () => undefined } as unknown as vscode.LogOutputChannel;
-
-export function summariseArguments(args: Record<string, unknown>): string {
-  const summary = Object.entries(args)
-    .slice(0, 3)
-    .map(([key, value]) => `${key}: ${truncate(typeof value === 'string' ? value : JSON.stringify(value), 40)}`)
-    .join(', ');
-  return Object.keys(args).length > 3 ? `${summary}, …` : summary;
-}
-
-function truncate(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ');
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}

@@ -119,18 +119,22 @@ async function restartGateway({ gateway, log }: CommandServices): Promise<void> 
 async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
   const store = gateway.gatehouse?.gateway.apiKeys ?? new ApiKeyStore(resolveHome());
   const taken = new Set(store.list().map((record) => record.label));
-  const label = await vscode.window.showInputBox({
+  // An empty answer takes the suggestion shown, made unique, rather than doing nothing.
+  let suggestion = 'codex';
+  for (let n = 2; taken.has(suggestion); n++) suggestion = `codex-${n}`;
+  const typed = await vscode.window.showInputBox({
     title: 'Gatehouse: Create API Key',
-    prompt: 'Who will use this key? Approvals show this name.',
-    placeHolder: 'codex',
+    prompt: `Who will use this key? Approvals show this name. Leave it empty for "${suggestion}".`,
+    placeHolder: suggestion,
     validateInput: (value) => (taken.has(value.trim()) ? `A key labelled "${value.trim()}" already exists.` : undefined),
   });
-  if (!label?.trim()) return;
-  const key = store.create(label.trim());
-  log.info(`Created the API key "${label.trim()}"`);
+  if (typed === undefined) return;
+  const label = typed.trim() || suggestion;
+  const key = store.create(label);
+  log.info(`Created the API key "${label}"`);
   const copy = 'Copy Key';
   const choice = await vscode.window.showInformationMessage(
-    `API key for "${label.trim()}" (shown only this once): ${key}`,
+    `API key for "${label}" (shown only this once): ${key}`,
     { modal: true, detail: 'Send it as "Authorization: Bearer <key>". Codex: export it and set bearer_token_env_var.' },
     copy,
   );

@@ -152,7 +152,7 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
   if (auth === 'env') {
     const key = store.create(keyLabel);
     log.info(`Created the API key "${keyLabel}" for ${client}`);
-    void offerExportLine(client, keyLabel, `export ${GATEHOUSE_TOKEN_ENV}=${key}`);
+    await offerExportLine(client, keyLabel, `export ${GATEHOUSE_TOKEN_ENV}=${key}`);
   } else if (auth === 'oauth' && client === 'codex') {
     void offerCodexLogin();
   } else if (auth === 'oauth') {
@@ -162,13 +162,26 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
   }
 }
 
-/** Shown once: the key exists nowhere else, so the message carries the exact line to run. */
+/**
+ * Shown once: the key exists nowhere else, so this carries the exact line to run. Never in a
+ * toast, which would keep the key in the notification centre: a modal, or, where the host
+ * refuses modals (smoke-test mode), an input box holding the line, both gone once closed.
+ */
 async function offerExportLine(client: ConnectableClient, keyLabel: string, exportLine: string): Promise<void> {
   const copy = 'Copy Export Line';
-  const choice = await vscode.window.showInformationMessage(
-    `${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}. In the shell that starts ${CLIENT_NAMES[client]}, run: ${exportLine} (key "${keyLabel}", shown only this once)`,
-    copy,
-  );
+  const where = `In the shell that starts ${CLIENT_NAMES[client]}, run the line below. Key "${keyLabel}" is shown only this once.`;
+  let choice: string | undefined;
+  try {
+    choice = await vscode.window.showInformationMessage(`${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`, { modal: true, detail: `${where}\n\n${exportLine}` }, copy);
+  } catch {
+    const line = await vscode.window.showInputBox({
+      title: `Gatehouse: ${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`,
+      prompt: `${where} Enter copies it; Escape closes.`,
+      value: exportLine,
+      ignoreFocusOut: true,
+    });
+    choice = line === undefined ? undefined : copy;
+  }
   if (choice === copy) await vscode.env.clipboard.writeText(exportLine);
 }
 

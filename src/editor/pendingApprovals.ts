@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
-import { showApprovalDetails, summariseArguments } from './approvalNotifications';
+import { showApprovalDetails } from './approvalNotifications';
 import type { ApprovalChannel } from './approvalNotifications';
+import { summariseArguments } from './promptText';
 
 interface RequestItem extends vscode.QuickPickItem {
   readonly request?: ApprovalRequest;

@@ -8,7 +8,7 @@ import { assistantMessage, functionCall, functionOutputs, MockModel, type Respon
 
 /**
  * Issue 7, proven end to end: the real `gatehouse` CLI edits the real Codex CLI's config.toml, and
- * the real Codex (0.169, from npm) then reaches the real running gateway through it. Only the model
+ * the real Codex (0.171, from npm) then reaches the real running gateway through it. Only the model
  * is scripted (MockModel), because no model can run here.
  */
 

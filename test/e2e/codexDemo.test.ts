@@ -127,7 +127,7 @@ describe('the mission demo: the real Codex CLI writes a note through Gatehouse a
 
     const skills = skillsShownToModel(requests[0]!);
     for (const skill of loadBundledSkills()) assert.equal(skills.get(skill.name), skill.description, `Codex lists ${skill.name} for the model`);
-    // Codex 0.169 groups a server's tools in a namespace and keeps the gateway's own names inside it.
+    // Codex 0.171 groups a server's tools in a namespace and keeps the gateway's own names inside it.
     const offered = mcpToolsShownToModel(requests[0]!);
     assert.deepEqual(offered.get(NAMESPACE), ['await_approval', 'demo__echo', 'demo__get_time', 'demo__write_note', 'list_integrations']);
 

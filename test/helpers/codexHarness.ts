@@ -6,7 +6,7 @@ import { CODEX_SERVER_NAME, desiredCodexEntry, GATEHOUSE_TOKEN_ENV } from '../..
 import { REPO_ROOT, tempDir } from './gatewayHarness';
 import type { MockModel } from './mockModel';
 
-/** The real Codex CLI from npm (@openai/codex 0.169), with its native binary inside the package. */
+/** The real Codex CLI from npm (@openai/codex 0.171), with its native binary inside the package. */
 export const CODEX_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'codex');
 
 /** A throwaway user for one Codex run: its own HOME, CODEX_HOME and working directory. */
@@ -155,7 +155,7 @@ export function describeRun(run: CodexExecResult): string {
 
 /**
  * The skills Codex told the model about, by name, from the `<skills_instructions>` block. Codex
- * 0.169 sends it as a developer message in `input`, not in `instructions`, one line per skill:
+ * 0.171 sends it as a developer message in `input`, not in `instructions`, one line per skill:
  * `- <name>: <description> (file: <path>)`.
  */
 export function skillsShownToModel(request: { readonly [key: string]: unknown }): Map<string, string> {
@@ -175,7 +175,7 @@ function textOf(request: { readonly [key: string]: unknown }): string {
   return parts.join('\n');
 }
 
-/** The MCP tools Codex offered the model, as `namespace` → tool names (Codex 0.169 groups them per server). */
+/** The MCP tools Codex offered the model, as `namespace` → tool names (Codex 0.171 groups them per server). */
 export function mcpToolsShownToModel(request: { readonly tools?: ReadonlyArray<Record<string, unknown>> }): Map<string, string[]> {
   const namespaces = new Map<string, string[]>();
   for (const tool of request.tools ?? []) {

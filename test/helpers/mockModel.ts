@@ -18,7 +18,7 @@ export interface ResponsesRequest {
 }
 export type ScriptStep = ResponseItem[] | ((request: ResponsesRequest) => ResponseItem[]);
 
-/** An MCP tool call as Codex 0.169 expects it: the namespace is `mcp__<server>`, the name the tool's own. */
+/** An MCP tool call as Codex 0.171 expects it: the namespace is `mcp__<server>`, the name the tool's own. */
 export function functionCall(namespace: string, name: string, args: Record<string, unknown>, callId = `call_${name}`): ResponseItem {
   return { type: 'function_call', id: `fc_${callId}`, call_id: callId, namespace, name, arguments: JSON.stringify(args) };
 }

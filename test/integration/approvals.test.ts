@@ -82,7 +82,9 @@ describe('approvals: held calls and await_approval', function () {
     const s = structured(result);
     assert.equal(s.status, 'approved');
     assert.equal(s.decided_by, 'Ada');
-    assert.deepEqual(s.result, { path: path.join(th.home, 'demo', 'approved.txt'), bytes: 12 });
+    const file = path.join(th.home, 'demo', 'approved.txt');
+    // The whole executed result travels in structuredContent, for clients that show the model only that.
+    assert.deepEqual(s.result, { is_error: false, text: `Wrote 12 bytes to ${file}`, structured_content: { path: file, bytes: 12 } });
     assert.match(text(result), /Approved by Ada \(test\)/);
     assert.match(text(result), /Wrote 12 bytes/);
     assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'approved.txt'), 'utf8'), 'exactly this');
@@ -210,7 +212,7 @@ describe('approvals: 50 held calls decided in random order', function () {
           assert.equal(fs.existsSync(path.join(th.home, 'demo', `n${i}.txt`)), false);
         } else {
           assert.equal(s.status, 'approved');
-          assert.equal((s.result as { path: string }).path, path.join(th.home, 'demo', `n${i}.txt`));
+          assert.equal((s.result as { structured_content: { path: string } }).structured_content.path, path.join(th.home, 'demo', `n${i}.txt`));
           assert.equal(fs.readFileSync(path.join(th.home, 'demo', `n${i}.txt`), 'utf8'), `content ${i}`);
         }
       });

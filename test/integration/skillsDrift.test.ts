@@ -96,6 +96,13 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
     assert.equal(th.gatehouse.decide(approvedId, { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' }).ok, true);
     real.set('approved', await waiting);
 
+    // A name the demo's own schema refuses: approved, run, and failed on the upstream.
+    const failingId = String(structured(await call(client, 'demo__write_note', { name: '../outside.txt', content: 'no' })).request_id);
+    const failing = call(client, 'await_approval', { request_id: failingId });
+    await until(() => th.gatehouse.approvals.waitingCount() > 0);
+    assert.equal(th.gatehouse.decide(failingId, { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' }).ok, true);
+    real.set('approved_error', await failing);
+
     const deniedId = String(structured(await call(client, 'demo__write_note', { name: 'denied.txt', content: 'no' })).request_id);
     th.gatehouse.decide(deniedId, { kind: 'deny', reason: 'not in the shared folder', channel: 'editor' });
     real.set('denied', await call(client, 'await_approval', { request_id: deniedId }));
@@ -147,8 +154,8 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
       assert.ok(inputNames.has('additional_info'));
     });
 
-    it('has every outcome as a status: four await_approval enums, approval_required and blocked from real calls', function () {
-      for (const status of ['approved', 'denied', 'expired', 'pending', 'approval_required', 'blocked']) assert.ok(statuses.has(status), status);
+    it('has every outcome as a status: five await_approval enums, approval_required and blocked from real calls', function () {
+      for (const status of ['approved', 'denied', 'expired', 'pending', 'error', 'approval_required', 'blocked']) assert.ok(statuses.has(status), status);
       assert.equal(structured(real.get('approval_required')!).status, 'approval_required');
       for (const status of ['approved', 'denied', 'pending', 'expired', 'blocked']) assert.equal(structured(real.get(status)!).status, status);
       assert.equal(real.get('blocked')!.isError, true);
@@ -165,7 +172,7 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
 
     it('answers within the await_approval output schema', function () {
       const schema = tools.find((tool) => tool.name === 'await_approval')!.outputSchema as { properties: Json; required: string[] };
-      for (const kind of ['approved', 'denied', 'pending', 'expired']) {
+      for (const kind of ['approved', 'approved_error', 'denied', 'pending', 'expired', 'unknown']) {
         const keys = Object.keys(structured(real.get(kind)!));
         for (const key of keys) assert.ok(key in schema.properties, `${kind} answers ${key}, which the output schema lacks`);
         for (const key of schema.required) assert.ok(keys.includes(key), `${kind} lacks required ${key}`);
@@ -202,6 +209,8 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
     /** Which real response an example stands for: its status, or what else gives it away. */
     function kindOf(example: Json): string {
       const status = structured(example as CallToolResult).status;
+      if (status === 'approved' && example.isError === true) return 'approved_error';
+      if (status === 'error') return 'unknown';
       if (typeof status === 'string') return status;
       if ('integrations' in structured(example as CallToolResult)) return 'list_integrations';
       if (example.isError === true) return 'unknown';
@@ -210,7 +219,7 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
 
     it('has one example for each response the agent must handle', function () {
       const kinds = examples().map(kindOf).sort();
-      assert.deepEqual(kinds, ['approval_required', 'approved', 'blocked', 'denied', 'expired', 'list_integrations', 'pending', 'unknown']);
+      assert.deepEqual(kinds, ['approval_required', 'approved', 'approved_error', 'blocked', 'denied', 'expired', 'list_integrations', 'pending', 'unknown']);
     });
 
     it('gives each example the keys of the real response: top level, content items and structuredContent', function () {
@@ -226,10 +235,15 @@ describe('skills never drift from the live gateway (issue 8 §2)', function () {
     });
 
     it('shows the approved result nested as the executed call returned it, and the scope and channel values the gateway uses', function () {
+      for (const kind of ['approved', 'approved_error']) {
+        const shown = structured(examples().find((example) => kindOf(example) === kind)! as CallToolResult);
+        const truth = structured(real.get(kind)!);
+        assert.deepEqual(sortedKeys(shown.result), sortedKeys(truth.result), `${kind}: result keys`);
+        assert.equal(shown.is_error, kind === 'approved_error');
+        assert.equal((truth.result as Json).is_error, kind === 'approved_error');
+      }
       const approved = examples().find((example) => kindOf(example) === 'approved')!;
       const shown = structured(approved as CallToolResult);
-      const truth = structured(real.get('approved')!);
-      assert.deepEqual(sortedKeys(shown.result), sortedKeys(truth.result));
       assert.equal(typeof shown.is_error, 'boolean');
       assert.ok(['once', 'session', 'tool', 'arguments'].includes(String(shown.scope)), `scope ${shown.scope}`);
       assert.ok(['editor', 'browser', 'terminal'].includes(String(shown.channel)), `channel ${shown.channel}`);

@@ -15,8 +15,10 @@ export const MARKER = '@@gatehouse-harness ';
 export const OUTPUT_MARKER = '@@gatehouse-out ';
 
 export type BrowserAction =
-  /** Click the button labelled `button` on the notification whose text contains `message`. */
+  /** Click the button or link labelled `button` on the notification whose text contains `message`. */
   | { readonly kind: 'clickNotificationButton'; readonly message: string; readonly button: string }
+  /** Read the text of every notification in the notification centre, top first (a JSON array). */
+  | { readonly kind: 'notificationTexts' }
   /** Open another workbench tab on the same folder (another window, with its own extension host); acks its window number. */
   | { readonly kind: 'openWindow' }
   /** Wait until a notification whose text contains `message` is in the notification centre; reads its text. */

@@ -31,7 +31,7 @@ const codeServerEntry = path.join(root, '.tools/code-server/node_modules/code-se
 const chromiumPath = '/usr/bin/chromium';
 const artifactsDir = path.join(root, 'test-artifacts/vscode');
 const vsixPath = path.join(root, 'dist/gatehouse.vsix');
-const suiteTimeoutMs = Number(process.env.GATEHOUSE_VSCODE_TIMEOUT_MS ?? 360_000);
+const suiteTimeoutMs = Number(process.env.GATEHOUSE_VSCODE_TIMEOUT_MS ?? 600_000);
 const verbose = process.env.GATEHOUSE_VSCODE_VERBOSE === '1';
 const ACTION_TIMEOUT_MS = 15_000;
 
@@ -409,6 +409,17 @@ async function performAction(windows: Windows, request: BrowserActionRequest, ac
         await clickNotificationButton(page, request.message, request.button);
         ack = { ok: true };
         break;
+      case 'notificationTexts': {
+        const centre = page.locator('.notifications-center');
+        if (!(await centre.isVisible())) {
+          await page.locator('[id="status.notifications"]').click({ timeout: 5_000 });
+          await page.mouse.move(1, 1);
+          await centre.waitFor({ state: 'visible', timeout: ACTION_TIMEOUT_MS });
+        }
+        const rows = await centre.locator('.monaco-list-row').allTextContents();
+        ack = { ok: true, value: JSON.stringify(rows.map((row) => row.trim())) };
+        break;
+      }
       case 'findNotification':
         ack = { ok: true, value: ((await findNotificationRow(page, request.message).then((row) => row.textContent({ timeout: ACTION_TIMEOUT_MS }))) ?? '').trim() };
         break;
@@ -465,7 +476,8 @@ async function clickNotificationButton(page: Page, message: string, button: stri
   const deadline = Date.now() + ACTION_TIMEOUT_MS;
   const row = await findNotificationRow(page, message);
   const exactLabel = exactText(button);
-  const target = row.locator('.monaco-button').filter({ hasText: exactLabel }).first();
+  // Buttons, and the links of the prompts that Gatehouse keeps on screen (progress notifications).
+  const target = row.locator('.monaco-button, .notification-list-item-message a').filter({ hasText: exactLabel }).first();
   if (!(await target.isVisible())) await row.click({ timeout: 5_000 });
   await target.click({ timeout: Math.max(1_000, deadline - Date.now()) });
 }

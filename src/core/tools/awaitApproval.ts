@@ -1,8 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalQueue, ApprovalRequest } from '../approvals/approvalQueue';
 import { requestAuditFields, type AuditSink } from '../approvals/audit';
-import { errorResult } from '../upstreams/upstream';
 import type { CallContext, GatewayTool } from './gatewayTool';
+import { resultForModel } from './resultForModel';
 
 export const AWAIT_APPROVAL = 'await_approval';
 export const DEFAULT_AWAIT_WINDOW_MS = 50_000;
@@ -38,7 +38,7 @@ export function createAwaitApprovalTool(deps: AwaitApprovalDeps): GatewayTool {
       outputSchema: {
         type: 'object',
         properties: {
-          status: { type: 'string', enum: ['approved', 'denied', 'expired', 'pending'] },
+          status: { type: 'string', enum: ['approved', 'denied', 'expired', 'pending', 'error'] },
           request_id: { type: 'string' },
           message: { type: 'string' },
           reason: { type: 'string' },
@@ -47,7 +47,17 @@ export function createAwaitApprovalTool(deps: AwaitApprovalDeps): GatewayTool {
           scope: { type: 'string' },
           expires_at: { type: 'string' },
           is_error: { type: 'boolean' },
-          result: { type: 'object', description: 'The structuredContent of the executed call, when it had one.' },
+          result: {
+            type: 'object',
+            description: 'The executed call\'s output: its text, a line for each piece of content that is not text, its own structuredContent, and whether it is an error.',
+            properties: {
+              is_error: { type: 'boolean' },
+              text: { type: 'string' },
+              other_content: { type: 'array', items: { type: 'string' } },
+              structured_content: { type: 'object' },
+            },
+            required: ['is_error', 'text'],
+          },
         },
         required: ['status', 'request_id', 'message'],
         additionalProperties: false,
@@ -56,13 +66,13 @@ export function createAwaitApprovalTool(deps: AwaitApprovalDeps): GatewayTool {
     },
     async call(args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
       const id = typeof args.request_id === 'string' ? args.request_id.trim() : '';
-      if (!id) return errorResult('await_approval needs the request_id from the approval_required result.');
+      if (!id) return failure(id, 'await_approval needs the request_id from the approval_required result.');
       let request = deps.queue.get(id);
       if (!request) {
-        return errorResult(`There is no approval request "${id}". It may have been decided and cleared long ago, or the id is mistyped. If the call is still needed, issue it again.`);
+        return failure(id, `There is no approval request "${id}". It may have been decided and cleared long ago, or the id is mistyped. If the call is still needed, issue it again.`);
       }
       if (request.clientId !== context.principal.clientId) {
-        return errorResult(`The approval request "${id}" belongs to another client; only the client that made the call can await it.`);
+        return failure(id, `The approval request "${id}" belongs to another client; only the client that made the call can await it.`);
       }
       if (request.status === 'pending') request = (await deps.queue.awaitDecision(id, deps.windowMs(), context.signal)) ?? request;
       return answer(request, deps, context);
@@ -100,7 +110,9 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
       if (firstRun) {
         deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
       }
-      const message = `Approved by ${who} (${how}). Gatehouse ran ${request.tool} with the approved arguments; this is its result. Do not call it again.`;
+      const output = resultForModel(result);
+      const outcome = output.is_error ? `it reported an error: ${excerpt(output.text) || 'no error text'}` : 'this is its result';
+      const message = `Approved by ${who} (${how}). Gatehouse ran ${request.tool} with the approved arguments; ${outcome}. Do not call it again.`;
       return {
         content: [{ type: 'text', text: message }, ...result.content],
         structuredContent: {
@@ -110,13 +122,24 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
           decided_by: who,
           ...(decision?.channel ? { channel: decision.channel } : {}),
           ...(decision?.scope ? { scope: decision.scope } : {}),
-          is_error: result.isError === true,
-          ...(result.structuredContent ? { result: result.structuredContent } : {}),
+          is_error: output.is_error,
+          result: output,
         },
         ...(result.isError ? { isError: true } : {}),
       };
     }
   }
+}
+
+/** The start of an error text for the one-line message; the whole text is in `result.text`. */
+function excerpt(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** A refusal of await_approval itself, structured like its other answers so every client shows it. */
+function failure(id: string, message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], structuredContent: { status: 'error', request_id: id, message }, isError: true };
 }
 
 function describeScope(scope: string): string {

@@ -8,6 +8,7 @@ import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
 import type { CatalogEntry } from '../../core/upstreams/catalog';
 import type { UpstreamState } from '../../core/upstreams/upstream';
+import { summariseArguments } from '../promptText';
 import { truncate } from './format';
 import { serverFormFromEntry } from './forms';
 import type { HistoryFilter, HistoryRow, PanelSnapshot, PendingItem, ServerView, ToolView, TryCallResult } from './protocol';
@@ -27,15 +28,6 @@ export interface SnapshotInputs {
   readonly serversFile: { readonly servers: Readonly<Record<string, unknown>> } | { readonly error: string };
   readonly oauthClients: readonly ConnectedClient[];
   readonly apiKeys: readonly ApiKeyRecord[];
-}
-
-export function summariseArguments(args: Record<string, unknown>): string {
-  const entries = Object.entries(args);
-  const summary = entries
-    .slice(0, 3)
-    .map(([key, value]) => `${key}: ${truncate(typeof value === 'string' ? value : JSON.stringify(value), 40)}`)
-    .join(', ');
-  return entries.length > 3 ? `${summary}, …` : summary;
 }
 
 export function pendingItem(request: ApprovalRequest): PendingItem {

@@ -6,7 +6,7 @@ import * as TOML from '@iarna/toml';
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
 import type { GatehouseApi } from '../../../src/extension';
-import { clickNotificationButton, pickQuickPickItem, takeScreenshot } from './harness';
+import { clickNotificationButton, notificationTexts, pickQuickPickItem, takeScreenshot } from './harness';
 
 /** What a user already had in config.toml; every byte of it must survive. */
 const USER_CONFIG = [
@@ -46,6 +46,19 @@ async function answer(message: string, button: string): Promise<void> {
   await clickNotificationButton(message, button);
 }
 
+/**
+ * The one-time export line waits in a modal, or here (modals are refused in smoke-test mode) in
+ * an input box that nothing in the extension host can see; closing it ends the command.
+ */
+async function closeExportLine(command: Thenable<unknown>): Promise<void> {
+  let done = false;
+  void Promise.resolve(command).finally(() => (done = true));
+  while (!done) {
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 describe('connecting agents from the editor', () => {
   let url: string;
   let configFile: string;
@@ -77,7 +90,11 @@ describe('connecting agents from the editor', () => {
     assert.ok(planned.includes(url), 'the diff shows the gateway url');
     await takeScreenshot('connect-codex-diff');
     await answer('Connect Codex to Gatehouse', 'Write');
-    await running;
+    await closeExportLine(running);
+    const key = new ApiKeyStore(process.env.GATEHOUSE_HOME!).list().find((record) => record.label === 'codex');
+    assert.ok(key, 'env mode creates a key for Codex');
+    const notifications = await notificationTexts();
+    assert.ok(!notifications.some((row) => /gh_[A-Za-z0-9_-]{20,}|export GATEHOUSE_TOKEN=/.test(row)), `a one-time key is in the notification centre: ${JSON.stringify(notifications)}`);
 
     const written = fs.readFileSync(configFile, 'utf8');
     assert.equal(written, planned);
@@ -149,7 +166,7 @@ describe('connecting agents from the editor', () => {
     await answer('You changed values in the gatehouse entry', 'Replace');
     await eventually(openPreviewDiff, 'the before/after diff');
     await answer('Connect Codex to Gatehouse', 'Write');
-    await accepted;
+    await closeExportLine(accepted);
     const text = fs.readFileSync(configFile, 'utf8');
     assert.equal((TOML.parse(text) as unknown as CodexConfig).mcp_servers.gatehouse!.tool_timeout_sec, 120);
     assert.ok(text.startsWith(USER_CONFIG));

@@ -36,6 +36,11 @@ export async function clickNotificationButton(message: string, button: string, w
   await requestBrowserAction({ kind: 'clickNotificationButton', message, button, window });
 }
 
+/** The text of every notification in the notification centre, top first. */
+export async function notificationTexts(window?: number): Promise<string[]> {
+  return JSON.parse((await requestBrowserAction({ kind: 'notificationTexts', window })) ?? '[]') as string[];
+}
+
 /** Opens another VS Code window (a second workbench tab) and returns its number for `window` arguments. */
 export async function openWindow(): Promise<number> {
   return Number(await requestBrowserAction({ kind: 'openWindow' }, 90_000));

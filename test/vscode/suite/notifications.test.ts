@@ -4,10 +4,19 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
 import type { GatehouseApi } from '../../../src/extension';
-import { clickNotificationButton, connectWithKey, createKey, findNotification, openWindow, pickQuickPickItem, statusBarEventually, report, requestBrowserAction, runningGateway, takeScreenshot } from './harness';
+import { clickNotificationButton, connectWithKey, createKey, findNotification, notificationTexts, openWindow, pickQuickPickItem, statusBarEventually, report, requestBrowserAction, runningGateway, takeScreenshot } from './harness';
 
 const CLIENT_NAME = 'notify-suite';
 
+
+/** Polls the notification centre until no notification contains `text`. */
+async function notificationGone(text: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (!(await notificationTexts()).some((row) => row.includes(text))) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`a notification containing "${text}" is still shown: ${JSON.stringify(await notificationTexts())}`);
+}
 
 interface Held {
   readonly status: string;
@@ -65,6 +74,7 @@ describe('approval notifications in the editor', () => {
     assert.equal((result.structuredContent as { status: string }).status, 'approved');
     assert.equal(fs.readFileSync(path.join(home, 'demo', 'notified-approve.txt'), 'utf8'), 'approved from a notification');
     await statusBarEventually(/Gatehouse$/);
+    await notificationGone('notified-approve.txt');
     report(`      held call → notification → approved → real result in ${Date.now() - started} ms`);
   });
 
@@ -78,19 +88,42 @@ describe('approval notifications in the editor', () => {
     assert.equal(fs.existsSync(path.join(home, 'demo', 'notified-deny.txt')), false);
   });
 
-  it('answers a late click calmly when the call was already decided elsewhere', async () => {
+  it('says in plain words why the call was held, and offers Approve first, then Deny and More…', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await holdNote('notified-words.txt', 'explained');
+    const text = await findNotification('name: notified-words.txt');
+    assert.match(text, /Held because write_note can change or delete things, and you asked to approve such tools/);
+    assert.doesNotMatch(text, /defaults\.destructive/, 'machine wording stays in Details');
+    assert.match(text, /Approve · Deny · More…/);
+    await clickNotificationButton('name: notified-words.txt', 'Deny');
+    await notificationGone('notified-words.txt');
+  });
+
+  it('withdraws the prompt the moment the call is decided elsewhere', async () => {
     // More than three held calls within 2 s are summed up; let the burst window pass first.
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const holding = await holdNote('notified-late.txt', 'decided in the quick pick first');
-    // Decide through Show Pending Approvals first; the notification stays and is clicked afterwards.
+    await findNotification('name: notified-late.txt');
     const picking = vscode.commands.executeCommand('gatehouse.showPending');
     await pickQuickPickItem('notified-late.txt');
     await pickQuickPickItem('Approve');
     await picking;
-    await clickNotificationButton('name: notified-late.txt', 'Deny');
+    await notificationGone('notified-late.txt');
     const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
-    assert.equal((result.structuredContent as { status: string }).status, 'approved', 'the late Deny changed nothing');
-    await findNotification('write_note was already approved in the editor');
+    assert.equal((result.structuredContent as { status: string }).status, 'approved');
+  });
+
+  it('keeps a held call in front of the person a minute later, still decidable from the prompt', async function () {
+    this.timeout(150_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const holding = await holdNote('notified-later.txt', 'still there after a minute');
+    await findNotification('name: notified-later.txt');
+    // A toast would have hidden after about 12 s; the prompt stays until it is decided or expires.
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    await clickNotificationButton('name: notified-later.txt', 'Approve');
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: holding.request_id } });
+    assert.equal((result.structuredContent as { status: string }).status, 'approved');
+    await notificationGone('notified-later.txt');
   });
 
   it('offers an approval link that an upstream result carries from another gateway, with an Open button', async () => {
@@ -101,20 +134,26 @@ describe('approval notifications in the editor', () => {
     await clickNotificationButton('demo › echo needs approval on 127.0.0.1:9 as well', 'Open');
   });
 
-  it('sums up a burst of held calls in one "calls waiting" notification with a Show button', async () => {
-    await Promise.all(Array.from({ length: 5 }, (_, i) => holdNote(`burst-${i}.txt`, `burst ${i}`)));
-    await statusBarEventually(/Gatehouse 5$/);
-    await clickNotificationButton('Gatehouse: 5 calls waiting for your approval', 'Show');
+  it('sums up a burst of 7 held calls in one "calls waiting" notification first, with a Show link', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await Promise.all(Array.from({ length: 7 }, (_, i) => holdNote(`burst-${i}.txt`, `burst ${i}`)));
+    await statusBarEventually(/Gatehouse 7$/);
+    await findNotification('Gatehouse: 7 calls waiting for your approval');
+    // The prompts shown before the burst was recognised make way for the summary.
+    await notificationGone('burst-');
+    assert.match((await notificationTexts())[0] ?? '', /7 calls waiting for your approval/, 'the summary is the first notification');
+    await clickNotificationButton('Gatehouse: 7 calls waiting for your approval', 'Show');
     await takeScreenshot('pending-quick-pick');
     await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
     // Leaves no held call behind for the suites that follow.
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       const picking = vscode.commands.executeCommand('gatehouse.showPending');
       await pickQuickPickItem(`burst-${i}.txt`);
       await pickQuickPickItem('Deny');
       await picking;
     }
     await statusBarEventually(/Gatehouse$/);
+    await notificationGone('calls waiting for your approval');
   });
 
   it('announces held calls only as a summary when gatehouse.notifications.mode is "summary", read live', async () => {

@@ -1,0 +1,52 @@
+import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+
+/**
+ * The words of a held-call prompt, free of `vscode` so they are unit-tested in plain Node.
+ * Notification messages render `[text](command:…)` as links; agent-written text (arguments,
+ * `additional_info`) must never become one, so `](` is broken wherever such text is shown.
+ */
+export function neutraliseLinks(text: string): string {
+  return text.replace(/\]\s*\(/g, '] (');
+}
+
+export function summariseArguments(args: Record<string, unknown>): string {
+  const summary = Object.entries(args)
+    .slice(0, 3)
+    .map(([key, value]) => `${key}: ${truncate(typeof value === 'string' ? value : JSON.stringify(value), 40)}`)
+    .join(', ');
+  return Object.keys(args).length > 3 ? `${summary}, …` : summary;
+}
+
+export function truncate(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** "codex wants to run github › create_issue: title: "Fix", body: "…" — “additional info”" */
+export function notificationText(request: ApprovalRequest): string {
+  const args = summariseArguments(request.arguments);
+  const info = request.additionalInfo ? ` — “${truncate(request.additionalInfo, 160)}”` : '';
+  return neutraliseLinks(`${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}`);
+}
+
+/**
+ * Why a call was held, in the words of the person who set the policy ("write_note can change
+ * files, and you asked to approve such tools"), from the policy's reason. The machine wording
+ * stays available in Details.
+ */
+export function heldBecause(request: Pick<ApprovalRequest, 'server' | 'originalName' | 'reason' | 'rule'>): string {
+  const tool = request.originalName;
+  const reason = request.reason ?? '';
+  if (request.rule) return request.rule.reason ? `your rule says: ${request.rule.reason}` : `you have a rule that asks before ${tool} runs`;
+  if (/changed since/.test(reason)) return `${tool} changed since you allowed it (its description or inputs); check it again`;
+  if (/marked destructive/.test(reason)) return `${tool} can change or delete things, and you asked to approve such tools`;
+  if (/marked read-only/.test(reason)) return `${tool} only reads, and you asked to approve even reading tools`;
+  if (/defaults\.servers/.test(reason)) return `you asked to approve every call to ${request.server}`;
+  if (/no rule matches/.test(reason)) return `${tool} has no rule of its own, and you asked to approve such tools`;
+  return reason || 'your policy asks before this call runs';
+}
+
+/** "5 calls waiting for your approval" */
+export function waitingText(count: number): string {
+  return `${count} call${count === 1 ? '' : 's'} waiting for your approval`;
+}

@@ -1,0 +1,232 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ApprovalRequest, HumanDecision } from '../../src/core/approvals/approvalQueue';
+import { describeChild, runChild, runGatehouse } from '../helpers/cliRun';
+import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
+import { everythingServer, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { MockAnthropic, text, toolResults, toolUse, type MessagesRequest } from '../helpers/mockAnthropic';
+import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
+
+/**
+ * What the model reads after the human decides a held call, through the two clients that show the
+ * model only a result's structuredContent: the real Codex CLI and the real Claude Code CLI. Only
+ * the models are scripted (no model can run here); each test asserts on the tool output the client
+ * sent back to its model, not on what Gatehouse returned.
+ *
+ * The text-only upstream is the real @modelcontextprotocol/server-filesystem 2025.8.21 (its
+ * write_file answers with text and no structuredContent); structured and image results come from
+ * the real @modelcontextprotocol/server-everything.
+ */
+
+const TOOLS = path.join(REPO_ROOT, '.tools');
+const FILESYSTEM_SERVER = path.join(TOOLS, 'server-filesystem', 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js');
+const CLAUDE = path.join(TOOLS, 'claude-code', 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe');
+const REQUEST_ID = /apr_[A-Za-z0-9_-]{20,}/;
+
+/** One held call, the human's decision on it, and what the model must then be able to read. */
+interface Scenario {
+  readonly title: string;
+  readonly tool: string;
+  readonly args: (allowed: string) => Record<string, unknown>;
+  readonly decision: HumanDecision;
+  readonly modelSees: (allowed: string) => RegExp[];
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    title: 'an approved text-only result: the tool text',
+    tool: 'fsold__write_file',
+    args: (allowed) => ({ path: path.join(allowed, 'plan.txt'), content: 'ship on Friday' }),
+    decision: { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' },
+    modelSees: (allowed) => [/"status":"approved"/, new RegExp(`Successfully wrote to ${escapeRegExp(path.join(allowed, 'plan.txt'))}`), /"is_error":false/],
+  },
+  {
+    title: 'an approved structured result: its text and its structuredContent',
+    tool: 'everything__get-structured-content',
+    args: () => ({ location: 'Los Angeles' }),
+    decision: { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' },
+    modelSees: () => [/"status":"approved"/, /"text":"\{\\"temperature\\":73/, /"structured_content":\{[^}]*"conditions":"Sunny \/ Clear"/],
+  },
+  {
+    title: 'an approved result with an image: a description of it',
+    tool: 'everything__get-tiny-image',
+    args: () => ({}),
+    decision: { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' },
+    modelSees: () => [/"status":"approved"/, /"other_content":\["image, image\/png, \d+ (B|KB)"/],
+  },
+  {
+    title: "an approved call that failed upstream: isError and the upstream's error text",
+    tool: 'fsold__write_file',
+    args: () => ({ path: '/etc/gatehouse-approved-results.txt', content: 'nope' }),
+    decision: { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' },
+    // Claude Code shows the model the content of an error result, Codex its structuredContent: the
+    // message that leads both says what happened.
+    modelSees: () => [/Approved by Ada/, /it reported an error: (Error: )?Access denied - path outside allowed directories/],
+  },
+  {
+    title: "a denial with a reason: the human's reason",
+    tool: 'fsold__write_file',
+    args: (allowed) => ({ path: path.join(allowed, 'denied.txt'), content: 'no' }),
+    decision: { kind: 'deny', reason: 'write it to the notes folder instead', channel: 'editor' },
+    modelSees: () => [/"status":"denied"/, /write it to the notes folder instead/],
+  },
+];
+
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The human: decides each held call once a client is waiting on it with await_approval. */
+function humanWhoDecides(th: TestGatehouse, decision: HumanDecision): { decided: ApprovalRequest[]; stop(): void } {
+  const decided: ApprovalRequest[] = [];
+  const onRequested = (request: ApprovalRequest): void => {
+    void (async () => {
+      await until(() => th.gatehouse.approvals.waitingCount() > 0, 50);
+      const result = th.gatehouse.decide(request.id, decision);
+      if (result.ok) decided.push(result.request);
+    })();
+  };
+  th.gatehouse.approvals.on('requested', onRequested);
+  return { decided, stop: () => th.gatehouse.approvals.off('requested', onRequested) };
+}
+
+describe('approved results reach the model through Codex and Claude Code', function () {
+  this.timeout(180_000);
+  let th: TestGatehouse;
+  let allowed: string;
+
+  before(async function () {
+    assert.ok(fs.existsSync(FILESYSTEM_SERVER), `${FILESYSTEM_SERVER} is missing: run \`bash scripts/install-tools.sh filesystem_server\``);
+    allowed = fs.realpathSync(tempDir('gatehouse-allowed-'));
+    th = await startTestGatehouse({
+      servers: {
+        fsold: { type: 'stdio', command: process.execPath, args: [FILESYSTEM_SERVER, allowed] },
+        everything: everythingServer(),
+      },
+      policy: {
+        version: 1,
+        rules: ['fsold__write_file', 'everything__get-structured-content', 'everything__get-tiny-image'].map((tool, i) => ({ id: `ask-${i}`, tool, decision: 'ask' })),
+      },
+    });
+    const states = th.gatehouse.gateway.upstreams.states();
+    assert.ok(states.every((state) => state.status === 'ready'), JSON.stringify(states));
+  });
+
+  after(async function () {
+    await th?.close();
+  });
+
+  describe('the real Codex CLI', function () {
+    const NAMESPACE = 'mcp__gatehouse';
+
+    for (const scenario of SCENARIOS) {
+      it(`hands the model ${scenario.title}`, async function () {
+        const outputs = new Map<string, string>();
+        const remember = (request: ResponsesRequest, callId: string): string => {
+          const output = functionOutputs(request).get(callId);
+          const value = typeof output === 'string' ? output : JSON.stringify(output ?? null);
+          outputs.set(callId, value);
+          return value;
+        };
+        const model = new MockModel([
+          // Codex offers the model tool names with "-" written as "_" and maps them back itself.
+          [functionCall(NAMESPACE, scenario.tool.replace(/-/g, '_'), scenario.args(allowed), 'call_tool')],
+          (request) => {
+            const requestId = REQUEST_ID.exec(remember(request, 'call_tool'))?.[0];
+            if (!requestId) return [assistantMessage(`no request_id in the held result: ${outputs.get('call_tool')}`)];
+            return [functionCall(NAMESPACE, 'await_approval', { request_id: requestId }, 'call_await')];
+          },
+          (request) => [assistantMessage(`await_approval answered: ${remember(request, 'call_await')}`)],
+        ]);
+        await model.start();
+        const sandbox = createCodexSandbox();
+        const human = humanWhoDecides(th, scenario.decision);
+        try {
+          writeCodexConfig(sandbox.codexHome, { model, gatehouseUrl: th.url });
+          const run = await runCodexExec('Do the task.', { env: sandbox.env({ GATEHOUSE_TOKEN: th.key }), cwd: sandbox.workdir, args: ['--strict-config'] }).result;
+          assert.equal(run.code, 0, describeRun(run));
+          assert.equal(human.decided.length, 1, `the human decided one held call\n${describeRun(run)}`);
+          const seen = outputs.get('call_await');
+          assert.ok(seen, `Codex sent the model no await_approval output\n${describeRun(run)}`);
+          for (const pattern of scenario.modelSees(allowed)) assert.match(seen, pattern);
+        } finally {
+          human.stop();
+          await model.stop();
+          sandbox.remove();
+        }
+      });
+    }
+  });
+
+  describe('the real Claude Code CLI', function () {
+    const PREFIX = 'mcp__gatehouse__';
+    let home: string;
+
+    before(async function () {
+      assert.ok(fs.existsSync(CLAUDE), `${CLAUDE} is missing: run \`bash scripts/install-tools.sh claude_code\``);
+      home = tempDir('gatehouse-claude-');
+      // As a user would: the key in the Authorization header, and Claude Code's own allow rule so
+      // that Gatehouse is the only gate.
+      const connected = await runGatehouse(['connect', 'claude', '--auth', 'header', '--api-key', th.key, '--port', String(th.gatehouse.gateway.port), '--allow-rule'], claudeEnv());
+      assert.equal(connected.code, 0, describeChild('gatehouse connect claude', connected));
+    });
+
+    function claudeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        HOME: home,
+        GATEHOUSE_HOME: th.home,
+        NO_COLOR: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        // Lists MCP tools to the model directly instead of behind Claude Code's tool search.
+        ENABLE_TOOL_SEARCH: 'false',
+        ...extra,
+      };
+      for (const name of ['ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'XDG_CONFIG_HOME', 'GATEHOUSE_TOKEN']) delete env[name];
+      return env;
+    }
+
+    for (const scenario of SCENARIOS) {
+      it(`hands the model ${scenario.title}`, async function () {
+        const outputs = new Map<string, string>();
+        const remember = (request: MessagesRequest, id: string): string => {
+          const value = toolResults(request).get(id) ?? '';
+          outputs.set(id, value);
+          return value;
+        };
+        const model = new MockAnthropic([
+          [toolUse(`${PREFIX}${scenario.tool}`, scenario.args(allowed), 'toolu_call')],
+          (request) => {
+            const requestId = REQUEST_ID.exec(remember(request, 'toolu_call'))?.[0];
+            if (!requestId) return [text(`no request_id in the held result: ${outputs.get('toolu_call')}`)];
+            return [toolUse(`${PREFIX}await_approval`, { request_id: requestId }, 'toolu_await')];
+          },
+          (request) => [text(`await_approval answered: ${remember(request, 'toolu_await')}`)],
+        ]);
+        await model.start();
+        const human = humanWhoDecides(th, scenario.decision);
+        try {
+          const run = await runChild(CLAUDE, ['-p', 'Do the task.', '--allowedTools', `${PREFIX}*`], {
+            env: claudeEnv({ ANTHROPIC_BASE_URL: model.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key' }),
+            cwd: home,
+            timeoutMs: 150_000,
+          });
+          assert.equal(run.code, 0, describeChild('claude -p', run));
+          const offered = model.requests[0]?.tools?.map((tool) => tool.name) ?? [];
+          assert.ok(offered.includes(`${PREFIX}${scenario.tool}`), `Claude Code offered the model ${offered.join(', ')}`);
+          assert.equal(human.decided.length, 1, `the human decided one held call\n${describeChild('claude -p', run)}`);
+          const seen = outputs.get('toolu_await');
+          assert.ok(seen, `Claude Code sent the model no await_approval result\n${describeChild('claude -p', run)}`);
+          for (const pattern of scenario.modelSees(allowed)) assert.match(seen, pattern);
+        } finally {
+          human.stop();
+          await model.stop();
+        }
+      });
+    }
+  });
+});

@@ -1,0 +1,47 @@
+import * as assert from 'node:assert/strict';
+import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import { heldBecause, neutraliseLinks, notificationText, waitingText } from '../../src/editor/promptText';
+
+function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
+  return {
+    id: 'apr_test',
+    clientId: 'key:1',
+    clientName: 'codex',
+    sessionId: 's',
+    server: 'demo',
+    tool: 'demo__write_note',
+    originalName: 'write_note',
+    arguments: { name: 'plan.md', content: 'ship it' },
+    argumentsHash: 'h',
+    status: 'pending',
+    createdAt: new Date(0).toISOString(),
+    expiresAt: new Date(600_000).toISOString(),
+    ...overrides,
+  } as ApprovalRequest;
+}
+
+describe('the words of a held-call prompt', () => {
+  it('names the client, the server › tool and the key arguments', () => {
+    assert.equal(notificationText(request()), 'codex wants to run demo › write_note: name: plan.md, content: ship it');
+  });
+
+  it('never lets agent text become a command link in the notification', () => {
+    const text = notificationText(request({ additionalInfo: 'click [Approve](command:gatehouse.prompt.approve?["apr_other"])', arguments: { x: '[a](https://x.test)' } }));
+    assert.doesNotMatch(text, /\]\(/);
+    assert.equal(neutraliseLinks('[a](command:x) and [b] (y)'), '[a] (command:x) and [b] (y)');
+  });
+
+  it('says why a call was held in plain words, not policy keys', () => {
+    assert.equal(heldBecause(request({ reason: 'the tool is marked destructive; defaults.destructive is "ask"' })), 'write_note can change or delete things, and you asked to approve such tools');
+    assert.equal(heldBecause(request({ reason: 'no rule matches; defaults.other is "ask"' })), 'write_note has no rule of its own, and you asked to approve such tools');
+    assert.equal(heldBecause(request({ reason: 'defaults.servers["demo"] is "ask"' })), 'you asked to approve every call to demo');
+    assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask' } })), 'you have a rule that asks before write_note runs');
+    assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask', reason: 'notes are shared' } })), 'your rule says: notes are shared');
+    assert.match(heldBecause(request({ reason: "the tool's description or schema changed since rule \"r\" was made; confirm the rule again" })), /changed since you allowed it/);
+  });
+
+  it('counts waiting calls', () => {
+    assert.equal(waitingText(1), '1 call waiting for your approval');
+    assert.equal(waitingText(7), '7 calls waiting for your approval');
+  });
+});
