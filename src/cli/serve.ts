@@ -15,7 +15,16 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   gateway.upstreams.on('upstreamChanged', (state) => {
     if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
     if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
-    if (state.status === 'needs-sign-in') out(`upstream ${state.name}: needs sign-in (${state.error}); run: gatehouse login ${state.name}`);
+  });
+  // Once per reason, so that an agent retrying a refused call does not flood the terminal.
+  const announced = new Map<string, string>();
+  gateway.upstreams.on('signInNeeded', (server, reason) => {
+    if (announced.get(server) === reason) return;
+    announced.set(server, reason);
+    out(`upstream ${server}: needs sign-in (${reason}); run: gatehouse login ${server}`);
+  });
+  gateway.upstreams.on('upstreamChanged', (state) => {
+    if (state.status === 'ready') announced.delete(state.name);
   });
   gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));
   await gatehouse.start();

@@ -10,6 +10,7 @@ import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel'
 import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
 import type { DiffPreviewProvider } from './diffPreview';
 import { installAgentSkills, uninstallAgentSkills } from './installSkills';
+import { signInServer } from './upstreamSignIn';
 
 /** What the commands act on; `extension.ts` builds it once. */
 export interface CommandServices {
@@ -19,7 +20,7 @@ export interface CommandServices {
   readonly preview: DiffPreviewProvider;
 }
 
-type CommandHandler = (services: CommandServices) => Promise<void>;
+type CommandHandler = (services: CommandServices, ...args: unknown[]) => Promise<void>;
 
 const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.connectCodex]: (services) => connectClient('codex', services),
@@ -37,6 +38,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.showPending]: showPending,
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
+  [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
   [CommandId.openPanel]: async ({ gateway }) => void PolicyPanel.createOrShow(extensionUri(), gateway),
 };
 
@@ -47,9 +49,9 @@ function extensionUri(): vscode.Uri {
 /** Registers every contributed command. The returned disposables unregister them. */
 export function registerCommands(services: CommandServices): vscode.Disposable[] {
   const commands = Object.entries(handlers).map(([id, handler]) =>
-    vscode.commands.registerCommand(id, async () => {
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
-        await handler(services);
+        await handler(services, ...args);
       } catch (error) {
         services.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         void vscode.window.showErrorMessage(`Gatehouse: ${error instanceof Error ? error.message : String(error)}`);

@@ -38,7 +38,7 @@ const STDERR_TAIL_LINES = 20;
  * crash; calls in flight when the connection drops fail at once (the SDK rejects pending requests
  * on close), and the error names the upstream.
  */
-export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
+export class Upstream extends EventEmitter<{ changed: [UpstreamState]; signInNeeded: [reason: string] }> {
   private client: Client | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
@@ -84,7 +84,10 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   /** Calls a tool by its upstream name. Results pass through unchanged; failures become isError results. */
   async callTool(toolName: string, args: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<CallToolResult> {
     const client = this.client;
-    if (this.statusValue === 'needs-sign-in' && this.signIn) return this.signIn.refusal(this.errorValue);
+    if (this.statusValue === 'needs-sign-in' && this.signIn) {
+      this.emit('signInNeeded', this.errorValue ?? 'it asks for a sign-in');
+      return this.signIn.refusal(this.errorValue);
+    }
     if (!client || this.statusValue !== 'ready') {
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
@@ -100,6 +103,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       const refusal = this.signIn?.explainCallFailure(error);
       if (refusal) {
         if (refusal.signedOut) void this.needsSignIn(client, this.generation, refusal.reason);
+        else this.emit('signInNeeded', refusal.reason);
         return refusal.result;
       }
       const message = error instanceof Error ? error.message : String(error);
@@ -167,6 +171,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     if (generation !== this.generation || this.stopped || !this.signIn) return;
     if (client && this.client === client) this.client = undefined;
     this.setState('needs-sign-in', reason, []);
+    this.emit('signInNeeded', reason);
     this.signIn.waitForSignIn(() => {
       if (generation === this.generation && !this.stopped) void this.connect();
     });

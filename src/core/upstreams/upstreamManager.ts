@@ -16,6 +16,8 @@ export interface UpstreamManagerEvents {
   configError: [ConfigFileError];
   /** servers.json was (re)loaded successfully. */
   configLoaded: [];
+  /** An upstream needs the human to sign in (it asked, or a call was refused for it); front ends offer Sign in. */
+  signInNeeded: [server: string, reason: string];
 }
 
 /**
@@ -82,7 +84,10 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   /** For a call of `<server>__<tool>` whose server waits for sign-in (so lists no tools yet): the refusal to return. */
   signInRefusal(toolName: string): CallToolResult | undefined {
     for (const [name, upstream] of this.upstreams) {
-      if (toolName.startsWith(`${name}__`) && upstream.state.status === 'needs-sign-in') return signInRefusal(name, upstream.state.error);
+      if (toolName.startsWith(`${name}__`) && upstream.state.status === 'needs-sign-in') {
+        this.emit('signInNeeded', name, upstream.state.error ?? 'it asks for a sign-in');
+        return signInRefusal(name, upstream.state.error);
+      }
     }
     return undefined;
   }
@@ -129,6 +134,9 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
         if (this.upstreams.get(name) !== upstream) return;
         this.emit('upstreamChanged', state);
         this.rebuildCatalog();
+      });
+      upstream.on('signInNeeded', (reason) => {
+        if (this.upstreams.get(name) === upstream) this.emit('signInNeeded', name, reason);
       });
       upstream.start();
     }
