@@ -513,6 +513,9 @@ function serverSection(server: ServerView, filter: string): HTMLElement | null {
       decisionSelect(`server-default-${server.name}`, 'Default for this server', server.serverDefault ?? 'default', ['default', 'allow', 'ask', 'deny'], (value) =>
         void act(() => client.request('setServerDefault', { server: server.name, decision: value as Decision | 'default' })),
       ),
+      server.status === 'needs-sign-in'
+        ? h('button', { 'aria-label': `Sign in to server ${server.name}`, onclick: () => void act(() => client.request('signInServer', { name: server.name })) }, icon('key'), ' Sign In')
+        : null,
       server.form
         ? h('button', { className: 'secondary', 'aria-label': `Edit server ${server.name}`, onclick: () => openServerForm(server) }, icon('edit'), ' Edit')
         : null,

@@ -193,6 +193,7 @@ export interface PanelRequests {
   revokeApiKey: { params: { label: string }; result: null };
   revokeClient: { params: { clientId: string }; result: null };
   copy: { params: { text: string }; result: null };
+  signInServer: { params: { name: string }; result: null };
   saveState: { params: PanelState; result: null };
 }
 
