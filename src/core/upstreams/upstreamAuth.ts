@@ -230,6 +230,8 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
   }
 
   saveTokens(tokens: OAuthTokens): void {
+    // A background refresh that finishes after `gatehouse logout` forgot the sign-in must not bring it back.
+    if (this.mode === 'background' && !this.store.read().tokens) throw new SignInRequiredError(this.store.server, 'it was signed out');
     this.store.update((state) => {
       state.tokens = tokens as Record<string, unknown>;
       state.tokensExpireAt = tokens.expires_in !== undefined ? new Date(Date.now() + tokens.expires_in * 1000).toISOString() : undefined;
@@ -254,6 +256,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
   }
 
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
+    if (!fs.existsSync(this.store.path)) return;
     this.store.update((state) => {
       if (scope === 'all' || scope === 'client') delete state.client;
       if (scope === 'all' || scope === 'tokens') {
