@@ -7,6 +7,7 @@ import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 import { showPendingApprovals } from './pendingApprovals';
 import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel';
+import { isPanelTab } from './panel/protocol';
 import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
 import type { DiffPreviewProvider } from './diffPreview';
 import { installAgentSkills, uninstallAgentSkills } from './installSkills';
@@ -20,6 +21,7 @@ export interface CommandServices {
   readonly preview: DiffPreviewProvider;
 }
 
+/** `args` are what `executeCommand(id, ...args)` passed; commands from the palette get none. */
 type CommandHandler = (services: CommandServices, ...args: unknown[]) => Promise<void>;
 
 const handlers: Record<CommandIdValue, CommandHandler> = {
@@ -39,7 +41,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
   [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
-  [CommandId.openPanel]: async ({ gateway }) => void PolicyPanel.createOrShow(extensionUri(), gateway),
+  [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
 };
 
 function extensionUri(): vscode.Uri {

@@ -13,7 +13,8 @@ import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';
 import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
-import type { FollowerChannel, OwnershipRole } from './gatewayOwnership';
+import type { OwnershipRole } from './gatewayOwnership';
+import type { FollowerChannel } from './windowChannel';
 import { readSettings, Setting } from './settings';
 import { announceSignInNeeded } from './upstreamSignIn';
 
@@ -28,7 +29,7 @@ export type GatewayState =
       readonly totalUpstreams: number;
       /** Upstreams waiting for the human to sign in. */
       readonly needsSignIn?: readonly string[];
-      /** Set when another editor window owns the gateway and this one follows it (issue 5 §8). */
+      /** Set when another editor window owns the gateway and this one follows it. */
       readonly ownerPid?: number;
     }
   | {

@@ -7,7 +7,7 @@ import { REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../hel
 import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
 
 /**
- * Issue 7, proven end to end: the real `gatehouse` CLI edits the real Codex CLI's config.toml, and
+ * Proven end to end: the real `gatehouse` CLI edits the real Codex CLI's config.toml, and
  * the real Codex (0.171, from npm) then reaches the real running gateway through it. Only the model
  * is scripted (MockModel), because no model can run here.
  */

@@ -10,6 +10,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { getRequestListener } from '@hono/node-server';
 import { Gateway, type GatewayOptions } from '../../src/core/gateway/gateway';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
+import { watchFile } from '../../src/core/store/watch';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,6 +38,19 @@ export function everythingServer(): { type: 'stdio'; command: string; args: stri
 
 export function crashyServer(): { type: 'stdio'; command: string; args: string[] } {
   return { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/crashy.mjs')] };
+}
+
+/** Resolves once `file` exists: an event (watchFile), not a guess at how long something takes. */
+export function fileAppears(file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!fs.existsSync(file)) return;
+      watcher.close();
+      resolve();
+    };
+    const watcher = watchFile(file, check, { debounceMs: 0, pollMs: 50 });
+    check();
+  });
 }
 
 export interface TestGateway {

@@ -394,11 +394,6 @@ export interface PolicyTool {
   readonly fingerprint?: string;
 }
 
-export interface PolicyContext {
-  /** Grants that live only as long as the gateway session ("allow these arguments again this session"). */
-  readonly sessionGrants?: readonly PolicyGrant[];
-}
-
 export interface PolicyVerdict {
   readonly decision: Decision;
   readonly source: 'rule' | 'grant' | 'default';
@@ -450,14 +445,14 @@ export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerd
  * An allow rule or grant whose recorded fingerprint differs from the tool's current one is
  * suspended and counts as ask.
  */
-export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>, context: PolicyContext = {}): PolicyVerdict {
+export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>): PolicyVerdict {
   const name = qualifiedToolName(tool.server, tool.name);
   const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');
 
-  const grants = [...policy.grants, ...(context.sessionGrants ?? [])].filter((grant) => grant.tool === name);
+  const grants = policy.grants.filter((grant) => grant.tool === name);
   let suspendedGrant: PolicyVerdict | undefined;
   if (grants.length > 0) {
     const hash = argumentsHash(args ?? {});
@@ -494,16 +489,16 @@ export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Recor
   return defaultVerdict(policy, tool);
 }
 
-export type PolicyEvaluator = (tool: PolicyTool, args: Record<string, unknown>, context?: PolicyContext) => PolicyVerdict;
+export type PolicyEvaluator = (tool: PolicyTool, args: Record<string, unknown>) => PolicyVerdict;
 
 /**
  * While a loosening edit waits for the human, every call gets the stricter verdict of the two
  * policies: the edit's tightenings apply at once, its loosenings only after confirmation.
  */
 export function combineWhilePending(current: PolicyFile, proposed: PolicyFile): PolicyEvaluator {
-  return (tool, args, context) => {
-    const fromCurrent = evaluatePolicy(current, tool, args, context);
-    const fromProposed = evaluatePolicy(proposed, tool, args, context);
+  return (tool, args) => {
+    const fromCurrent = evaluatePolicy(current, tool, args);
+    const fromProposed = evaluatePolicy(proposed, tool, args);
     return DECISION_RANK[fromProposed.decision] > DECISION_RANK[fromCurrent.decision] ? fromProposed : fromCurrent;
   };
 }

@@ -94,7 +94,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
     // Own tool names have no "__", so they can never collide with an upstream's <server>__<tool>.
-    this.upstreams = new UpstreamManager(options.home, undefined, () => upstreamCallbackUrl(this.portValue));
+    this.upstreams = new UpstreamManager(options.home, () => upstreamCallbackUrl(this.portValue));
     this.sessions = new McpSessions(
       { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,

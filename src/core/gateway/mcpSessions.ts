@@ -53,10 +53,6 @@ export class McpSessions {
     return this.sessions.get(id);
   }
 
-  all(): McpSession[] {
-    return [...this.sessions.values()];
-  }
-
   /** Creates the transport and server for a new session; the id exists once `initialize` succeeds. */
   async open(principal: Principal): Promise<WebStandardStreamableHTTPServerTransport> {
     let session: McpSession | undefined;

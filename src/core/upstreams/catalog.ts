@@ -35,7 +35,7 @@ function fit(name: string, full: string): string {
  * entries are ordered by (server, tool) and later ones get `_2`, `_3`, … so a name never depends
  * on which upstream answered first.
  */
-export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>, reserved: ReadonlySet<string> = new Set()): Map<string, CatalogEntry> {
+export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>): Map<string, CatalogEntry> {
   const pairs: { server: string; tool: Tool }[] = [];
   for (const [server, tools] of toolsByServer) for (const tool of tools) pairs.push({ server, tool });
   pairs.sort((a, b) => (a.server === b.server ? cmp(a.tool.name, b.tool.name) : cmp(a.server, b.server)));
@@ -45,7 +45,7 @@ export function buildCatalog(toolsByServer: ReadonlyMap<string, readonly Tool[]>
     const full = `${server}${SEPARATOR}${tool.name}`;
     const base = fit(`${clean(server)}${SEPARATOR}${clean(tool.name)}`, full);
     let name = base;
-    for (let n = 2; catalog.has(name) || reserved.has(name); n++) {
+    for (let n = 2; catalog.has(name); n++) {
       const suffix = `_${n}`;
       name = `${base.slice(0, MAX_NAME - suffix.length)}${suffix}`;
     }

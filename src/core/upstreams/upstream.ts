@@ -241,11 +241,6 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; signInNee
       }
     }
   }
-
-  /** The last lines the server wrote to stderr, for the logs. */
-  get stderr(): readonly string[] {
-    return this.stderrTail;
-  }
 }
 
 export function errorResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {

@@ -34,7 +34,6 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
 
   constructor(
     private readonly home: string,
-    private readonly reservedNames: ReadonlySet<string> = new Set(),
     /** The gateway's callback URL for upstream sign-ins (its port is known only once it listens). */
     private readonly oauthRedirectUrl: () => string = () => '',
   ) {
@@ -146,7 +145,7 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private rebuildCatalog(): void {
     const toolsByServer = new Map<string, readonly Tool[]>();
     for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
-    const next = buildCatalog(toolsByServer, this.reservedNames);
+    const next = buildCatalog(toolsByServer);
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
     const signature = JSON.stringify([...next.values()].map((e) => e.tool));
     this.catalogValue = next;

@@ -113,7 +113,6 @@ export class PanelBackend {
         await this.options.editor.signIn(name);
         return null;
       },
-      saveState: () => null,
     };
   }
 
