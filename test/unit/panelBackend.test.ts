@@ -73,6 +73,8 @@ describe('panel backend over the real core', function () {
     try {
       saveServer(th.home, 'remote', { type: 'http', url: upstream.url });
       th.gatehouse.gateway.upstreams.reload();
+      // Written from outside the editor's forms, so it waits for the human, who confirms it here.
+      th.gatehouse.confirmServers();
       await backend.handle('signInServer', { name: 'remote' });
       assert.deepEqual(editor.signIns, ['remote']);
       await assert.rejects(backend.handle('signInServer', { name: 'demo' }), /not an HTTP server/);
