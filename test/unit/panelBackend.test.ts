@@ -73,7 +73,7 @@ describe('panel backend over the real core', function () {
     try {
       saveServer(th.home, 'remote', { type: 'http', url: upstream.url });
       th.gatehouse.gateway.upstreams.reload();
-      // A server added outside the gateway waits for the human; the test confirms it as the human would.
+      // Written from outside the editor's forms, so it waits for the human, who confirms it here.
       th.gatehouse.confirmServers();
       await backend.handle('signInServer', { name: 'remote' });
       assert.deepEqual(editor.signIns, ['remote']);
