@@ -33,8 +33,14 @@ export function watchFile(file: string, onChange: () => void, options: WatchOpti
   fs.mkdirSync(dir, { recursive: true });
   const changed = debounced(onChange, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   const watcher = options.events === false ? undefined : watchEvents(dir, (name) => (name === null || name === base) && changed.fire());
-  const onStat = (current: fs.Stats, previous: fs.Stats): void => {
-    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) changed.fire();
+  // Compared with what this watcher last saw, taken now: fs.watchFile takes its own first stat
+  // later, so a file written in between would become its baseline and never count as a change.
+  let last = statSignature(statOrUndefined(file));
+  const onStat = (current: fs.Stats): void => {
+    const next = statSignature(current);
+    if (next === last) return;
+    last = next;
+    changed.fire();
   };
   fs.watchFile(file, { interval: options.pollMs ?? DEFAULT_FILE_POLL_MS, persistent: false }, onStat);
   return {
@@ -44,6 +50,20 @@ export function watchFile(file: string, onChange: () => void, options: WatchOpti
       fs.unwatchFile(file, onStat);
     },
   };
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What tells one version of a file from the next; fs.watchFile reports a missing file as zeroed stats. */
+function statSignature(stats: fs.Stats | undefined): string {
+  if (!stats || (stats.ino === 0 && stats.mtimeMs === 0)) return 'missing';
+  return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
 }
 
 /**
