@@ -220,6 +220,32 @@ export function toolGlobMatches(glob: string, qualifiedName: string): boolean {
   return globToRegExp(glob.normalize('NFC'), false).test(qualifiedName.normalize('NFC'));
 }
 
+/**
+ * Each rule's compiled globs, held as long as the parsed policy that owns them. `globCache` is
+ * bounded and cleared when full, so a policy with more globs than that bound would recompile
+ * every one of them on every call.
+ */
+const ruleToolRegex = new WeakMap<PolicyRule, RegExp>();
+const matcherGlobRegex = new WeakMap<MatcherObject, RegExp>();
+
+function ruleToolMatches(rule: PolicyRule, nfcQualifiedName: string): boolean {
+  let regex = ruleToolRegex.get(rule);
+  if (!regex) {
+    regex = globToRegExp(rule.tool.normalize('NFC'), false);
+    ruleToolRegex.set(rule, regex);
+  }
+  return regex.test(nfcQualifiedName);
+}
+
+function matcherGlob(matcher: MatcherObject, glob: string): RegExp {
+  let regex = matcherGlobRegex.get(matcher);
+  if (!regex) {
+    regex = globToRegExp(glob.normalize('NFC'));
+    matcherGlobRegex.set(matcher, regex);
+  }
+  return regex;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Matching arguments
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +325,17 @@ function valuesEqual(expected: unknown, actual: unknown): boolean {
   return canonicalJson(normaliseDeep(expected)) === canonicalJson(normaliseDeep(actual));
 }
 
+/**
+ * The last value's readings: every glob condition of a call looks at the same argument, so with
+ * many rules this saves normalising one path once per rule. `pathReadings` is pure.
+ */
+let lastReadings: { value: string; mode: MatchMode; readings: readonly string[] } | undefined;
+
+function pathReadingsOnce(value: string, mode: MatchMode): readonly string[] {
+  if (lastReadings?.value !== value || lastReadings.mode !== mode) lastReadings = { value, mode, readings: pathReadings(value, mode) };
+  return lastReadings.readings;
+}
+
 /** Readings of a path value under which a glob is checked, or none when an allow rule must not trust it. */
 function pathReadings(value: string, mode: MatchMode): string[] {
   const nfc = value.normalize('NFC');
@@ -344,8 +381,8 @@ function leafMatches(matcher: Matcher, leaf: Leaf, mode: MatchMode): boolean {
   if (object.in !== undefined && !object.in.some((candidate) => valuesEqual(candidate, leaf))) return false;
   if (object.glob !== undefined) {
     if (typeof leaf !== 'string') return false;
-    const glob = object.glob;
-    if (!pathReadings(leaf, mode).some((reading) => globMatches(glob, reading))) return false;
+    const regex = matcherGlob(object, object.glob);
+    if (!pathReadingsOnce(leaf, mode).some((reading) => regex.test(reading))) return false;
   }
   if (object.prefix !== undefined) {
     if (typeof leaf !== 'string' || (mode === 'allow' && leaf.includes('\0'))) return false;
@@ -375,8 +412,8 @@ function conditionHolds(args: Record<string, unknown>, dottedPath: string, match
     : leaves.some((leaf) => leafMatches(matcher, leaf, mode));
 }
 
-function ruleMatches(rule: PolicyRule, qualifiedName: string, args: Record<string, unknown>): boolean {
-  if (!toolGlobMatches(rule.tool, qualifiedName)) return false;
+function ruleMatches(rule: PolicyRule, nfcQualifiedName: string, args: Record<string, unknown>): boolean {
+  if (!ruleToolMatches(rule, nfcQualifiedName)) return false;
   const mode: MatchMode = rule.decision === 'allow' ? 'allow' : 'restrict';
   return Object.entries(rule.when ?? {}).every(([dottedPath, matcher]) => conditionHolds(args, dottedPath, matcher, mode));
 }
@@ -452,7 +489,8 @@ export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerd
  */
 export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>, context: PolicyContext = {}): PolicyVerdict {
   const name = qualifiedToolName(tool.server, tool.name);
-  const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}));
+  const nfcName = name.normalize('NFC');
+  const matching = policy.rules.filter((rule) => ruleMatches(rule, nfcName, args ?? {}));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');
