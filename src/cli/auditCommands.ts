@@ -1,6 +1,8 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { auditDir, followAudit, readAudit, tailAudit, toCsv, type AuditEntry } from '../core/approvals/auditLog';
+import { toCsv } from '../core/approvals/auditCsv';
+import { auditDir, type AuditEntry } from '../core/approvals/auditFiles';
+import { followAudit, readAudit, tailAudit } from '../core/approvals/auditReader';
 import { writeFileAtomic } from '../core/store/files';
 
 export interface AuditCommandContext {

@@ -2,7 +2,8 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { claudeSettingsPath, planClaudePermissions } from '../core/clients/claude';
-import { CLIENTS, clientWriter, forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/clientWriters';
+import { CLIENTS, clientWriter } from '../core/clients/clientWriters';
+import { forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/importRecords';
 import type { ClientName, ClientWriter } from '../core/clients/clientWriters';
 import { GATEHOUSE_TOKEN_ENV, planCodexDisableServers } from '../core/clients/codex';
 import type { ClientAuthMode } from '../core/clients/jsonConfig';
@@ -20,6 +21,8 @@ export interface ClientCommandContext {
   /** The gateway's port when --port is not given. */
   readonly port: number;
   readonly out: (line: string) => void;
+  /** How the user runs this CLI, for the commands printed (default `gatehouse`). */
+  readonly invocation?: string;
 }
 
 const AUTH_MODES: readonly ClientAuthMode[] = ['oauth', 'env', 'header'];
@@ -107,7 +110,7 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
     .action((clientName: string, options: { auth: ClientAuthMode; apiKey?: string; port?: number; dryRun?: boolean; force?: boolean; allowRule?: boolean }) => {
       const client = clientArgument(clientName);
       if (options.auth === 'header' && !options.apiKey) {
-        throw new Error(`--auth header needs --api-key <key>; create one with \`gatehouse key create ${client}\`.`);
+        throw new Error(`--auth header needs --api-key <key>; create one with \`${ctx.invocation ?? 'gatehouse'} key create ${client}\`.`);
       }
       const url = `http://127.0.0.1:${options.port ?? ctx.port}/mcp`;
       const writer = writerFor(client, ctx);
@@ -119,7 +122,7 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
         runPlan(ctx, settings, planClaudePermissions(readTextIfExists(settings), true, displayPath(settings, ctx.home)), Boolean(options.dryRun));
       }
       if (options.auth === 'env') {
-        ctx.out(`The client reads its key from ${GATEHOUSE_TOKEN_ENV}. Create a key with \`gatehouse key create ${client}\`, then, in the shell that starts ${client}:`);
+        ctx.out(`The client reads its key from ${GATEHOUSE_TOKEN_ENV}. Create a key with \`${ctx.invocation ?? 'gatehouse'} key create ${client}\`, then, in the shell that starts ${client}:`);
         ctx.out(`  export ${GATEHOUSE_TOKEN_ENV}=<key>`);
       } else if (options.auth === 'oauth' && client === 'codex') {
         ctx.out('Now sign in once: codex mcp login gatehouse');

@@ -4,6 +4,7 @@ import { DEFAULT_PORT } from '../core/gateway/gateway';
 import { resolveHome } from '../core/store/home';
 import { loadServers, removeServer, saveServer } from '../core/upstreams/serversConfig';
 import { GATEHOUSE_VERSION } from '../core/version';
+import { cliInvocation } from './invocation';
 import { runServe } from './serve';
 import { registerAuditCommands } from './auditCommands';
 import { registerAuthCommands } from './authCommands';
@@ -49,7 +50,7 @@ export function buildProgram(): Command {
     .description('Run the gateway in this terminal (headless), on 127.0.0.1 only.')
     .addOption(new Option('-p, --port <port>', `port to listen on (default ${DEFAULT_PORT}, or GATEHOUSE_PORT)`))
     .action(async (options: { port?: string }) => {
-      await runServe({ home: resolveHome(), port: portFrom(options.port), out });
+      await runServe({ home: resolveHome(), port: portFrom(options.port), out, invocation: cliInvocation() });
     });
 
   const servers = program.command('servers').description('Manage the upstream MCP servers in servers.json.');
@@ -112,7 +113,7 @@ export function buildProgram(): Command {
       out(`Revoked "${label}".`);
     });
 
-  registerClientCommands(program, { home: os.homedir(), env: process.env, port: portFrom(undefined), out });
+  registerClientCommands(program, { home: os.homedir(), env: process.env, port: portFrom(undefined), out, invocation: cliInvocation() });
   registerAuthCommands(program, { home: resolveHome(), out });
   registerSkillsCommands(program, { home: os.homedir(), out });
   registerPolicyCommands(program, { home: resolveHome(), out });

@@ -39,7 +39,7 @@ function editPolicy(ctx: PolicyCommandContext, edit: (policy: PolicyFile) => Pol
   try {
     after = parsePolicy(edit(before));
   } catch (error) {
-    throw new Error(`The change does not fit the policy format: ${zodMessage(error)}. policy.json was not changed.`);
+    throw new Error(`The change does not fit the policy format: ${zodMessage(error)}. policy.json was not changed.`, { cause: error });
   }
   writeFileAtomic(policyFile(ctx.home), `${JSON.stringify(after, null, 2)}\n`, 0o600);
   ctx.out(done(after));
@@ -104,7 +104,7 @@ export function registerPolicyCommands(program: Command, ctx: PolicyCommandConte
           try {
             when = JSON.parse(options.when);
           } catch (error) {
-            throw new Error(`--when is not valid JSON (${(error as Error).message}). Quote it for the shell, e.g. --when '{"path": {"prefix": "src/"}}'.`);
+            throw new Error(`--when is not valid JSON (${(error as Error).message}). Quote it for the shell, e.g. --when '{"path": {"prefix": "src/"}}'.`, { cause: error });
           }
         }
         if (!toolGlob.includes('__') && !toolGlob.includes('*')) {

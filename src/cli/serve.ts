@@ -1,10 +1,14 @@
+import { GATEHOUSE_TOKEN_ENV, planCodexConnect } from '../core/clients/codex';
 import { Gatehouse } from '../core/gatehouse';
+import { DEFAULT_PORT } from '../core/gateway/gateway';
 import { TerminalApprovals } from './terminalApprovals';
 
 export interface ServeOptions {
   readonly home: string;
   readonly port: number;
   readonly out: (text: string) => void;
+  /** How the user runs this CLI (`gatehouse`, `npx gatehouse`, `node dist/cli.js`), for the commands printed. */
+  readonly invocation: string;
 }
 
 /** `gatehouse serve`: runs the gateway until SIGINT/SIGTERM, printing how to connect. */
@@ -21,15 +25,13 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   out(`Gatehouse ${gateway.url} (home ${options.home})`);
   out('');
   out('Create an API key for your agent (printed once):');
-  out('  gatehouse key create codex');
+  out(`  ${options.invocation} key create codex`);
   out('');
-  out('Then add this to ~/.codex/config.toml and export GATEHOUSE_TOKEN=<the key>:');
+  const portOption = gateway.port === DEFAULT_PORT ? '' : ` --port ${gateway.port}`;
+  out(`Then add this to ~/.codex/config.toml (or run \`${options.invocation} connect codex --auth env${portOption}\`) and export ${GATEHOUSE_TOKEN_ENV}=<the key>:`);
   out('');
-  out('[mcp_servers.gatehouse]');
-  out(`url = "${gateway.url}"`);
-  out('bearer_token_env_var = "GATEHOUSE_TOKEN"');
-  out('default_tools_approval_mode = "approve"');
-  out('tool_timeout_sec = 120');
+  // The Codex writer's own entry, so the snippet and `connect codex` never disagree.
+  out(planCodexConnect(undefined, { url: gateway.url, auth: 'env' }).after!.trimEnd());
   out('');
   let terminal: TerminalApprovals | undefined;
   let stopping = false;
@@ -45,7 +47,7 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
     terminal = new TerminalApprovals({ gatehouse, input: process.stdin, write: (text) => process.stdout.write(text), onInterrupt: shutdown });
     terminal.start();
   } else {
-    out('No terminal attached: decide held calls in VS Code, or run `gatehouse serve` in a terminal to decide there and pair a browser.');
+    out(`No terminal attached: decide held calls in VS Code, or run \`${options.invocation} serve\` in a terminal to decide there and pair a browser.`);
   }
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -1,4 +1,5 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+import { decisionFor, MAX_REASON_LENGTH, type DecisionChoice } from '../core/approvals/humanDecision';
 import type { ConsentRequest } from '../core/auth/consent';
 import type { PendingPolicyChange } from '../core/approvals/policyStore';
 import type { Gatehouse } from '../core/gatehouse';
@@ -35,8 +36,19 @@ const MAX_SHOWN_ARGUMENTS = 6;
 const MAX_VALUE_CHARS = 100;
 const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
 // Agent-controlled text must not move the cursor or recolour the prompt (a fake "approved" line).
-const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'g');
+const UNSAFE_CHARACTER = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'gu');
+/** One keystroke per decision; [r] (deny with a reason) reads a line first. */
+interface KeyedChoice {
+  readonly choice: DecisionChoice;
+  readonly done: (tool: string) => string;
+}
+const KEY_CHOICES = new Map<string, KeyedChoice>([
+  ['a', { choice: 'once', done: () => 'Approved once' }],
+  ['s', { choice: 'session', done: () => 'Approved for this session' }],
+  ['t', { choice: 'tool', done: (tool) => `Approved; ${tool} is now always allowed` }],
+  ['d', { choice: 'deny', done: () => 'Denied' }],
+]);
 
 /**
  * The serve terminal as a human channel (issue 3 §7): shows each held call and OAuth sign-in,
@@ -136,15 +148,9 @@ export class TerminalApprovals {
       return;
     }
     const id = item.request.id;
+    const keyed = KEY_CHOICES.get(key);
+    if (keyed) return this.decideApproval(id, decisionFor(keyed.choice, 'terminal'), keyed.done(clean(item.request.tool)));
     switch (key) {
-      case 'a':
-        return this.decideApproval(id, { kind: 'approve', scope: 'once', channel: 'terminal' }, 'Approved once');
-      case 's':
-        return this.decideApproval(id, { kind: 'approve', scope: 'session', channel: 'terminal' }, 'Approved for this session');
-      case 't':
-        return this.decideApproval(id, { kind: 'approve', scope: 'tool', channel: 'terminal' }, `Approved; ${clean(item.request.tool)} is now always allowed`);
-      case 'd':
-        return this.decideApproval(id, { kind: 'deny', channel: 'terminal' }, 'Denied');
       case 'r':
         this.reason = { requestId: id, text: '' };
         this.options.write('Reason the agent will see (Enter to deny, Esc to cancel): ');
@@ -162,7 +168,7 @@ export class TerminalApprovals {
       this.reason = undefined;
       this.options.write('\n');
       const text = reason.text.trim();
-      this.decideApproval(reason.requestId, { kind: 'deny', channel: 'terminal', ...(text ? { reason: text } : {}) }, text ? `Denied ("${clean(text)}")` : 'Denied');
+      this.decideApproval(reason.requestId, decisionFor('deny', 'terminal', text), text ? `Denied ("${clean(text)}")` : 'Denied');
     } else if (char === '\u001b') {
       this.reason = undefined;
       this.line(' (cancelled)');
@@ -172,7 +178,7 @@ export class TerminalApprovals {
       if (reason.text.length === 0) return;
       reason.text = [...reason.text].slice(0, -1).join('');
       this.options.write('\b \b');
-    } else if (!UNSAFE_CHARACTER.test(char) && reason.text.length < 500) {
+    } else if (!UNSAFE_CHARACTER.test(char) && reason.text.length < MAX_REASON_LENGTH) {
       reason.text += char;
       this.options.write(char);
     }

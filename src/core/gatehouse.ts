@@ -1,9 +1,11 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ApprovalGate } from './approvals/approvalGate';
-import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type HumanDecision } from './approvals/approvalQueue';
+import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
+import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
-import { AuditLog, auditExpiredRequests, auditLogOptionsFromEnv } from './approvals/auditLog';
+import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
+import { auditLogOptionsFromEnv } from './approvals/auditSettings';
 import { PolicyStore } from './approvals/policyStore';
 import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
@@ -103,7 +105,7 @@ export class Gatehouse {
   }
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
-  decide(requestId: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+  decide(requestId: string, decision: HumanDecision): DecideResult {
     return this.approvals.decide(requestId, decision);
   }
 

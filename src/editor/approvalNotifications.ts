@@ -1,13 +1,12 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
+import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
+import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
 import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText } from './promptText';
 import type { NotificationsMode } from './settings';
-
-export type DecideResult = { readonly ok: true; readonly request: ApprovalRequest } | { readonly ok: false; readonly message: string };
 
 /**
  * The human channel as the editor's UI sees it: the core this window hosts, or (in a follower
@@ -76,8 +75,8 @@ export class ApprovalNotifier extends Disposable {
     const decide = (decision: HumanDecision) => (id: unknown, nonce: unknown) => {
       if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision, this.log);
     };
-    this.register(vscode.commands.registerCommand(PromptCommand.approve, decide({ kind: 'approve', scope: 'once', channel: 'editor' })));
-    this.register(vscode.commands.registerCommand(PromptCommand.deny, decide({ kind: 'deny', channel: 'editor' })));
+    this.register(vscode.commands.registerCommand(PromptCommand.approve, decide(decisionFor('once', 'editor'))));
+    this.register(vscode.commands.registerCommand(PromptCommand.deny, decide(decisionFor('deny', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.more, (id: unknown, nonce: unknown) => {
       if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id, this.log);
     }));
@@ -218,7 +217,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     void vscode.window.showInformationMessage(settledText(request));
     return;
   }
-  const approve = (scope: 'once' | 'session' | 'tool' | 'arguments') => async (): Promise<HumanDecision> => ({ kind: 'approve', scope, channel: 'editor' });
+  const approve = (scope: ApprovalScope) => async (): Promise<HumanDecision> => decisionFor(scope, 'editor');
   const separator = (label: string): DetailItem => ({ label, kind: vscode.QuickPickItemKind.Separator });
   const info = (label: string, detail?: string): DetailItem => ({ label, ...(detail ? { detail } : {}) });
   const items: DetailItem[] = [
@@ -227,9 +226,9 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     { label: '$(check-all) Approve for this session', description: `${request.clientName}'s current session, same tool`, decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: `${request.server} › ${request.originalName}`, decision: approve('tool') },
-    { label: '$(close) Deny', decision: async () => ({ kind: 'deny', channel: 'editor' }) },
+    { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
-    { label: '$(circle-slash) Always deny this tool', decision: async () => ({ kind: 'deny', alwaysDeny: true, channel: 'editor' }) },
+    { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
     separator('Arguments'),
     ...Object.entries(request.arguments).map(([key, value]) => info(`$(symbol-field) ${key}`, typeof value === 'string' ? value : JSON.stringify(value))),
     separator('Request'),
@@ -262,8 +261,13 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
 }
 
 async function askDenyReason(): Promise<HumanDecision | undefined> {
-  const reason = await vscode.window.showInputBox({ title: 'Gatehouse: deny with a reason', prompt: 'The agent sees this reason; tell it what to do instead.', ignoreFocusOut: true });
-  return reason === undefined ? undefined : { kind: 'deny', reason: reason.trim() || undefined, channel: 'editor' };
+  const reason = await vscode.window.showInputBox({
+    title: 'Gatehouse: deny with a reason',
+    prompt: 'The agent sees this reason; tell it what to do instead.',
+    ignoreFocusOut: true,
+    validateInput: reasonProblem,
+  });
+  return reason === undefined ? undefined : decisionFor('deny', 'editor', reason);
 }
 
 const noLog = { info: () => undefined } as unknown as vscode.LogOutputChannel;

@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../core/auth/apiKeys';
-import { clientWriter, forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/clientWriters';
+import { clientWriter } from '../core/clients/clientWriters';
+import { forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/importRecords';
 import type { ClientName, ClientWriter } from '../core/clients/clientWriters';
 import { GATEHOUSE_TOKEN_ENV, planCodexDisableServers } from '../core/clients/codex';
 import type { ClientAuthMode } from '../core/clients/jsonConfig';

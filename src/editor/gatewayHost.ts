@@ -1,12 +1,13 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
+import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
+import type { HumanDecision } from '../core/approvals/humanDecision';
 import { Gatehouse } from '../core/gatehouse';
 import type { Gateway } from '../core/gateway/gateway';
 import { PortInUseError } from '../core/gateway/gateway';
 import { ConfigFileError } from '../core/store/files';
 import { resolveHome } from '../core/store/home';
-import type { ApprovalChannel, DecideResult } from './approvalNotifications';
+import type { ApprovalChannel } from './approvalNotifications';
 import { CommandId } from './commandIds';
 import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';

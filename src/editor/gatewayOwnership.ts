@@ -5,14 +5,13 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { ApprovalRequest, HumanDecision } from '../core/approvals/approvalQueue';
+import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
+import { HumanDecisionSchema, type HumanDecision } from '../core/approvals/humanDecision';
 import type { Gatehouse } from '../core/gatehouse';
 import { PortInUseError } from '../core/gateway/gateway';
 
 // Deliberately free of `vscode`: two instances of this class, in one test process, stand in for
 // two editor windows (issue 5 §8), so the handover is tested without two extension hosts.
-
-export type DecideResult = { readonly ok: true; readonly request: ApprovalRequest } | { readonly ok: false; readonly message: string };
 
 /**
  * The local socket (a named pipe on Windows) on which the window that owns the gateway takes
@@ -36,14 +35,9 @@ export class FollowRefusedError extends Error {
   }
 }
 
-const DecisionSchema = z.union([
-  z.object({ kind: z.literal('approve'), scope: z.enum(['once', 'session', 'tool', 'arguments']) }),
-  z.object({ kind: z.literal('deny'), reason: z.string().max(2000).optional(), alwaysDeny: z.boolean().optional() }),
-]);
-
 const ClientMessageSchema = z.union([
   z.object({ type: z.literal('hello'), auth: z.string() }),
-  z.object({ type: z.literal('decide'), seq: z.number(), id: z.string(), decision: DecisionSchema }),
+  z.object({ type: z.literal('decide'), seq: z.number(), id: z.string(), decision: HumanDecisionSchema }),
 ]);
 
 type ServerMessage =
@@ -127,7 +121,7 @@ export class OwnerChannel {
         }
         if (!authenticated) return void socket.destroy();
         // Whatever a follower claims, its decision is the editor's: that is the only channel it is.
-        const decision = { ...message.decision, channel: 'editor' } as HumanDecision;
+        const decision: HumanDecision = { ...message.decision, channel: 'editor' };
         send(socket, { type: 'decided', seq: message.seq, result: gatehouse.decide(message.id, decision) } satisfies ServerMessage);
       });
     });

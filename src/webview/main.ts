@@ -392,6 +392,7 @@ function pendingCard(item: PendingItem): HTMLElement {
             id: `deny-reason-${item.id}`,
             type: 'text',
             value: ui.denyReason,
+            maxlength: ui.snapshot?.maxReasonLength,
             'data-focus-key': `deny-reason-${item.id}`,
             placeholder: 'e.g. use the staging repository instead',
             oninput: (event: Event) => (ui.denyReason = (event.target as HTMLInputElement).value),

@@ -61,10 +61,10 @@ describe('approval page in a real browser (Debian Chromium)', function () {
   it('keeps the decision key away from a page on another loopback port', async function () {
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${th.gatehouse.gateway.port}/approvals`, { timeout: 15_000 });
-    const key = await page.evaluate(() => localStorage.getItem('gatehouse.decisionKey'));
+    const key = await page.evaluate("localStorage.getItem('gatehouse.decisionKey')");
     assert.ok(key, 'the Gatehouse origin holds the key');
     const other = await context.newPage();
     await other.goto(`http://localhost:${th.gatehouse.gateway.port}/approvals`, { timeout: 15_000 });
-    assert.equal(await other.evaluate(() => localStorage.getItem('gatehouse.decisionKey')), null, 'another origin sees no key');
+    assert.equal(await other.evaluate("localStorage.getItem('gatehouse.decisionKey')"), null, 'another origin sees no key');
   });
 });

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ApprovalRequest, HumanDecision } from '../../src/core/approvals/approvalQueue';
+import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import type { HumanDecision } from '../../src/core/approvals/humanDecision';
 import { describeChild, runChild, runGatehouse } from '../helpers/cliRun';
 import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
 import { everythingServer, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ApprovalRequest, HumanDecision } from '../../src/core/approvals/approvalQueue';
+import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import type { HumanDecision } from '../../src/core/approvals/humanDecision';
 import { loadBundledSkills } from '../../src/core/skills/bundle';
 import { installSkills } from '../../src/core/skills/installer';
 import {

@@ -10,7 +10,7 @@ const CODEX = path.join(REPO_ROOT, 'node_modules/.bin/codex');
 
 /** Runs `gatehouse serve` as a person would and collects what it prints. */
 function startServe(home: string): { child: ChildProcess; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: { ...process.env, GATEHOUSE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { cwd: REPO_ROOT, env: { ...process.env, GATEHOUSE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -45,14 +45,16 @@ describe('quick start: `gatehouse serve` as a child process', function () {
 
   it('prints the MCP URL, how to get a key and a Codex snippet', function () {
     const output = serve.output();
-    assert.match(output, /gatehouse key create codex/);
+    // Run from the checkout as the README says, so the command it prints is the checkout's.
+    assert.match(output, /^ {2}node dist\/cli\.js key create codex$/m);
     assert.match(output, /\[mcp_servers\.gatehouse\]/);
     assert.match(output, new RegExp(`url = "${url.replace(/[.]/g, '\\.')}"`));
     assert.match(output, /default_tools_approval_mode = "approve"/);
   });
 
-  it('serves the demo to an SDK client with a key made by `gatehouse key create`', async function () {
-    const key = execFileSync(process.execPath, [CLI, 'key', 'create', 'codex'], { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' }).trim();
+  it('serves the demo to an SDK client with a key made by the `key create` command it printed', async function () {
+    const printed = /^ {2}(.+ key create codex)$/m.exec(serve.output())![1]!;
+    const key = execFileSync('sh', ['-c', printed], { cwd: REPO_ROOT, env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' }).trim();
     assert.match(key, /^gh_[A-Za-z0-9_-]{40,}$/, 'the key is printed alone on stdout');
     const client = await connectClient(url, key);
     const tools = (await client.listTools()).tools.map((t) => t.name);
@@ -79,13 +81,13 @@ describe('quick start: `gatehouse serve` as a child process', function () {
 
   it('refuses a second `gatehouse serve` on the same port and says another Gatehouse holds it', function () {
     const port = new URL(url).port;
-    let stderr = '';
-    try {
-      execFileSync(process.execPath, [CLI, 'serve', '--port', port], { env: { ...process.env, GATEHOUSE_HOME: tempDir() }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-      assert.fail('a second serve on the same port must fail');
-    } catch (error) {
-      stderr = String((error as { stderr?: string }).stderr);
-    }
-    assert.match(stderr, new RegExp(`Another Gatehouse \\(pid \\d+.*port ${port}`));
+    assert.throws(
+      () => execFileSync(process.execPath, [CLI, 'serve', '--port', port], { env: { ...process.env, GATEHOUSE_HOME: tempDir() }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }),
+      (error: { stderr?: string }) => {
+        assert.match(String(error.stderr), new RegExp(`Another Gatehouse \\(pid \\d+.*port ${port}`));
+        return true;
+      },
+      'a second serve on the same port must fail',
+    );
   });
 });

@@ -21,11 +21,6 @@ function structured(result: CallToolResult): Structured {
   return (result.structuredContent ?? {}) as Structured;
 }
 
-/** Resolves with the next request the queue holds. */
-function nextHeld(th: TestGatehouse): Promise<ApprovalRequest> {
-  return new Promise((resolve) => th.gatehouse.approvals.once('requested', resolve));
-}
-
 describe('approvals: held calls and await_approval', function () {
   let th: TestGatehouse;
   let client: Client;
@@ -272,7 +267,7 @@ describe('approvals: grants', function () {
   });
 
   it('always deny this tool: writes a deny rule and later calls are blocked', async function () {
-    await holdAndDecide({ name: 'a.txt', content: '1' }, { kind: 'deny', alwaysDeny: true, reason: 'never', channel: 'test' });
+    await holdAndDecide({ name: 'a.txt', content: '1' }, { kind: 'deny', scope: 'always', reason: 'never', channel: 'test' });
     const blocked = await call(client, 'demo__write_note', { name: 'q.txt', content: 'q' });
     assert.equal(blocked.isError, true);
     assert.equal(structured(blocked).status, 'blocked');

@@ -6,7 +6,10 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import type { AuditEvent } from '../../src/core/approvals/audit';
-import { AUDIT_CSV_COLUMNS, AuditLog, readAudit, type AuditEntry } from '../../src/core/approvals/auditLog';
+import { AUDIT_CSV_COLUMNS } from '../../src/core/approvals/auditCsv';
+import type { AuditEntry } from '../../src/core/approvals/auditFiles';
+import { AuditLog } from '../../src/core/approvals/auditLog';
+import { readAudit } from '../../src/core/approvals/auditReader';
 import { connectClient, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {

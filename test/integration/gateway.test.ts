@@ -224,7 +224,7 @@ describe('gateway: HTTP guards and authentication', function () {
   it('refuses a foreign Origin with a JSON 403', async function () {
     const response = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${gw.key}`, origin: 'https://evil.example' }), body: initialize });
     assert.equal(response.status, 403);
-    assert.equal((await response.json()).error, 'forbidden_origin');
+    assert.equal(((await response.json()) as { error: string }).error, 'forbidden_origin');
   });
 
   it('accepts a loopback Origin and localhost as Host', async function () {
@@ -237,7 +237,7 @@ describe('gateway: HTTP guards and authentication', function () {
   it('answers a missing key with a JSON 401', async function () {
     const response = await fetch(gw.url, { method: 'POST', headers: headers(), body: initialize });
     assert.equal(response.status, 401);
-    const body = await response.json();
+    const body = (await response.json()) as { error: string; error_description: string };
     assert.equal(body.error, 'invalid_token');
     assert.match(body.error_description, /gatehouse key create/);
   });
@@ -247,7 +247,7 @@ describe('gateway: HTTP guards and authentication', function () {
     for (const extra of attempts) {
       const response = await fetch(gw.url, { method: 'POST', headers: headers(extra), body: initialize });
       assert.equal(response.status, 401, JSON.stringify(extra));
-      assert.ok((await response.json()).error);
+      assert.ok(((await response.json()) as { error?: string }).error);
     }
   });
 
@@ -269,7 +269,7 @@ describe('gateway: HTTP guards and authentication', function () {
     assert.equal(missing.status, 400);
     const unknown = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${gw.key}`, 'mcp-session-id': 'f00d' }), body: list });
     assert.equal(unknown.status, 404);
-    assert.equal((await unknown.json()).error.code, -32001);
+    assert.equal(((await unknown.json()) as { error: { code: number } }).error.code, -32001);
   });
 
   it('does not let another key use a session it did not open', async function () {
@@ -284,7 +284,7 @@ describe('gateway: HTTP guards and authentication', function () {
   it('answers unknown paths with a JSON 404 and oversized bodies with a 413', async function () {
     const notFound = await fetch(`http://127.0.0.1:${gw.gateway.port}/nothing-here`);
     assert.equal(notFound.status, 404);
-    assert.equal((await notFound.json()).error, 'not_found');
+    assert.equal(((await notFound.json()) as { error: string }).error, 'not_found');
     const huge = 'x'.repeat(5 * 1024 * 1024);
     const tooBig = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${gw.key}` }), body: huge });
     assert.equal(tooBig.status, 413);

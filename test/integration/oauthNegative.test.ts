@@ -6,7 +6,7 @@ import { ConsentBroker } from '../../src/core/auth/consent';
 import { oauthGatewayOptions } from '../../src/core/auth/oauthRoutes';
 import { OAuthService } from '../../src/core/auth/oauthService';
 import { Gateway } from '../../src/core/gateway/gateway';
-import { answerConsent, browseAuthorization, pkcePair, tempHome } from '../helpers/oauthTestKit';
+import { browseAuthorization, pkcePair, tempHome } from '../helpers/oauthTestKit';
 
 const INSPECTOR = 'http://localhost:6274';
 

@@ -3,7 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditEvent } from '../../src/core/approvals/audit';
-import { AUDIT_CSV_COLUMNS, AuditLog, auditLogOptionsFromEnv, listAuditFiles, readAudit, redactArguments, tailAudit, toCsv, type AuditEntry, type AuditLogOptions } from '../../src/core/approvals/auditLog';
+import { AUDIT_CSV_COLUMNS, toCsv } from '../../src/core/approvals/auditCsv';
+import { listAuditFiles, type AuditEntry } from '../../src/core/approvals/auditFiles';
+import { AuditLog, redactArguments, type AuditLogOptions } from '../../src/core/approvals/auditLog';
+import { readAudit, tailAudit } from '../../src/core/approvals/auditReader';
+import { auditLogOptionsFromEnv } from '../../src/core/approvals/auditSettings';
 
 /** A clock the test moves by hand, so day boundaries and retention need no waiting. */
 function manualClock(start: string): { now: () => Date; set(iso: string): void } {

@@ -3,13 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
-import { CLAUDE_ALLOW_RULE, planClaudeConnect, planClaudeDisconnect, planClaudePermissions } from '../../src/core/clients/claude';
-import { planCursorConnect, planCursorDisconnect } from '../../src/core/clients/cursor';
-import { planGeminiConnect, planGeminiDisconnect } from '../../src/core/clients/gemini';
+import { CLAUDE_ALLOW_RULE, planClaudePermissions } from '../../src/core/clients/claude';
+import type { JsonClientName } from '../../src/core/clients/jsonClients';
+import { planJsonClientConnect, planJsonClientDisconnect, vscodeUserMcpPath } from '../../src/core/clients/jsonClients';
 import type { ClientConnectOptions } from '../../src/core/clients/jsonConfig';
 import { applyPlan, listBackups } from '../../src/core/clients/plan';
 import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../../src/core/clients/readers';
-import { planVsCodeConnect, planVsCodeDisconnect, vscodeUserMcpPath } from '../../src/core/clients/vscodeMcp';
 import type { ConfigPlan } from '../../src/core/clients/plan';
 
 const CLIENT_FIXTURES = path.join(__dirname, '..', 'fixtures', 'clients');
@@ -19,6 +18,10 @@ const URL_7337 = 'http://127.0.0.1:7337/mcp';
 function fixture(name: string): string {
   return fs.readFileSync(path.join(CLIENT_FIXTURES, name), 'utf8');
 }
+
+const connect = (name: JsonClientName) => (text: string | undefined, options: ClientConnectOptions) => planJsonClientConnect(name, text, options);
+const disconnect = (name: JsonClientName) => (text: string | undefined) => planJsonClientDisconnect(name, text);
+const planGeminiConnect = connect('gemini');
 
 function parsed(text: string): Record<string, Record<string, Record<string, unknown>>> {
   return parse(text, [], { allowTrailingComma: true }) as Record<string, Record<string, Record<string, unknown>>>;
@@ -41,8 +44,8 @@ const writers: WriterCase[] = [
     client: 'Claude Code',
     fixture: 'claude.json',
     container: 'mcpServers',
-    connect: planClaudeConnect,
-    disconnect: planClaudeDisconnect,
+    connect: connect('claude'),
+    disconnect: disconnect('claude'),
     expected: {
       oauth: { type: 'http', url: URL_7337 },
       env: { type: 'http', url: URL_7337, headers: { Authorization: 'Bearer ${GATEHOUSE_TOKEN}' } },
@@ -54,8 +57,8 @@ const writers: WriterCase[] = [
     client: 'Cursor',
     fixture: 'cursor-mcp.json',
     container: 'mcpServers',
-    connect: planCursorConnect,
-    disconnect: planCursorDisconnect,
+    connect: connect('cursor'),
+    disconnect: disconnect('cursor'),
     expected: {
       oauth: { url: URL_7337 },
       env: { url: URL_7337, headers: { Authorization: 'Bearer ${env:GATEHOUSE_TOKEN}' } },
@@ -67,8 +70,8 @@ const writers: WriterCase[] = [
     client: 'Gemini CLI',
     fixture: 'gemini-settings.json',
     container: 'mcpServers',
-    connect: planGeminiConnect,
-    disconnect: planGeminiDisconnect,
+    connect: connect('gemini'),
+    disconnect: disconnect('gemini'),
     expected: {
       oauth: { httpUrl: URL_7337, trust: true, timeout: 120000 },
       env: { httpUrl: URL_7337, headers: { Authorization: 'Bearer ${GATEHOUSE_TOKEN}' }, trust: true, timeout: 120000 },
@@ -80,8 +83,8 @@ const writers: WriterCase[] = [
     client: 'VS Code',
     fixture: 'vscode-mcp.jsonc',
     container: 'servers',
-    connect: planVsCodeConnect,
-    disconnect: planVsCodeDisconnect,
+    connect: connect('vscode'),
+    disconnect: disconnect('vscode'),
     expected: {
       oauth: { type: 'http', url: URL_7337 },
       env: { type: 'http', url: URL_7337, headers: { Authorization: 'Bearer ${env:GATEHOUSE_TOKEN}' } },

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CodexConnectOptions } from '../../src/core/clients/codex';
-import { codexConfigPath, locateEntry, planCodexConnect, planCodexDisableServers, planCodexDisconnect, planCodexEnableServers } from '../../src/core/clients/codex';
+import { codexConfigPath, planCodexConnect, planCodexDisableServers, planCodexDisconnect, planCodexEnableServers } from '../../src/core/clients/codex';
+import { locateEntry } from '../../src/core/clients/tomlEdits';
 import { inlineTableEntries, locateStatements, parseTomlDocument, parseTomlValue } from '../../src/core/clients/codexToml';
 import { applyPlan, listBackups } from '../../src/core/clients/plan';
 

@@ -178,7 +178,7 @@ describe('serve terminal: keystroke decisions', function () {
     const id = await hold('x.txt', '\u001b[2K\rApproved once: apr_fake\u001b[0m', { additional_info: 'fine\u001b]0;pwned\u0007 \u202eevil' });
     await screen.waitFor(new RegExp(`request ${id}`));
     const shown = screen.text;
-    assert.doesNotMatch(shown, /\u001b|\u0007|\u202e/);
+    for (const unsafe of ['\u001b', '\u0007', '\u202e']) assert.ok(!shown.includes(unsafe), `no ${JSON.stringify(unsafe)} reaches the terminal`);
     assert.match(shown, /content: "\\u001b\[2K\\rApproved once: apr_fake\\u001b\[0m"/, 'JSON escapes keep the value readable');
     assert.match(shown, /why: fine\?\]0;pwned\? \?evil/);
   });

@@ -5,14 +5,10 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { readJsonFile, writeJsonFile } from '../store/files';
 import { argumentsHash, canonicalJson } from './canonical';
+import type { HumanDecision } from './humanDecision';
 
-/** How a human decided. `session`, `tool` and `arguments` also remember the decision. */
-export type ApprovalScope = 'once' | 'session' | 'tool' | 'arguments';
-export type Channel = 'editor' | 'browser' | 'terminal' | 'test';
-
-export type HumanDecision =
-  | { readonly kind: 'approve'; readonly scope: ApprovalScope; readonly channel: Channel; readonly by?: string }
-  | { readonly kind: 'deny'; readonly reason?: string; readonly alwaysDeny?: boolean; readonly channel: Channel; readonly by?: string };
+/** What every channel gets back from a decision: the decided request, or why it could not be decided. */
+export type DecideResult = { readonly ok: true; readonly request: ApprovalRequest } | { readonly ok: false; readonly message: string };
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -106,7 +102,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /** Restores persisted requests; ones that expired meanwhile are marked expired. */
   load(): void {
-    let saved: ApprovalRequest[] = [];
+    let saved: ApprovalRequest[];
     try {
       saved = readJsonFile(this.file, PendingFileSchema)?.requests ?? [];
     } catch {
@@ -170,7 +166,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
    * reach this; nothing an agent holds leads here. Returns the request, or an error message when
    * it can no longer be decided.
    */
-  decide(id: string, decision: HumanDecision): { ok: true; request: ApprovalRequest } | { ok: false; message: string } {
+  decide(id: string, decision: HumanDecision): DecideResult {
     const request = this.requests.get(id);
     if (!request) return { ok: false, message: 'There is no such approval request.' };
     if (request.status !== 'pending') return { ok: false, message: `This request was already ${request.status}.` };
@@ -179,7 +175,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     request.status = decision.kind === 'approve' ? 'approved' : 'denied';
     request.decision = {
       kind: decision.kind,
-      ...(decision.kind === 'approve' ? { scope: decision.scope } : decision.alwaysDeny ? { scope: 'always' } : {}),
+      ...(decision.scope ? { scope: decision.scope } : {}),
       ...(decision.kind === 'deny' && decision.reason ? { reason: decision.reason } : {}),
       channel: decision.channel,
       ...(decision.by ? { by: decision.by } : {}),

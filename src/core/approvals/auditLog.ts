@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { requestAuditFields, type AuditEvent, type AuditSink } from './audit';
-import { toolGlobMatches } from './policy';
+import { auditDir, auditFileFor, listAuditFiles, type AuditEntry } from './auditFiles';
 
 /** How much of a call's arguments the log keeps: all of them, only their keys and types, or nothing. */
 export type AuditArgumentsMode = 'full' | 'redacted' | 'none';
@@ -18,87 +17,11 @@ export interface AuditLogOptions {
   readonly onError?: (message: string) => void;
 }
 
-/** One parsed line of the audit log. */
-export type AuditEntry = Omit<AuditEvent, 'arguments'> & {
-  readonly ts: string;
-  /** The client's display name (OAuth client name or API-key label), else its id. */
-  readonly client?: string;
-  readonly arguments?: unknown;
-};
-
-export interface AuditFilter {
-  readonly since?: Date;
-  readonly until?: Date;
-  /** Exact `<server>__<tool>` or a glob over it. */
-  readonly tool?: string;
-  /** Matches the event (`denied`) or the decision (`deny`, `approve`, `approve:session`). */
-  readonly decision?: string;
-  /** Matches the client's name or id. */
-  readonly client?: string;
-}
-
 export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
 export const DEFAULT_AUDIT_MAX_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A crash must not lose a decision: these lines reach the disk before the call path goes on. */
 const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired']);
-const FILE_NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
-
-export function auditDir(home: string): string {
-  return path.join(home, 'audit');
-}
-
-interface AuditFile {
-  readonly file: string;
-  readonly day: string;
-  readonly index: number;
-}
-
-/** The audit files in write order: by day, then by rotation index. */
-export function listAuditFiles(home: string): AuditFile[] {
-  const dir = auditDir(home);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const files: AuditFile[] = [];
-  for (const name of names) {
-    const match = FILE_NAME.exec(name);
-    if (match) files.push({ file: path.join(dir, name), day: match[1], index: match[2] === undefined ? 0 : Number(match[2]) });
-  }
-  return files.sort((a, b) => a.day.localeCompare(b.day) || a.index - b.index);
-}
-
-function fileFor(home: string, day: string, index: number): string {
-  return path.join(auditDir(home), index === 0 ? `audit-${day}.jsonl` : `audit-${day}.${index}.jsonl`);
-}
-
-/**
- * Settings from the environment, for the headless CLI and the editor alike:
- * `GATEHOUSE_AUDIT_ARGUMENTS` (full | redacted | none), `GATEHOUSE_AUDIT_RETENTION_DAYS`,
- * `GATEHOUSE_AUDIT_MAX_FILE_MB`. A value that makes no sense is reported and the default kept.
- */
-export function auditLogOptionsFromEnv(env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = (message) => void process.stderr.write(`${message}\n`)): AuditLogOptions {
-  const options: { -readonly [K in keyof AuditLogOptions]: AuditLogOptions[K] } = {};
-  const mode = env.GATEHOUSE_AUDIT_ARGUMENTS?.trim();
-  if (mode) {
-    if (mode === 'full' || mode === 'redacted' || mode === 'none') options.arguments = mode;
-    else warn(`GATEHOUSE_AUDIT_ARGUMENTS="${mode}" is not one of full, redacted, none; the audit log keeps full arguments.`);
-  }
-  const positive = (name: string, apply: (value: number) => void): void => {
-    const raw = env[name]?.trim();
-    if (!raw) return;
-    const value = Number(raw);
-    if (Number.isFinite(value) && value > 0) apply(value);
-    else warn(`${name}="${raw}" is not a positive number; the default is used.`);
-  };
-  positive('GATEHOUSE_AUDIT_RETENTION_DAYS', (days) => (options.retentionDays = days));
-  positive('GATEHOUSE_AUDIT_MAX_FILE_MB', (mb) => (options.maxFileBytes = Math.round(mb * 1024 * 1024)));
-  return options;
-}
-
 /** Keys and the type of every value, so the log shows the shape of a call without its secrets. */
 export function redactArguments(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactArguments);
@@ -166,7 +89,7 @@ export class AuditLog implements AuditSink {
       this.closeFile();
       this.currentIndex += 1;
     }
-    const fd = this.openFile(fileFor(this.home, day, this.currentIndex));
+    const fd = this.openFile(auditFileFor(this.home, day, this.currentIndex));
     fs.writeSync(fd, line);
     this.fileSize += line.length;
     if (SYNCED_EVENTS.has(event.event)) fs.fsyncSync(fd);
@@ -227,167 +150,4 @@ export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): ()
     });
   queue.on('expired', onExpired);
   return () => queue.off('expired', onExpired);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading
-// ---------------------------------------------------------------------------------------------
-
-function parseLine(line: string): AuditEntry | undefined {
-  if (!line.trim()) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    const entry = value as AuditEntry;
-    return typeof entry.ts === 'string' && typeof entry.event === 'string' && !Number.isNaN(Date.parse(entry.ts)) ? entry : undefined;
-  } catch {
-    // A torn last line (a crash mid-write) or a hand edit: skip it, keep the rest.
-    return undefined;
-  }
-}
-
-/** The entries of one file, or of its first `limit` bytes. */
-function readEntries(file: string, limit?: number): AuditEntry[] {
-  let text: string;
-  try {
-    const buffer = fs.readFileSync(file);
-    text = (limit === undefined ? buffer : buffer.subarray(0, limit)).toString('utf8');
-  } catch {
-    return [];
-  }
-  return text.split('\n').flatMap((line) => parseLine(line) ?? []);
-}
-
-function matches(entry: AuditEntry, filter: AuditFilter): boolean {
-  const at = Date.parse(entry.ts);
-  if (filter.since && at < filter.since.getTime()) return false;
-  if (filter.until && at > filter.until.getTime()) return false;
-  if (filter.tool !== undefined && (entry.tool === undefined || !toolGlobMatches(filter.tool, entry.tool))) return false;
-  if (filter.decision !== undefined) {
-    const decision = entry.decision ?? '';
-    if (entry.event !== filter.decision && decision !== filter.decision && decision.split(':')[0] !== filter.decision) return false;
-  }
-  if (filter.client !== undefined && ![entry.client, entry.clientName, entry.clientId].includes(filter.client)) return false;
-  return true;
-}
-
-/** The log's entries in the order they were written, filtered; unreadable lines are skipped. */
-export function readAudit(home: string, filter: AuditFilter = {}): AuditEntry[] {
-  // A day file holds that UTC day only, so whole files outside the range need not be read.
-  const firstDay = filter.since?.toISOString().slice(0, 10);
-  const lastDay = filter.until?.toISOString().slice(0, 10);
-  return listAuditFiles(home)
-    .filter(({ day }) => (firstDay === undefined || day >= firstDay) && (lastDay === undefined || day <= lastDay))
-    .flatMap(({ file }) => readEntries(file))
-    .filter((entry) => matches(entry, filter));
-}
-
-/**
- * The last `count` entries, reading only as many files (newest first) as it takes. With `upTo`,
- * only the bytes each file had then (files not in it are left out).
- */
-export function tailAudit(home: string, count: number, upTo?: ReadonlyMap<string, number>): AuditEntry[] {
-  const collected: AuditEntry[][] = [];
-  let total = 0;
-  for (const { file } of listAuditFiles(home).reverse()) {
-    if (total >= count) break;
-    if (upTo && !upTo.has(file)) continue;
-    const entries = readEntries(file, upTo?.get(file));
-    collected.unshift(entries);
-    total += entries.length;
-  }
-  return count <= 0 ? [] : collected.flat().slice(-count);
-}
-
-/**
- * Calls `onEntry` for the last `backlog` entries and then for every line appended later, in
- * every audit file, including files created later (a new day, a size rotation). Watches the
- * folder, with a slow poll as a safety net because fs.watch can miss events on some file systems.
- */
-export function followAudit(home: string, onEntry: (entry: AuditEntry) => void, options: { backlog?: number; pollMs?: number } = {}): { close(): void } {
-  const dir = auditDir(home);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const offsets = new Map<string, number>();
-  for (const { file } of listAuditFiles(home)) offsets.set(file, fs.statSync(file).size);
-  // The backlog is read up to the same offsets, so a line written meanwhile is shown exactly once.
-  if (options.backlog) tailAudit(home, options.backlog, offsets).forEach(onEntry);
-
-  const readNew = (): void => {
-    for (const { file } of listAuditFiles(home)) {
-      const offset = offsets.get(file) ?? 0;
-      let size: number;
-      try {
-        size = fs.statSync(file).size;
-      } catch {
-        continue;
-      }
-      if (size <= offset) continue;
-      const buffer = Buffer.alloc(size - offset);
-      const fd = fs.openSync(file, 'r');
-      try {
-        fs.readSync(fd, buffer, 0, buffer.length, offset);
-      } finally {
-        fs.closeSync(fd);
-      }
-      // Only whole lines: a line being written now is read on the next round.
-      const end = buffer.lastIndexOf(0x0a);
-      if (end < 0) continue;
-      offsets.set(file, offset + end + 1);
-      for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
-        const entry = parseLine(line);
-        if (entry) onEntry(entry);
-      }
-    }
-  };
-
-  const watcher = fs.watch(dir, () => readNew());
-  watcher.on('error', () => undefined);
-  const timer = setInterval(readNew, options.pollMs ?? 500);
-  return {
-    close(): void {
-      clearInterval(timer);
-      watcher.close();
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV
-// ---------------------------------------------------------------------------------------------
-
-export const AUDIT_CSV_COLUMNS = [
-  'ts',
-  'event',
-  'client',
-  'clientId',
-  'sessionId',
-  'server',
-  'tool',
-  'requestId',
-  'rule',
-  'decision',
-  'channel',
-  'reason',
-  'latencyMs',
-  'resultStatus',
-  'argumentsHash',
-  'arguments',
-] as const;
-
-function csvCell(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  let text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-  // Arguments and reasons come from agents; a cell starting with = + - @ would run as a formula in a spreadsheet (OWASP "CSV injection").
-  if (typeof value !== 'number' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** RFC 4180 CSV (CRLF line ends, quoted where needed) with a header row; arguments as JSON. */
-export function toCsv(entries: readonly AuditEntry[]): string {
-  const rows = [AUDIT_CSV_COLUMNS.join(',')];
-  for (const entry of entries) {
-    const record = entry as Record<string, unknown>;
-    rows.push(AUDIT_CSV_COLUMNS.map((column) => csvCell(record[column])).join(','));
-  }
-  return `${rows.join('\r\n')}\r\n`;
 }

@@ -3,14 +3,16 @@ import * as crypto from 'node:crypto';
 /**
  * JSON with object keys sorted (by UTF-16 code unit) at every depth and no whitespace, so two
  * equal argument objects always produce the same text and the same hash, whatever order an
- * agent sent the keys in. Follows JSON.stringify for the rest: undefined members are left out,
- * non-finite numbers become null.
+ * agent sent the keys in. Follows JSON.stringify for the rest: `toJSON()` is used (a TOML date
+ * compares as its ISO text), undefined members are left out, non-finite numbers become null.
+ * The one stable serialiser: policy, approvals and the client config writers all compare with it.
  */
 export function canonicalJson(value: unknown): string {
   return serialise(value, new Set());
 }
 
-function serialise(value: unknown, seen: Set<object>): string {
+function serialise(raw: unknown, seen: Set<object>): string {
+  const value = hasToJson(raw) ? raw.toJSON() : raw;
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'bigint') throw new TypeError('canonicalJson: BigInt has no JSON form');
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return 'null';
@@ -30,6 +32,10 @@ function serialise(value: unknown, seen: Set<object>): string {
   } finally {
     seen.delete(value);
   }
+}
+
+function hasToJson(value: unknown): value is { toJSON(): unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
 }
 
 export function sha256Hex(text: string): string {

@@ -176,7 +176,7 @@ const globCache = new Map<string, RegExp>();
 
 /**
  * A glob as an anchored regex. For paths, `*` and `?` never cross `/`; `**` crosses anything,
- * and `**​/` also matches zero directories. Tool names are not paths, so there (`forPaths`
+ * and `**` followed by `/` also matches zero directories. Tool names are not paths, so there (`forPaths`
  * false) `*` matches any run of characters: a deny rule must not be dodged by a `/` in a name.
  * Every other character is literal (no classes, no braces).
  */

@@ -5,6 +5,7 @@ import { CONSENT_PAGE_CSP, errorPage, waitingPage } from './consentPage';
 import { AuthorizeDisplayError, OAuthProtocolError } from './oauthService';
 import type { ClientCredentials, OAuthService } from './oauthService';
 import { OAuthAuthenticator } from './oauthAuthenticator';
+import type { GatewayEnv } from '../gateway/gateway';
 import type { Authenticator } from './principal';
 
 /** The MCP Inspector's web UI, which calls discovery, `/register`, `/token` and `/mcp` from the browser. */
@@ -191,7 +192,7 @@ export function createOAuthRoutes(deps: OAuthRoutesDeps): Hono {
 export function oauthGatewayOptions(
   service: OAuthService,
   options: Omit<OAuthRoutesDeps, 'service'> = {},
-): { authenticators: Authenticator[]; routes: (app: Hono<any>) => void; mcpMiddleware: MiddlewareHandler[] } {
+): { authenticators: Authenticator[]; routes: (app: Hono<GatewayEnv>) => void; mcpMiddleware: MiddlewareHandler[] } {
   const routes = createOAuthRoutes({ service, ...options });
   return {
     authenticators: [new OAuthAuthenticator(service)],

@@ -1,6 +1,7 @@
 import type { JSONPath, ParseError } from 'jsonc-parser';
 import { applyEdits, getNodeValue, findNodeAtLocation, modify, parse, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { lineAndColumn } from '../store/files';
+import { canonicalJson } from '../approvals/canonical';
 import { dominantNewline } from './codexToml';
 import type { ConfigPlan, Customisation } from './plan';
 import { isLoopbackGatehouseUrl, makePlan } from './plan';
@@ -124,19 +125,9 @@ export function valueAt(text: string, path: JSONPath): unknown {
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {
-  return stable(a) === stable(b);
-}
-
-function stable(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    return `{${Object.keys(record)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${stable(record[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
+  // A missing value is not JSON null.
+  if (a === undefined || b === undefined) return a === b;
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 export interface JsonEntrySpec {

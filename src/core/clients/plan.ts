@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { structuredPatch } from 'diff';
 import { writeFileAtomic } from '../store/files';
 
 /**
@@ -121,85 +122,25 @@ function pruneBackups(file: string): void {
   for (const old of backups.slice(0, Math.max(0, backups.length - BACKUPS_KEPT))) fs.rmSync(old, { force: true });
 }
 
-/** Unified diff with three lines of context, computed on lines (an LCS; config files are small). */
+/** Unified diff with three lines of context; CRLF is shown as LF and a missing final newline is said on the line. */
 export function unifiedDiff(label: string, before: string, after: string): string {
-  const a = splitLines(before);
-  const b = splitLines(after);
-  let prefix = 0;
-  while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) suffix++;
-  const midA = a.slice(prefix, a.length - suffix);
-  const midB = b.slice(prefix, b.length - suffix);
-  const ops: { op: ' ' | '-' | '+'; line: string }[] = a.slice(0, prefix).map((line) => ({ op: ' ' as const, line }));
-  ops.push(...lcsOps(midA, midB));
-  ops.push(...a.slice(a.length - suffix).map((line) => ({ op: ' ' as const, line })));
-
-  const out: string[] = [`--- ${label} (before)`, `+++ ${label} (after)`];
-  const context = 3;
-  let i = 0;
-  while (i < ops.length) {
-    if (ops[i]!.op === ' ') {
-      i++;
-      continue;
-    }
-    let start = Math.max(0, i - context);
-    let end = i;
-    // Extend the hunk while changes are within 2*context of each other.
-    for (let j = i; j < ops.length; j++) {
-      if (ops[j]!.op !== ' ') end = j;
-      else if (j - end > 2 * context) break;
-    }
-    end = Math.min(ops.length - 1, end + context);
-    let lineA = 1;
-    let lineB = 1;
-    for (let k = 0; k < start; k++) {
-      if (ops[k]!.op !== '+') lineA++;
-      if (ops[k]!.op !== '-') lineB++;
-    }
-    const hunk = ops.slice(start, end + 1);
-    const countA = hunk.filter((o) => o.op !== '+').length;
-    const countB = hunk.filter((o) => o.op !== '-').length;
-    out.push(`@@ -${countA ? lineA : lineA - 1},${countA} +${countB ? lineB : lineB - 1},${countB} @@`);
-    for (const o of hunk) out.push(`${o.op}${o.line}`);
-    i = end + 1;
-    start = i;
+  const patch = structuredPatch(label, label, comparableText(before), comparableText(after), undefined, undefined, { context: 3 });
+  const out = [`--- ${label} (before)`, `+++ ${label} (after)`];
+  for (const hunk of patch.hunks) {
+    // An empty side names the line before it, as GNU diff and jsdiff's own formatPatch do.
+    const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+    const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+    out.push(`@@ -${oldStart},${hunk.oldLines} +${newStart},${hunk.newLines} @@`, ...hunk.lines);
   }
   return out.join('\n') + '\n';
 }
 
-function splitLines(text: string): string[] {
-  if (text === '') return [];
+function comparableText(text: string): string {
+  if (text === '') return '';
   const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
   if (lines[lines.length - 1] === '') lines.pop();
   else lines[lines.length - 1] += ' (no newline at end of file)';
-  return lines;
-}
-
-function lcsOps(a: string[], b: string[]): { op: ' ' | '-' | '+'; line: string }[] {
-  const n = a.length;
-  const m = b.length;
-  if (n * m > 4_000_000) return [...a.map((line) => ({ op: '-' as const, line })), ...b.map((line) => ({ op: '+' as const, line }))];
-  const table: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      table[i]![j] = a[i] === b[j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!);
-    }
-  }
-  const ops: { op: ' ' | '-' | '+'; line: string }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n && j < m) {
-    if (a[i] === b[j]) {
-      ops.push({ op: ' ', line: a[i]! });
-      i++;
-      j++;
-    } else if (table[i + 1]![j]! >= table[i]![j + 1]!) ops.push({ op: '-', line: a[i++]! });
-    else ops.push({ op: '+', line: b[j++]! });
-  }
-  while (i < n) ops.push({ op: '-', line: a[i++]! });
-  while (j < m) ops.push({ op: '+', line: b[j++]! });
-  return ops;
+  return lines.join('\n') + '\n';
 }
 
 /** Reads a text file, or undefined when it does not exist. */

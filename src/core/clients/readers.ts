@@ -42,7 +42,7 @@ export function readCodexServers(text: string | undefined, label = '~/.codex/con
   try {
     value = parseTomlDocument(text).value as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof TomlSyntaxError) throw new Error(`${label} is not valid TOML (line ${error.line}, column ${error.column}): ${error.detail}. Fix the file and run again.`);
+    if (error instanceof TomlSyntaxError) throw new Error(`${label} is not valid TOML (line ${error.line}, column ${error.column}): ${error.detail}. Fix the file and run again.`, { cause: error });
     throw error;
   }
   const servers: Record<string, ServerDefinition> = {};

@@ -2,7 +2,8 @@ import * as crypto from 'node:crypto';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import type { ApprovalQueue, ApprovalRequest, HumanDecision } from '../approvals/approvalQueue';
+import type { ApprovalQueue, DecideResult } from '../approvals/approvalQueue';
+import { decisionFor, isDecisionChoice, type DecisionChoice, type HumanDecision } from '../approvals/humanDecision';
 import { SESSION_COOKIE, type BrowserPairing, type PairedSession } from '../approvals/pairing';
 import type { ConsentBroker } from '../auth/consent';
 import { escapeHtml } from '../auth/consentPage';
@@ -14,7 +15,7 @@ export interface ApprovalRoutesDeps {
   readonly approvals: ApprovalQueue;
   readonly consent: ConsentBroker;
   /** The in-process human channel (`Gatehouse.decide`). */
-  readonly decide: (id: string, decision: HumanDecision) => { ok: true; request: ApprovalRequest } | { ok: false; message: string };
+  readonly decide: (id: string, decision: HumanDecision) => DecideResult;
 }
 
 type Status = 200 | 403 | 404 | 409;
@@ -117,23 +118,17 @@ async function checkDecisionRequest(c: Context<GatewayEnv>, pairing: BrowserPair
   return { form };
 }
 
+/** The page's buttons are the decision choices; "deny with reason" is a denial that must carry one. */
+const FORM_CHOICES: ReadonlyMap<string, DecisionChoice> = new Map([
+  ['deny_reason', 'deny'],
+  ['always_deny', 'denyAlways'],
+]);
+
 function decisionFrom(form: Record<string, string>): HumanDecision | undefined {
-  const reason = (form.reason ?? '').trim().slice(0, 500);
-  switch (form.decision) {
-    case 'once':
-    case 'session':
-    case 'tool':
-    case 'arguments':
-      return { kind: 'approve', scope: form.decision, channel: 'browser' };
-    case 'deny':
-      return { kind: 'deny', channel: 'browser', ...(reason ? { reason } : {}) };
-    case 'deny_reason':
-      return reason ? { kind: 'deny', reason, channel: 'browser' } : undefined;
-    case 'always_deny':
-      return { kind: 'deny', alwaysDeny: true, channel: 'browser', ...(reason ? { reason } : {}) };
-    default:
-      return undefined;
-  }
+  const choice = isDecisionChoice(form.decision) ? form.decision : FORM_CHOICES.get(form.decision ?? '');
+  if (!choice) return undefined;
+  const decision = decisionFor(choice, 'browser', form.reason);
+  return form.decision === 'deny_reason' && !('reason' in decision && decision.reason) ? undefined : decision;
 }
 
 function securityHeaders(nonce?: string): Record<string, string> {

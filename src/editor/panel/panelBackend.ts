@@ -1,17 +1,16 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HumanDecision } from '../../core/approvals/approvalQueue';
-import { readAudit, toCsv } from '../../core/approvals/auditLog';
+import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
+import { toCsv } from '../../core/approvals/auditCsv';
+import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, qualifiedToolName, setToolDecision } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
-import { claudeConfigPath } from '../../core/clients/claude';
 import { codexConfigPath } from '../../core/clients/codex';
-import { cursorConfigPath } from '../../core/clients/cursor';
+import { JSON_CLIENTS } from '../../core/clients/jsonClients';
 import { readTextIfExists } from '../../core/clients/plan';
 import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../../core/clients/readers';
 import type { ServersRead } from '../../core/clients/readers';
-import { vscodeUserMcpPath } from '../../core/clients/vscodeMcp';
 import type { Gatehouse } from '../../core/gatehouse';
 import { readServersFileForEdit, removeServer, saveServer } from '../../core/upstreams/serversConfig';
 import { describeServerEntry, parseRuleForm, parseServerForm } from './forms';
@@ -127,7 +126,7 @@ export class PanelBackend {
     const running = gatehouse !== undefined;
     const policyStore = gatehouse?.policy;
     const catalog = gatehouse ? [...gatehouse.gateway.upstreams.catalog.values()] : [];
-    let oauthClients: ReturnType<Gatehouse['oauth']['listClients']> = [];
+    let oauthClients: ReturnType<Gatehouse['oauth']['listClients']>;
     try {
       oauthClients = gatehouse?.oauth.listClients() ?? [];
     } catch {
@@ -192,10 +191,8 @@ export class PanelBackend {
 
   private decide({ ids, action, reason }: RequestParams<'decide'>): RequestResult<'decide'> {
     const gatehouse = this.core();
-    const decision: HumanDecision =
-      action === 'deny' || action === 'denyAlways'
-        ? { kind: 'deny', channel: 'editor', ...(reason?.trim() ? { reason: reason.trim().slice(0, 2000) } : {}), ...(action === 'denyAlways' ? { alwaysDeny: true } : {}) }
-        : { kind: 'approve', scope: action, channel: 'editor' };
+    if (!isDecisionChoice(action)) throw new Error(`Unknown decision "${String(action)}".`);
+    const decision = decisionFor(action, 'editor', reason);
     const failures: string[] = [];
     let decided = 0;
     for (const id of ids) {
@@ -269,14 +266,14 @@ export class PanelBackend {
       case 'codex':
         return codexConfigPath(env, userHome);
       case 'claude':
-        return claudeConfigPath(userHome);
+        return JSON_CLIENTS.claude.file(userHome, env, process.platform);
       case 'cursor':
-        return cursorConfigPath(userHome);
+        return JSON_CLIENTS.cursor.file(userHome, env, process.platform);
       case 'vscode': {
         const folder = this.options.workspaceFolder?.();
         const workspaceFile = folder ? path.join(folder, '.vscode', 'mcp.json') : undefined;
         if (workspaceFile && readTextIfExists(workspaceFile) !== undefined) return workspaceFile;
-        return vscodeUserMcpPath(userHome, process.platform, env);
+        return JSON_CLIENTS.vscode.file(userHome, env, process.platform);
       }
     }
   }

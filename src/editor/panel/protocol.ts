@@ -1,3 +1,4 @@
+import type { DecisionChoice } from '../../core/approvals/humanDecision';
 /**
  * The typed message protocol between the policy panel's host (extension side) and its webview.
  * Three kinds of message, in the manner of vscode-pull-request-github and GitLens: the webview
@@ -107,6 +108,8 @@ export interface ApiKeyView {
 export interface PanelSnapshot {
   readonly gateway: { readonly running: boolean; readonly message: string };
   readonly pending: readonly PendingItem[];
+  /** The longest deny reason the core keeps (the same on every channel). */
+  readonly maxReasonLength: number;
   readonly servers: readonly ServerView[];
   readonly serversError?: string;
   readonly policy: {
@@ -165,7 +168,8 @@ export interface TryCallResult {
   readonly suspended?: boolean;
 }
 
-export type DecideAction = 'once' | 'session' | 'tool' | 'arguments' | 'deny' | 'denyAlways';
+/** The panel's decision buttons: the core's decision choices. */
+export type DecideAction = DecisionChoice;
 
 /** Each request method: its parameters and its result. */
 export interface PanelRequests {

@@ -1,5 +1,6 @@
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
-import type { AuditEntry } from '../../core/approvals/auditLog';
+import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
+import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
 import { qualifiedToolName } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
@@ -109,6 +110,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   return {
     gateway: inputs.gateway,
     pending: inputs.pending.map(pendingItem),
+    maxReasonLength: MAX_REASON_LENGTH,
     servers: serverViews(inputs),
     ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
     policy: {
@@ -160,7 +162,7 @@ export function parseTryArguments(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`);
+    throw new Error(`The arguments are not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('The arguments must be a JSON object, for example {"name": "a.txt"}.');
   return value as Record<string, unknown>;
