@@ -3,6 +3,7 @@
 // to the upstream and answers with plain JSON. No sessions, validation, policy or audit: what a
 // proxy adds on top of this is its own cost. Prints the port it listens on, alone on stdout.
 //   node bench/floorForwarder.mjs <command> [args...]
+import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as readline from 'node:readline';
