@@ -465,14 +465,20 @@ function policyCost(table: TableResult | undefined): void {
     if (verdict.decision !== 'allow') throw new Error(`policy bench expected allow, got ${verdict.decision}`);
   };
   for (let i = 0; i < 2_000; i++) evaluate(i);
-  const iterations = 20_000;
-  const t0 = performance.now();
-  for (let i = 0; i < iterations; i++) evaluate(i);
-  const perCallUs = ((performance.now() - t0) / iterations) * 1000;
+  // Five batches: on a shared machine the best batch is the cost, the median what a call sees.
+  const iterations = 4_000;
+  const batches: number[] = [];
+  for (let batch = 0; batch < 5; batch++) {
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) evaluate(i);
+    batches.push(((performance.now() - t0) / iterations) * 1000);
+  }
+  const perCallUs = median(batches);
+  const bestUs = Math.min(...batches);
   store.dispose();
   fs.rmSync(home, { recursive: true, force: true });
-  console.log(`\nPolicy evaluation: PolicyStore.evaluate with ${rules.length} rules, ${iterations} calls after warm-up (the verdict is allow by the last rule)`);
-  const rows: string[][] = [['measure', 'value'], ['per call, µs', fmt(perCallUs, 1)]];
+  console.log(`\nPolicy evaluation: PolicyStore.evaluate with ${rules.length} rules, 5 batches of ${iterations} calls after warm-up (the verdict is allow by the last rule)`);
+  const rows: string[][] = [['measure', 'value'], ['per call, µs (median batch)', fmt(perCallUs, 1)], ['per call, µs (best batch)', fmt(bestUs, 1)]];
   if (table) {
     rows.push(['share of the floor\'s 1-client p50 (lean client)', `${fmt((perCallUs / 1000 / table.floorLeanP50) * 100, 1)} %`]);
     rows.push(['share of Gatehouse\'s 1-client p50 (lean client)', `${fmt((perCallUs / 1000 / table.gatehouseLeanP50) * 100, 1)} %`]);
