@@ -13,6 +13,8 @@ export const ROOT = path.resolve(__dirname, '..');
 export const NODE = process.execPath;
 export const UPSTREAM = [NODE, path.join(ROOT, 'bench/upstreamStdio.mjs')];
 const PEERS = path.join(ROOT, '.tools/bench-peers/node_modules');
+/** The Gatehouse CLI to measure: BENCH_GATEHOUSE_CLI points at another build (another branch, an experiment) for A/B runs. */
+const GATEHOUSE_CLI = process.env.BENCH_GATEHOUSE_CLI ?? path.join(ROOT, 'dist/cli.js');
 
 export interface RunningSystem {
   readonly url: string;
@@ -88,7 +90,7 @@ export function gatehouseHome(servers: ServersFile, rules: unknown[]): Gatehouse
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   fs.writeFileSync(path.join(home, 'servers.json'), JSON.stringify(servers));
   fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify({ rules }));
-  const created = spawnSync(NODE, [path.join(ROOT, 'dist/cli.js'), 'key', 'create', 'bench'], { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' });
+  const created = spawnSync(NODE, [GATEHOUSE_CLI, 'key', 'create', 'bench'], { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' });
   if (created.status !== 0) throw new Error(`gatehouse key create failed: ${created.stderr}`);
   return { home, key: created.stdout.trim() };
 }
@@ -102,7 +104,7 @@ export interface GatehouseOptions {
 
 export async function startGatehouse(at: GatehouseHome, options: GatehouseOptions = {}): Promise<RunningSystem & { readyMs: number }> {
   const t0 = performance.now();
-  const child = spawn(NODE, [...(options.nodeArgs ?? []), path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0'], {
+  const child = spawn(NODE, [...(options.nodeArgs ?? []), GATEHOUSE_CLI, 'serve', '--port', '0'], {
     env: { ...process.env, GATEHOUSE_HOME: at.home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
