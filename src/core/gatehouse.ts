@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApprovalGate } from './approvals/approvalGate';
+import { errorResult, type CallContext } from './calls/callPath';
+import { ApprovalGate, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
 import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
@@ -11,8 +12,8 @@ import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
-import { createAwaitApprovalTool, DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
-import { errorResult } from './upstreams/upstream';
+import { DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
+import { ownTools } from './tools/ownTools';
 import { createApprovalRoutes } from './web/approvalRoutes';
 import type { Hono } from 'hono';
 
@@ -64,6 +65,8 @@ export class Gatehouse {
       port: options.port,
       authenticators: oauth.authenticators,
       mcpMiddleware: oauth.mcpMiddleware,
+      ownTools: (upstreams) =>
+        ownTools({ upstreams, approvals: { queue: this.approvals, run: (request, context) => this.runApproved(request, context), windowMs: () => this.awaitWindowMs, audit } }),
       routes: (app) => {
         oauth.routes(app);
         app.route('/', approvalRoutes);
@@ -73,9 +76,6 @@ export class Gatehouse {
     this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit);
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
-    this.gateway.registerTool(
-      createAwaitApprovalTool({ queue: this.approvals, run: (request, signal) => this.runApproved(request, signal), windowMs: () => this.awaitWindowMs, audit }),
-    );
   }
 
   async start(): Promise<void> {
@@ -109,9 +109,11 @@ export class Gatehouse {
     return this.approvals.decide(requestId, decision);
   }
 
-  /** Runs an approved call with exactly its stored arguments on the upstream that holds the tool. */
-  private async runApproved(request: ApprovalRequest, signal?: AbortSignal): Promise<CallToolResult> {
-    if (!this.gateway.upstreams.get(request.server)) return errorResult(`The approved call could not run: the server "${request.server}" is no longer configured in Gatehouse.`);
-    return this.gateway.callUpstream(request.server, request.originalName, request.arguments, signal);
+  /** Runs an approved call with exactly its stored arguments, on the road an allowed call takes, for the client that awaits it. */
+  private async runApproved(request: ApprovalRequest, context: CallContext): Promise<CallToolResult> {
+    // A held sampling request is relayed by the gate that holds it, never run as a tool.
+    if (request.originalName === SAMPLING_REQUEST) return errorResult(`This request was ${request.server}'s request to use your model; Gatehouse relays it itself once the human approves. There is nothing to await.`);
+    if (request.originalName === RESOURCE_READ) return this.gateway.readApproved(request.server, String(request.arguments.uri), context);
+    return this.gateway.callUpstream({ server: request.server, tool: request.originalName }, request.arguments, context);
   }
 }

@@ -248,7 +248,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     });
     if (!picked) return;
     if (picked.openPanel) {
-      await vscode.commands.executeCommand('gatehouse.openPanel');
+      await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
       return;
     }
     // Argument and request lines are there to read; picking one shows the list again.

@@ -7,6 +7,7 @@ import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 import { showPendingApprovals } from './pendingApprovals';
 import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel';
+import { isPanelTab } from './panel/protocol';
 import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
 import type { DiffPreviewProvider } from './diffPreview';
 import { installAgentSkills, uninstallAgentSkills } from './installSkills';
@@ -19,7 +20,8 @@ export interface CommandServices {
   readonly preview: DiffPreviewProvider;
 }
 
-type CommandHandler = (services: CommandServices) => Promise<void>;
+/** `args` are what `executeCommand(id, ...args)` passed; commands from the palette get none. */
+type CommandHandler = (services: CommandServices, ...args: unknown[]) => Promise<void>;
 
 const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.connectCodex]: (services) => connectClient('codex', services),
@@ -37,7 +39,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.showPending]: showPending,
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
-  [CommandId.openPanel]: async ({ gateway }) => void PolicyPanel.createOrShow(extensionUri(), gateway),
+  [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
 };
 
 function extensionUri(): vscode.Uri {
@@ -47,9 +49,9 @@ function extensionUri(): vscode.Uri {
 /** Registers every contributed command. The returned disposables unregister them. */
 export function registerCommands(services: CommandServices): vscode.Disposable[] {
   const commands = Object.entries(handlers).map(([id, handler]) =>
-    vscode.commands.registerCommand(id, async () => {
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
-        await handler(services);
+        await handler(services, ...args);
       } catch (error) {
         services.log.error(`${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         void vscode.window.showErrorMessage(`Gatehouse: ${error instanceof Error ? error.message : String(error)}`);

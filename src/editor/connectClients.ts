@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { setWalkthroughContext, WalkthroughContext } from './walkthroughContext';
 import { ApiKeyStore } from '../core/auth/apiKeys';
 import { clientWriter } from '../core/clients/clientWriters';
 import { forgetImport, planCodexRestore, readImportRecords, recordImport, takenServerNames } from '../core/clients/importRecords';
@@ -139,6 +140,7 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
       if (!(await confirmReplacingCustomisations(plan, target.label, log))) return;
       plan = target.connect(text, { ...options, force: true });
     }
+    if (plan.status === 'unchanged' && client === 'codex') setWalkthroughContext(WalkthroughContext.codexConnected, true);
     if (reportUnwritable(plan)) {
       if (plan.status === 'unchanged' && auth === 'env') log.info(`${target.label} already reads ${GATEHOUSE_TOKEN_ENV}; no key was created (Gatehouse: Create API Key makes one)`);
       return;
@@ -146,6 +148,7 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
     if (!(await preview.confirm(target.file, target.label, plan, `Connect ${CLIENT_NAMES[client]} to Gatehouse by writing ${target.label}?`))) return;
     const result = applyPlan(target.file, plan);
     written = true;
+    if (client === 'codex') setWalkthroughContext(WalkthroughContext.codexConnected, true);
     log.info(`Connected ${client} (${auth}) in ${target.file}${result.backup ? `; backup ${result.backup}` : ''}`);
   } finally {
     if (headerKey && !written) store.revoke(keyLabel);

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { ConsentBroker, ConsentRequest } from '../core/auth/consent';
 
 /**
- * "Codex wants to connect to Gatehouse" (issue 5 §4): a modal with the client's name, the host the
+ * "Codex wants to connect to Gatehouse": a modal with the client's name, the host the
  * browser returns to and the scopes, wired to the OAuth core's consent broker. Closing the modal
  * without choosing denies, so a sign-in never hangs until the broker's timeout.
  * Returns the unsubscribe function.

@@ -1,7 +1,12 @@
+import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigPlan } from '../core/clients/plan';
 import { Disposable } from './disposable';
+import { neutraliseLinks } from './promptText';
+
+/** The command behind the Write and Cancel links; it needs the provider's nonce. */
+const ANSWER_COMMAND = 'gatehouse.preview.answer';
 
 export const PREVIEW_SCHEME = 'gatehouse-preview';
 
@@ -14,10 +19,16 @@ export class DiffPreviewProvider extends Disposable implements vscode.TextDocume
   private readonly changeEmitter = this.register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange: vscode.Event<vscode.Uri> = this.changeEmitter.event;
   private sequence = 0;
+  private readonly nonce = crypto.randomBytes(16).toString('hex');
+  private readonly answers = new Map<number, (write: boolean) => void>();
 
   constructor() {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, this));
+    this.register(vscode.commands.registerCommand(ANSWER_COMMAND, (id: unknown, nonce: unknown, write: unknown) => {
+      if (nonce === this.nonce && typeof id === 'number') this.answers.get(id)?.(write === true);
+    }));
+    this.register({ dispose: () => [...this.answers.values()].forEach((answer) => answer(false)) });
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
@@ -27,7 +38,8 @@ export class DiffPreviewProvider extends Disposable implements vscode.TextDocume
   /**
    * Opens the diff of `plan` for `file` and asks whether to write it. Resolves true only on
    * "Write"; the preview closes either way. The question is a notification, not a modal, so
-   * the user can scroll the diff before answering.
+   * the user can scroll the diff before answering, and a progress notification, which VS Code
+   * keeps on screen until it is answered (a toast would hide after a few seconds).
    */
   async confirm(file: string, displayName: string, plan: ConfigPlan, question: string): Promise<boolean> {
     const id = ++this.sequence;
@@ -36,14 +48,31 @@ export class DiffPreviewProvider extends Disposable implements vscode.TextDocume
     const after = this.put(vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${id}/after/${path.basename(file)}` }), plan.after ?? '');
     try {
       await vscode.commands.executeCommand('vscode.diff', before, after, `${displayName}: before ↔ after (Gatehouse)`, { preview: true });
-      const write = 'Write';
-      const choice = await vscode.window.showInformationMessage(`${question} ${plan.message}`, write, 'Cancel');
-      return choice === write;
+      return await this.ask(id, `${question} ${neutraliseLinks(plan.message)}`);
     } finally {
       await closeDiff(after);
       this.contents.delete(before.toString());
       this.contents.delete(after.toString());
     }
+  }
+
+  private ask(id: number, message: string): Promise<boolean> {
+    const link = (label: string, write: boolean): string => `[${label}](command:${ANSWER_COMMAND}?${encodeURIComponent(JSON.stringify([id, this.nonce, write]))})`;
+    return new Promise<boolean>((resolve) => {
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatehouse', cancellable: true }, (progress, token) => {
+        progress.report({ message: `${message} ${link('Write', true)} · ${link('Cancel', false)}` });
+        return new Promise<void>((done) => {
+          const answer = (write: boolean): void => {
+            this.answers.delete(id);
+            subscription.dispose();
+            done();
+            resolve(write);
+          };
+          const subscription = token.onCancellationRequested(() => answer(false));
+          this.answers.set(id, answer);
+        });
+      });
+    });
   }
 
   private put(uri: vscode.Uri, text: string): vscode.Uri {

@@ -3,7 +3,7 @@ import type { Gateway, UpstreamResult } from '../core/gateway/gateway';
 import { findForeignApprovalLinks } from '../core/upstreams/foreignApprovals';
 
 /**
- * Approval links from another gateway in an upstream's result (issue 5 §5), for users who chain
+ * Approval links from another gateway in an upstream's result, for users who chain
  * Gatehouse in front of a hosted gateway: the other gateway needs its own human decision, so the
  * link is offered with an Open button. Returns the unsubscribe function.
  */

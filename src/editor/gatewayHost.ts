@@ -13,7 +13,8 @@ import { watchConsent } from './consentModal';
 import { Disposable } from './disposable';
 import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
-import type { FollowerChannel, OwnershipRole } from './gatewayOwnership';
+import type { OwnershipRole } from './gatewayOwnership';
+import type { FollowerChannel } from './windowChannel';
 import { readSettings, Setting } from './settings';
 
 /** What the editor knows about the gateway it hosts. */
@@ -25,7 +26,7 @@ export type GatewayState =
       readonly url: string;
       readonly readyUpstreams: number;
       readonly totalUpstreams: number;
-      /** Set when another editor window owns the gateway and this one follows it (issue 5 §8). */
+      /** Set when another editor window owns the gateway and this one follows it. */
       readonly ownerPid?: number;
     }
   | {

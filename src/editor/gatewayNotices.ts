@@ -16,7 +16,9 @@ export async function showGatewayFailure(state: FailedState, log: vscode.LogOutp
         changePort,
         showLogs,
       );
-      if (choice === changePort) await vscode.commands.executeCommand('workbench.action.openSettings', Setting.port);
+      // gatehouse.port has machine scope: in a remote window (SSH, code-server) it lives in the
+      // Remote settings, and the User settings do not even show it.
+      if (choice === changePort) await vscode.commands.executeCommand(vscode.env.remoteName ? 'workbench.action.openRemoteSettings' : 'workbench.action.openSettings', Setting.port);
       if (choice === showLogs) log.show();
       return;
     }

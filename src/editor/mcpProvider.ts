@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
 import type { ApiKeyStore } from '../core/auth/apiKeys';
+import { mcpEndpoints } from '../core/gateway/endpoints';
 import { GATEHOUSE_VERSION } from '../core/version';
 import { Disposable } from './disposable';
 import type { GatewayHost } from './gatewayHost';
+import { readSettings, Setting } from './settings';
 
 export const MCP_PROVIDER_ID = 'gatehouse';
 /** The key VS Code's own MCP client uses; approvals show this name as the client. */
@@ -25,6 +27,11 @@ export class GatehouseMcpProvider extends Disposable implements vscode.McpServer
   ) {
     super();
     this.register(gateway.onDidChangeState(() => this.changeEmitter.fire()));
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(Setting.mcpProviderEndpoints)) this.changeEmitter.fire();
+      }),
+    );
     const lm = vscode.lm as Partial<typeof vscode.lm> | undefined;
     if (typeof lm?.registerMcpServerDefinitionProvider === 'function') {
       this.register(lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, this));
@@ -36,8 +43,11 @@ export class GatehouseMcpProvider extends Disposable implements vscode.McpServer
   provideMcpServerDefinitions(): vscode.McpHttpServerDefinition[] {
     const state = this.gateway.state;
     if (state.kind !== 'running') return [];
+    // Per-server endpoints need the server names, which only the window running the core knows.
+    const servers = this.gateway.gatehouse?.gateway.upstreams.states().map((s) => s.name) ?? [];
+    const choice = this.gateway.gatehouse ? readSettings().mcpProviderEndpoints : 'aggregate';
     // The key is added in resolve, so none is created unless VS Code actually starts the server.
-    return [new vscode.McpHttpServerDefinition('Gatehouse', vscode.Uri.parse(state.url), {}, GATEHOUSE_VERSION)];
+    return mcpEndpoints(state.url, servers, choice).map((endpoint) => new vscode.McpHttpServerDefinition(endpoint.label, vscode.Uri.parse(endpoint.url), {}, GATEHOUSE_VERSION));
   }
 
   async resolveMcpServerDefinition(definition: vscode.McpHttpServerDefinition): Promise<vscode.McpHttpServerDefinition | undefined> {

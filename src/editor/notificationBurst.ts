@@ -1,5 +1,5 @@
 /**
- * Decides when held calls stop getting a notification each (issue 5 §3: "many held calls at once
+ * Decides when held calls stop getting a notification each ("many held calls at once
  * raise one summary rather than a flood"): more than `size` arrivals within `windowMs`.
  * Free of `vscode` and of clocks, so it is unit-tested with plain timestamps.
  */

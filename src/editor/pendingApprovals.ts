@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import { showApprovalDetails } from './approvalNotifications';
 import type { ApprovalChannel } from './approvalNotifications';
+import { CommandId } from './commandIds';
 import { summariseArguments } from './promptText';
 
 interface RequestItem extends vscode.QuickPickItem {
@@ -33,7 +34,7 @@ export async function showPendingApprovals(channel: ApprovalChannel, log?: vscod
   });
   if (!picked) return;
   if (!picked.request) {
-    await vscode.commands.executeCommand('gatehouse.openPanel');
+    await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
     return;
   }
   await showApprovalDetails(channel, picked.request.id, log);

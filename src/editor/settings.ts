@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { EndpointChoice } from '../core/gateway/endpoints';
 
 /** Every setting key the extension reads; the manifest's `contributes.configuration` must match. */
 export const Setting = {
@@ -6,6 +7,7 @@ export const Setting = {
   awaitWindowSeconds: 'gatehouse.approval.awaitWindowSeconds',
   expiryMinutes: 'gatehouse.approval.expiryMinutes',
   notificationsMode: 'gatehouse.notifications.mode',
+  mcpProviderEndpoints: 'gatehouse.mcpProvider.endpoints',
 } as const;
 
 export type NotificationsMode = 'each' | 'summary' | 'off';
@@ -15,6 +17,7 @@ export interface GatehouseSettings {
   readonly awaitWindowSeconds: number;
   readonly expiryMinutes: number;
   readonly notificationsMode: NotificationsMode;
+  readonly mcpProviderEndpoints: EndpointChoice;
 }
 
 export const DEFAULT_PORT = 7337;
@@ -35,5 +38,6 @@ export function readSettings(): GatehouseSettings {
     awaitWindowSeconds: globalOrDefault(Setting.awaitWindowSeconds, 50),
     expiryMinutes: globalOrDefault(Setting.expiryMinutes, 10),
     notificationsMode: globalOrDefault<NotificationsMode>(Setting.notificationsMode, 'each'),
+    mcpProviderEndpoints: globalOrDefault<EndpointChoice>(Setting.mcpProviderEndpoints, 'aggregate'),
   };
 }

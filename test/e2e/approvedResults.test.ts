@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import type { HumanDecision } from '../../src/core/approvals/humanDecision';
 import { describeChild, runChild, runGatehouse } from '../helpers/cliRun';
+import { DEFAULT_TOOL_TIMEOUT_SEC, desiredCodexEntry } from '../../src/core/clients/codex';
 import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
 import { everythingServer, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';
 import { MockAnthropic, text, toolResults, toolUse, type MessagesRequest } from '../helpers/mockAnthropic';
@@ -229,5 +230,45 @@ describe('approved results reach the model through Codex and Claude Code', funct
         }
       });
     }
+  });
+
+  describe('the await window and the tool timeout Gatehouse writes for Codex', function () {
+    it('stay consistent: the longest await window the settings allow ends before the timeout the Codex writer sets', function () {
+      const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { maximum: number; default: number }> } } };
+      const window = manifest.contributes.configuration.properties['gatehouse.approval.awaitWindowSeconds']!;
+      assert.ok(window.maximum < DEFAULT_TOOL_TIMEOUT_SEC, `await window up to ${window.maximum} s, Codex tool timeout ${DEFAULT_TOOL_TIMEOUT_SEC} s`);
+      assert.equal(desiredCodexEntry({ url: th.url, auth: 'env' }).tool_timeout_sec, DEFAULT_TOOL_TIMEOUT_SEC);
+    });
+
+    it('is the timeout the real Codex applies: an await_approval that outlasts it is cut off', async function () {
+      let seen = '';
+      const model = new MockModel([
+        [functionCall('mcp__gatehouse', 'fsold__write_file', { path: path.join(allowed, 'slow.txt'), content: 'later' }, 'call_tool')],
+        (request) => {
+          const requestId = REQUEST_ID.exec(String(functionOutputs(request).get('call_tool') ?? ''))?.[0] ?? 'apr_missing';
+          return [functionCall('mcp__gatehouse', 'await_approval', { request_id: requestId }, 'call_await')];
+        },
+        (request) => {
+          const output = functionOutputs(request).get('call_await');
+          seen = typeof output === 'string' ? output : JSON.stringify(output ?? null);
+          return [assistantMessage('done')];
+        },
+      ]);
+      await model.start();
+      const sandbox = createCodexSandbox();
+      // Nobody decides, and the await window (6 s) is longer than the tool timeout written (2 s).
+      th.gatehouse.awaitWindowMs = 6_000;
+      try {
+        writeCodexConfig(sandbox.codexHome, { model, gatehouseUrl: th.url, toolTimeoutSec: 2 });
+        const run = await runCodexExec('Do the task.', { env: sandbox.env({ GATEHOUSE_TOKEN: th.key }), cwd: sandbox.workdir, args: ['--strict-config'] }).result;
+        assert.equal(run.code, 0, describeRun(run));
+        assert.match(seen, /timed out|timeout/i, `Codex cut the await that outlasted tool_timeout_sec; the model saw ${seen}`);
+        assert.doesNotMatch(seen, /"status":"pending"/);
+      } finally {
+        th.gatehouse.awaitWindowMs = 50_000;
+        await model.stop();
+        sandbox.remove();
+      }
+    });
   });
 });

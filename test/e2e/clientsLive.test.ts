@@ -5,7 +5,7 @@ import { describeChild, runChild, runGatehouse, type ChildResult } from '../help
 import { REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
 
 /**
- * Issue 7: after `gatehouse connect claude|gemini`, the real Claude Code and Gemini CLIs (from npm,
+ * After `gatehouse connect claude|gemini`, the real Claude Code and Gemini CLIs (from npm,
  * installed into .tools/ by scripts/install-tools.sh) reach the real running gateway. Both run
  * offline: `mcp list` only talks to the configured servers, here on loopback.
  */

@@ -7,7 +7,7 @@ import { REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../hel
 import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
 
 /**
- * Issue 7, proven end to end: the real `gatehouse` CLI edits the real Codex CLI's config.toml, and
+ * Proven end to end: the real `gatehouse` CLI edits the real Codex CLI's config.toml, and
  * the real Codex (0.171, from npm) then reaches the real running gateway through it. Only the model
  * is scripted (MockModel), because no model can run here.
  */
@@ -104,6 +104,34 @@ describe('`gatehouse connect codex` and `gatehouse import codex --move` with the
     assert.equal(calls[0].status, 'completed', describeRun(result));
     assert.match(resultText(calls[0]), /demo/);
     assert.match(script.output(), /demo/, 'the model got the integrations back');
+  });
+
+  it('connects Codex to one server on its own endpoint with --server: Codex shows mcp__demo with await_approval, and calls it', async function () {
+    let seen = '';
+    model = new MockModel([
+      [functionCall('mcp__demo', 'echo', { text: 'per-server entry' }, 'call_1')],
+      (request: ResponsesRequest) => {
+        const output = functionOutputs(request).get('call_1');
+        seen = typeof output === 'string' ? output : JSON.stringify(output ?? null);
+        return [assistantMessage(`The tool answered: ${seen}`)];
+      },
+    ]);
+    await model.start();
+    await connectCodex(model.codexConfig());
+    await gatehouse('connect', 'codex', '--auth', 'env', '--port', String(th.gatehouse.gateway.port), '--server', 'demo');
+    const entry = JSON.parse(await codex('mcp', 'get', 'demo', '--json')) as { transport: { url: string } };
+    assert.equal(entry.transport.url, `${th.url}/demo`);
+
+    run = runCodexExec('Echo through the demo server.', { env: sandbox.env({ GATEHOUSE_TOKEN: th.key }), cwd: sandbox.workdir, args: ['--strict-config'], timeoutMs: 120_000 });
+    const result = await run.result;
+    assert.equal(result.code, 0, describeRun(result));
+    const shown = mcpToolsShownToModel(model.requests[0]);
+    assert.ok(shown.get('mcp__demo')?.includes('echo'), `namespaces shown: ${JSON.stringify([...shown])}`);
+    assert.ok(shown.get('mcp__demo')?.includes('await_approval'));
+    const calls = completedItems(result.events, 'mcp_tool_call');
+    assert.equal(calls[0]?.server, 'demo', describeRun(result));
+    assert.equal(calls[0]?.tool, 'echo');
+    assert.match(seen, /per-server entry/);
   });
 
   it('moves a stdio server behind Gatehouse: disabled in Codex, served live by the gateway, re-enabled by restore', async function () {

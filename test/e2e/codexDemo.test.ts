@@ -21,7 +21,7 @@ import { startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewa
 import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
 
 /**
- * Issue 8 §5, the mission's demo: the real Codex CLI, our skills installed by our installer, the
+ * The demo from the README: the real Codex CLI, our skills installed by our installer, the
  * real gatehouse with the demo upstream, and a human deciding through the core API. Only the model
  * is scripted (MockModel), because no model can run here.
  */

@@ -10,6 +10,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { getRequestListener } from '@hono/node-server';
 import { Gateway, type GatewayOptions } from '../../src/core/gateway/gateway';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
+import { watchFile } from '../../src/core/store/watch';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,6 +38,19 @@ export function everythingServer(): { type: 'stdio'; command: string; args: stri
 
 export function crashyServer(): { type: 'stdio'; command: string; args: string[] } {
   return { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/crashy.mjs')] };
+}
+
+/** Resolves once `file` exists: an event (watchFile), not a guess at how long something takes. */
+export function fileAppears(file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!fs.existsSync(file)) return;
+      watcher.close();
+      resolve();
+    };
+    const watcher = watchFile(file, check, { debounceMs: 0, pollMs: 50 });
+    check();
+  });
 }
 
 export interface TestGateway {
@@ -79,13 +93,14 @@ export async function until(check: () => boolean | Promise<boolean>, intervalMs 
 
 /**
  * A real streamable HTTP MCP upstream built with the SDK, in stateless mode (a fresh server per
- * request), on an ephemeral loopback port.
+ * request), on an ephemeral loopback port. With `stream`, answers are server-sent events, so that
+ * notifications about a call (progress) reach the caller; JSON answers drop them.
  */
-export async function startHttpUpstream(register: (server: McpServer) => void): Promise<{ url: string; close(): Promise<void> }> {
+export async function startHttpUpstream(register: (server: McpServer) => void, options: { stream?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const listener = getRequestListener(async (request) => {
     const server = new McpServer({ name: 'http-upstream', version: '1.0.0' });
     register(server);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !options.stream });
     await server.connect(transport);
     return transport.handleRequest(request);
   });

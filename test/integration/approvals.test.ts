@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
-import { connectClient, crashyServer, startHttpUpstream, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { connectClient, crashyServer, fileAppears, startHttpUpstream, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 import { z } from 'zod';
 
 type Structured = Record<string, unknown> & { status?: string; request_id?: string };
@@ -330,11 +330,12 @@ describe('approvals: a crashed upstream while approved', function () {
     const th = await startTestGatehouse({ servers: { crashy: crashyServer() }, policy: { rules: [{ tool: 'crashy__sleep', decision: 'ask' }, { tool: 'crashy__pid', decision: 'allow' }] } });
     const client = await connectClient(th.url, th.key);
     try {
-      const held = structured(await call(client, 'crashy__sleep', { ms: 30_000 }));
+      const started = path.join(th.home, 'sleep-started');
+      const held = structured(await call(client, 'crashy__sleep', { ms: 30_000, started }));
       const pid = Number(text(await call(client, 'crashy__pid')));
       th.gatehouse.decide(String(held.request_id), { kind: 'approve', scope: 'once', channel: 'test' });
       const waiting = call(client, 'await_approval', { request_id: held.request_id });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await fileAppears(started);
       process.kill(pid, 'SIGKILL');
       const result = await waiting;
       assert.equal(result.isError, true);

@@ -10,6 +10,7 @@ import {
   connectClient,
   crashyServer,
   everythingServer,
+  fileAppears,
   startHttpUpstream,
   rawRequest,
   startTestGateway,
@@ -176,8 +177,9 @@ describe('gateway: an upstream that dies', function () {
     const client = await connectClient(gw.url, gw.key);
     try {
       const pid = Number(text(await call(client, 'crashy__pid')));
-      const inFlight = call(client, 'crashy__sleep', { ms: 30_000 });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = path.join(gw.home, 'sleep-started');
+      const inFlight = call(client, 'crashy__sleep', { ms: 30_000, started });
+      await fileAppears(started);
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       const result = await inFlight;

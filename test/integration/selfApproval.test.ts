@@ -9,7 +9,7 @@ import { TestBrowser, callTool, structuredOf } from '../helpers/pairedBrowser';
 
 /**
  * Everything an agent can do with curl and the files it can read must fail to decide its own held
- * call (issue 3 §7, "Self-approval attempts"). Each case ends by checking the request is still
+ * call. Each case ends by checking the request is still
  * pending, both in the queue and as the agent's own await_approval sees it.
  */
 describe('self-approval attempts: all fail and leave the request pending', function () {

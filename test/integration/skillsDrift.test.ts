@@ -9,7 +9,7 @@ import { connectClient, REPO_ROOT, startTestGatehouse, until, type TestGatehouse
 import { mentionedProtocolTerms } from '../helpers/skillTerms';
 
 /**
- * Issue 8 §2: the skills never drift from the product. The truth is what a live gatehouse with
+ * The skills never drift from the product. The truth is what a live gatehouse with
  * the built-in demo says: its tools/list, and the results of real calls for every outcome.
  */
 
@@ -60,7 +60,7 @@ function resultShape(result: Json): { top: string[]; content: string[][]; struct
   return { top, content, structured: sortedKeys(result.structuredContent) };
 }
 
-describe('skills never drift from the live gateway (issue 8 §2)', function () {
+describe('skills never drift from the live gateway', function () {
   this.timeout(60_000);
   let th: TestGatehouse;
   let client: Client;

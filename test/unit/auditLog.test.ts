@@ -270,6 +270,16 @@ describe('AuditLog', () => {
     );
   });
 
+  it('finds what happened in a person\'s words: "denied" is the policy\'s block and the human\'s denial, "approved" every approval', () => {
+    const audit = log();
+    audit.record(held({ event: 'denied', tool: 'github__delete_repo', server: 'github', decision: 'deny' }));
+    audit.record(held({ event: 'decided', decision: 'deny', requestId: 'human-no' }));
+    audit.record(held({ event: 'decided', decision: 'approve:tool', requestId: 'human-yes' }));
+    assert.deepEqual(readAudit(home, { decision: 'denied' }).map((e) => e.event), ['denied', 'decided']);
+    assert.deepEqual(readAudit(home, { decision: 'Denied' }).map((e) => e.event), ['denied', 'decided']);
+    assert.deepEqual(readAudit(home, { decision: 'approved' }).map((e) => e.requestId), ['human-yes']);
+  });
+
   it('tails the last entries across day files', () => {
     const clock = manualClock('2026-11-20T10:00:00Z');
     const audit = log({ now: clock.now });

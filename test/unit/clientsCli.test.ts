@@ -55,6 +55,29 @@ describe('gatehouse connect / disconnect / import / restore', () => {
     assert.deepEqual(listBackups(codexFile), []);
   });
 
+  it('connects Codex to one server on its own endpoint in an entry named after it, beside the aggregate, and disconnects only that', async () => {
+    await run('connect', 'codex', '--auth', 'env');
+    await run('connect', 'codex', '--auth', 'env', '--server', 'github');
+    await run('connect', 'codex', '--auth', 'env', '--server', 'team.alpha', '--entry', 'team_alpha');
+    const servers = codexServers();
+    assert.equal(servers.gatehouse!.url, 'http://127.0.0.1:7337/mcp');
+    assert.equal(servers.github!.url, 'http://127.0.0.1:7337/mcp/github');
+    assert.equal(servers.github!.default_tools_approval_mode, 'approve');
+    assert.equal(servers.github!.bearer_token_env_var, 'GATEHOUSE_TOKEN');
+    assert.equal(servers.team_alpha!.url, 'http://127.0.0.1:7337/mcp/team.alpha');
+    assert.match(await run('connect', 'codex', '--auth', 'env', '--server', 'github'), /nothing to do/);
+    await run('disconnect', 'codex', '--server', 'github');
+    assert.deepEqual(Object.keys(codexServers()).sort(), ['gatehouse', 'team_alpha']);
+  });
+
+  it('refuses --server for clients whose writer cannot name its entry yet, an entry name Codex cannot take, and a foreign entry of that name', async () => {
+    await assert.rejects(run('connect', 'claude', '--server', 'github'), /codex only so far/);
+    await assert.rejects(run('connect', 'codex', '--server', 'team.alpha'), /--entry/);
+    fs.mkdirSync(path.dirname(codexFile), { recursive: true });
+    fs.writeFileSync(codexFile, '[mcp_servers.github]\ncommand = "npx"\nargs = ["github-mcp"]\n');
+    await assert.rejects(run('connect', 'codex', '--server', 'github'), /already has an MCP server named "github" that runs a command/);
+  });
+
   it('needs --api-key for --auth header, and --force for customised values', async () => {
     await assert.rejects(run('connect', 'codex', '--auth', 'header'), /--api-key/);
     fs.mkdirSync(path.dirname(codexFile), { recursive: true });

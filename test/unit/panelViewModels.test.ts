@@ -4,7 +4,7 @@ import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import { argumentsHash, toolFingerprint } from '../../src/core/approvals/canonical';
 import { evaluatePolicy, parsePolicy } from '../../src/core/approvals/policy';
 import type { PolicyFileInput } from '../../src/core/approvals/policy';
-import type { CatalogEntry } from '../../src/core/upstreams/catalog';
+import type { CatalogEntry } from '../../src/core/calls/callPath';
 import { formatAgo, formatRemaining, matchesToolFilter } from '../../src/editor/panel/format';
 import { parseRuleForm, parseServerForm, serverFormFromEntry } from '../../src/editor/panel/forms';
 import type { ServerForm } from '../../src/editor/panel/protocol';
@@ -47,7 +47,7 @@ function inputs(policy: PolicyFileInput = {}, overrides: Partial<SnapshotInputs>
   return {
     gateway: { running: true, message: 'running at http://127.0.0.1:7337/mcp' },
     pending: [],
-    upstreams: [{ name: 'demo', status: 'ready', tools: [echo, writeNote] }],
+    upstreams: [{ name: 'demo', status: 'ready', tools: [echo, writeNote], features: { resources: [], resourceTemplates: [], prompts: [] } }],
     catalog,
     policyTool: (catalogEntry) => ({ name: catalogEntry.originalName, server: catalogEntry.server, annotations: catalogEntry.tool.annotations, fingerprint: toolFingerprint(catalogEntry.tool) }),
     policy: parsed,

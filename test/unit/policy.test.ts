@@ -18,7 +18,7 @@ import {
   setToolDecision,
   stricter,
 } from '../../src/core/approvals/policy';
-import type { Decision, PolicyContext, PolicyFileInput, PolicyTool, PolicyVerdict } from '../../src/core/approvals/policy';
+import type { Decision, PolicyFileInput, PolicyTool, PolicyVerdict } from '../../src/core/approvals/policy';
 
 const FP_OLD = sha256Hex('tool as it was');
 const FP_NEW = sha256Hex('tool as it is now');
@@ -28,7 +28,6 @@ interface EvaluationCase {
   readonly policy: PolicyFileInput;
   readonly tool?: Partial<PolicyTool>;
   readonly args?: Record<string, unknown>;
-  readonly context?: PolicyContext;
   readonly expect: Decision;
   readonly source?: PolicyVerdict['source'];
   readonly ruleId?: string;
@@ -149,7 +148,6 @@ const cases: EvaluationCase[] = [
   { name: 'a deny rule beats a grant', policy: { rules: [{ tool: '*', decision: 'deny' }], grants: [noteGrant] }, args: noteArgs, expect: 'deny', source: 'rule' },
   { name: 'a grant beats an ask rule', policy: { rules: [{ tool: '*', decision: 'ask' }], grants: [noteGrant] }, args: noteArgs, expect: 'allow', source: 'grant' },
   { name: 'a grant does not override a default deny', policy: { defaults: { servers: { filesystem: 'deny' } }, grants: [noteGrant] }, args: noteArgs, expect: 'deny', source: 'default' },
-  { name: 'a session grant allows like a stored one', policy: {}, context: { sessionGrants: [noteGrant] }, args: noteArgs, expect: 'allow', source: 'grant' },
 
   // Rug-pull guard
   { name: 'an allow rule made for this version of the tool applies', policy: { rules: [{ tool: '*', decision: 'allow', fingerprint: FP_NEW }] }, tool: { fingerprint: FP_NEW }, expect: 'allow' },
@@ -237,7 +235,7 @@ describe('evaluatePolicy', () => {
 
   for (const c of cases) {
     it(c.name, () => {
-      const verdict = evaluatePolicy(PolicyFileSchema.parse(c.policy), writeTool(c.tool), c.args ?? {}, c.context);
+      const verdict = evaluatePolicy(PolicyFileSchema.parse(c.policy), writeTool(c.tool), c.args ?? {});
       assert.equal(verdict.decision, c.expect, `verdict: ${JSON.stringify(verdict)}`);
       if (c.source) assert.equal(verdict.source, c.source, `verdict: ${JSON.stringify(verdict)}`);
       if (c.ruleId) assert.equal(verdict.rule?.id, c.ruleId);

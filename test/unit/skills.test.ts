@@ -92,7 +92,7 @@ describe('bundled skills', () => {
     }
   });
 
-  describe('cover issue 8 §1', () => {
+  describe('cover what the overview and approvals skills must teach', () => {
     it('overview: what Gatehouse is, tool naming, list_integrations, the three outcomes, when to prefer it', () => {
       const text = readSkill('gatehouse-overview');
       for (const needle of [

@@ -1,15 +1,19 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { CallGate } from '../gateway/gateway';
-import type { CallContext } from '../tools/gatewayTool';
-import type { CatalogEntry } from '../upstreams/catalog';
-import { errorResult } from '../upstreams/upstream';
+import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall, type ResourceReadVerdict } from '../calls/callPath';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, toolFingerprint } from './canonical';
-import { addGrant, qualifiedToolName, setToolDecision, type PolicyTool } from './policy';
+import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
+/**
+ * The name rules use for an upstream's sampling requests: `<server>__sampling/createMessage`
+ * (no MCP tool name has a "/", so it never names a tool).
+ */
+export const SAMPLING_REQUEST = 'sampling/createMessage';
+/** The name rules use for reading an upstream's resources: `<server>__resources/read`, with the argument `uri`. */
+export const RESOURCE_READ = 'resources/read';
 const ADDITIONAL_INFO_SCHEMA = {
   type: 'string',
   description:
@@ -80,16 +84,16 @@ export class ApprovalGate implements CallGate {
   }
 
   policyTool(entry: CatalogEntry): PolicyTool {
-    return { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
+    return { name: entry.originalName, server: entry.server, exposedName: entry.name, ...(entry.legacyName ? { legacyName: entry.legacyName } : {}), annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
   }
 
-  async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult> {
+  async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult> {
     const ownsAdditionalInfo = Boolean(entry.tool.inputSchema.properties && ADDITIONAL_INFO in entry.tool.inputSchema.properties);
     const { [ADDITIONAL_INFO]: info, ...rest } = args;
     const forwarded = ownsAdditionalInfo ? args : rest;
     const additionalInfo = typeof info === 'string' && info.trim() ? info.trim().slice(0, 2000) : undefined;
     const tool = this.policyTool(entry);
-    const qualified = qualifiedToolName(entry.server, entry.originalName);
+    const qualified = entry.name;
     let verdict = this.policy.evaluate(tool, forwarded);
     if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
       verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
@@ -127,6 +131,76 @@ export class ApprovalGate implements CallGate {
     return approvalRequiredResult(request, this.approvalUrl(request.id));
   }
 
+  /**
+   * An upstream asks to spend the user's model during a call of `context`'s client. A rule for
+   * `<server>__sampling/createMessage` decides; with none it waits for the human, however the
+   * tool defaults read (a read-only or allowed server does not get the user's model for free).
+   * Held, it is an approval request like a call, which Gatehouse itself waits on.
+   */
+  async authorizeSampling(server: string, params: CreateMessageRequest['params'], context: CallContext, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const args: Record<string, unknown> = { ...params };
+    delete args._meta;
+    const tool: PolicyTool = { name: SAMPLING_REQUEST, server };
+    const qualified = qualifiedToolName(server, SAMPLING_REQUEST);
+    let verdict: PolicyVerdict = this.policy.evaluate(tool, args);
+    if (verdict.source === 'default') verdict = { ...verdict, decision: stricter(verdict.decision, 'ask'), reason: 'sampling waits for the human unless a rule allows it' };
+    if (verdict.decision === 'ask' && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
+    if (verdict.decision === 'allow') {
+      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
+      return { ok: true };
+    }
+    if (verdict.decision === 'deny') {
+      const reason = verdict.reason ?? 'the policy denies sampling for this server';
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
+      return { ok: false, reason };
+    }
+    const { request } = this.queue.create({
+      ...base,
+      originalName: SAMPLING_REQUEST,
+      arguments: args,
+      additionalInfo: `The server "${server}" asks to use ${context.principal.clientName}'s model (MCP sampling) while running a call; approving sends it these messages.`,
+      rule: verdict.rule,
+      reason: verdict.reason,
+    });
+    this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
+    let current = request;
+    while (current.status === 'pending' && !signal.aborted) current = (await this.queue.awaitDecision(request.id, 60_000, signal)) ?? current;
+    if (current.status === 'approved') {
+      // Marks the request as run, so await_approval never treats it as a tool call to execute.
+      void this.queue.execute(current, async () => ({ content: [{ type: 'text', text: `Gatehouse relayed ${server}'s sampling request to the client.` }] }));
+      return { ok: true };
+    }
+    if (current.status === 'denied') return { ok: false, reason: `the human denied it (${current.decision?.reason ?? 'no reason given'})` };
+    return { ok: false, reason: current.status === 'expired' ? 'the human did not decide in time' : 'the upstream stopped waiting' };
+  }
+
+  /**
+   * A resource read. Allowed unless a rule for `<server>__resources/read` (which may match on
+   * `uri`) asks or denies: resources are data the server offers to read, not actions, so the tool
+   * defaults do not apply. A held read is an approval request that await_approval runs.
+   */
+  authorizeResourceRead(server: string, uri: string, context: CallContext): ResourceReadVerdict {
+    const args = { uri };
+    const qualified = qualifiedToolName(server, RESOURCE_READ);
+    let verdict: PolicyVerdict = this.policy.evaluate({ name: RESOURCE_READ, server }, args);
+    if (verdict.source === 'default' && verdict.decision !== 'deny') verdict = { decision: 'allow', source: 'default', reason: 'resource reads are allowed unless a rule says otherwise' };
+    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
+    if (verdict.decision === 'allow') {
+      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
+      return { decision: 'allow' };
+    }
+    if (verdict.decision === 'deny') {
+      const reason = verdict.reason ?? 'the policy denies reading this resource';
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'deny', channel: 'policy', reason });
+      return { decision: 'deny', message: `Blocked by Gatehouse policy: reading ${uri} from ${server} is not allowed (${reason}). Do not retry; tell the human what you wanted to read.` };
+    }
+    const { request } = this.queue.create({ ...base, originalName: RESOURCE_READ, arguments: args, rule: verdict.rule, reason: verdict.reason });
+    this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
+    return { decision: 'ask', approval: approvalRequiredResult(request, this.approvalUrl(request.id)).structuredContent as Record<string, unknown> & { message: string } };
+  }
+
   /** Forgets "approve for this session" grants when the session ends. */
   sessionClosed(sessionId: string): void {
     this.sessionApprovals.delete(sessionId);
@@ -145,7 +219,8 @@ export class ApprovalGate implements CallGate {
         reason: decision.reason,
       }),
     );
-    const qualified = qualifiedToolName(request.server, request.originalName);
+    // The name the agent called (for sampling and resource reads, `<server>__<request>`).
+    const qualified = request.tool;
     if (decision.kind === 'approve' && decision.scope === 'session') {
       const approvals = this.sessionApprovals.get(request.sessionId) ?? new Map<string, string>();
       approvals.set(qualified, request.fingerprint ?? '');

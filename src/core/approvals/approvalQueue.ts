@@ -96,10 +96,6 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.expiryMs = clampExpiry(options.expiryMs ?? DEFAULT_EXPIRY_MS);
   }
 
-  set expiry(ms: number) {
-    this.expiryMs = clampExpiry(ms);
-  }
-
   /** Restores persisted requests; ones that expired meanwhile are marked expired. */
   load(): void {
     let saved: ApprovalRequest[];

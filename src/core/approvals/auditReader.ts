@@ -10,7 +10,11 @@ export interface AuditFilter {
   readonly until?: Date;
   /** Exact `<server>__<tool>` or a glob over it. */
   readonly tool?: string;
-  /** Matches the event (`denied`) or the decision (`deny`, `approve`, `approve:session`). */
+  /**
+   * What happened, in a person's words or the log's: `denied` finds the policy's refusals and
+   * the human's denials alike, `approved` every approval; also an event (`held`, `executed`) or
+   * a decision as logged (`deny`, `approve`, `approve:session`).
+   */
   readonly decision?: string;
   /** Matches the client's name or id. */
   readonly client?: string;
@@ -46,12 +50,20 @@ function matches(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.since && at < filter.since.getTime()) return false;
   if (filter.until && at > filter.until.getTime()) return false;
   if (filter.tool !== undefined && (entry.tool === undefined || !toolGlobMatches(filter.tool, entry.tool))) return false;
-  if (filter.decision !== undefined) {
-    const decision = entry.decision ?? '';
-    if (entry.event !== filter.decision && decision !== filter.decision && decision.split(':')[0] !== filter.decision) return false;
-  }
+  if (filter.decision !== undefined && !happened(entry, filter.decision.trim().toLowerCase())) return false;
   if (filter.client !== undefined && ![entry.client, entry.clientName, entry.clientId].includes(filter.client)) return false;
   return true;
+}
+
+/** Outcome words as people say them, onto the decision word the log writes. */
+const OUTCOME_DECISIONS: Readonly<Record<string, string>> = { denied: 'deny', approved: 'approve', allowed: 'allow' };
+
+function happened(entry: AuditEntry, wanted: string): boolean {
+  const decision = entry.decision ?? '';
+  const kind = decision.split(':')[0];
+  if (entry.event === wanted || decision === wanted || kind === wanted) return true;
+  const logged = OUTCOME_DECISIONS[wanted];
+  return logged !== undefined && kind === logged;
 }
 
 /** The log's entries in the order they were written, filtered; unreadable lines are skipped. */

@@ -25,7 +25,7 @@ export interface BrowserPairingOptions {
 }
 
 /**
- * Pairs a browser with the human channel (issue 3 §7). A pairing link is handed out only where the
+ * Pairs a browser with the human channel. A pairing link is handed out only where the
  * human is (the editor, the serve terminal), works once and briefly, and turns into an HttpOnly
  * session cookie. Tokens live only in this process's memory, keyed by their hash, so neither a
  * file nor a heap lookup by value gives an agent anything to replay.

@@ -426,14 +426,19 @@ export interface PolicyTool {
   /** The upstream tool's own name, without the `<server>__` prefix. */
   readonly name: string;
   readonly server: string;
+  /**
+   * The name the agent calls, as the gateway exposes it (cleaned, made unique, `_2` and so on).
+   * Rules and grants speak of this name; without it, of `<server>__<name>`.
+   */
+  readonly exposedName?: string;
+  /**
+   * `<server>__<name>` when cleaning changed it and no other tool is exposed under it: deny and ask
+   * rules written for that raw name still restrict this tool.
+   */
+  readonly legacyName?: string;
   readonly annotations?: { readonly readOnlyHint?: boolean; readonly destructiveHint?: boolean };
   /** `toolFingerprint()` of the tool as the upstream lists it now. */
   readonly fingerprint?: string;
-}
-
-export interface PolicyContext {
-  /** Grants that live only as long as the gateway session ("allow these arguments again this session"). */
-  readonly sessionGrants?: readonly PolicyGrant[];
 }
 
 export interface PolicyVerdict {
@@ -487,15 +492,18 @@ export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerd
  * An allow rule or grant whose recorded fingerprint differs from the tool's current one is
  * suspended and counts as ask.
  */
-export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>, context: PolicyContext = {}): PolicyVerdict {
-  const name = qualifiedToolName(tool.server, tool.name);
+export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>): PolicyVerdict {
+  const name = tool.exposedName ?? qualifiedToolName(tool.server, tool.name);
   const nfcName = name.normalize('NFC');
-  const matching = policy.rules.filter((rule) => ruleMatches(rule, nfcName, args ?? {}));
+  // A deny or ask rule written for the raw name still restricts the tool it named; an allow only
+  // ever counts for the name the agent sees, so it never reaches a tool the human did not see named.
+  const legacy = tool.legacyName?.normalize('NFC');
+  const matching = policy.rules.filter((rule) => ruleMatches(rule, nfcName, args ?? {}) || (legacy !== undefined && rule.decision !== 'allow' && ruleMatches(rule, legacy, args ?? {})));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');
 
-  const grants = [...policy.grants, ...(context.sessionGrants ?? [])].filter((grant) => grant.tool === name);
+  const grants = policy.grants.filter((grant) => grant.tool === name);
   let suspendedGrant: PolicyVerdict | undefined;
   if (grants.length > 0) {
     const hash = argumentsHash(args ?? {});
@@ -532,16 +540,16 @@ export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Recor
   return defaultVerdict(policy, tool);
 }
 
-export type PolicyEvaluator = (tool: PolicyTool, args: Record<string, unknown>, context?: PolicyContext) => PolicyVerdict;
+export type PolicyEvaluator = (tool: PolicyTool, args: Record<string, unknown>) => PolicyVerdict;
 
 /**
  * While a loosening edit waits for the human, every call gets the stricter verdict of the two
  * policies: the edit's tightenings apply at once, its loosenings only after confirmation.
  */
 export function combineWhilePending(current: PolicyFile, proposed: PolicyFile): PolicyEvaluator {
-  return (tool, args, context) => {
-    const fromCurrent = evaluatePolicy(current, tool, args, context);
-    const fromProposed = evaluatePolicy(proposed, tool, args, context);
+  return (tool, args) => {
+    const fromCurrent = evaluatePolicy(current, tool, args);
+    const fromProposed = evaluatePolicy(proposed, tool, args);
     return DECISION_RANK[fromProposed.decision] > DECISION_RANK[fromCurrent.decision] ? fromProposed : fromCurrent;
   };
 }

@@ -4,7 +4,7 @@ import { ConfigFileError, readJsonFile, writeFileAtomic } from '../store/files';
 import { watchFile } from '../store/watch';
 import { canonicalJson, sha256Hex } from './canonical';
 import { PolicyFileSchema, combineWhilePending, defaultPolicy, describeLoosening, evaluatePolicy } from './policy';
-import type { PolicyContext, PolicyFile, PolicyTool, PolicyVerdict } from './policy';
+import type { PolicyFile, PolicyTool, PolicyVerdict } from './policy';
 
 /** An edit of policy.json made outside Gatehouse's UI that would loosen the policy. */
 export interface PendingPolicyChange {
@@ -99,9 +99,9 @@ export class PolicyStore {
     return this.pending;
   }
 
-  evaluate(tool: PolicyTool, args: Record<string, unknown>, context?: PolicyContext): PolicyVerdict {
-    if (this.pending) return combineWhilePending(this.effective, this.pending.proposed)(tool, args, context);
-    return evaluatePolicy(this.effective, tool, args, context);
+  evaluate(tool: PolicyTool, args: Record<string, unknown>): PolicyVerdict {
+    if (this.pending) return combineWhilePending(this.effective, this.pending.proposed)(tool, args);
+    return evaluatePolicy(this.effective, tool, args);
   }
 
   /**

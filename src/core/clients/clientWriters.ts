@@ -9,8 +9,8 @@ export type ClientName = (typeof CLIENTS)[number];
 
 export interface ClientWriter {
   readonly file: string;
-  readonly connect: (text: string | undefined, options: { url: string; auth: ClientAuthMode; apiKey?: string; force?: boolean; label: string }) => ConfigPlan;
-  readonly disconnect: (text: string | undefined, options: { force?: boolean; label: string }) => ConfigPlan;
+  readonly connect: (text: string | undefined, options: { url: string; auth: ClientAuthMode; apiKey?: string; force?: boolean; label: string; entryName?: string }) => ConfigPlan;
+  readonly disconnect: (text: string | undefined, options: { force?: boolean; label: string; entryName?: string }) => ConfigPlan;
 }
 
 /** The config file of `client` (CODEX_HOME is read from `env`) and its planners. */

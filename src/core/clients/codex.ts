@@ -40,11 +40,16 @@ export interface CodexConnectOptions {
   readonly force?: boolean;
   /** How the file is named in messages, e.g. `~/.codex/config.toml`. */
   readonly label?: string;
+  /**
+   * The entry's name, `gatehouse` by default. A per-server entry (`url` ending in `/mcp/<server>`)
+   * is usually named after the server, so Codex keeps showing `mcp__<server>__<tool>`.
+   */
+  readonly entryName?: string;
 }
 
 export type CodexPlan = ConfigPlan;
 
-const TARGET = ['mcp_servers', CODEX_SERVER_NAME] as const;
+const target = (entryName: string): readonly ['mcp_servers', string] => ['mcp_servers', entryName];
 const DEFAULT_LABEL = '~/.codex/config.toml';
 
 /** `$CODEX_HOME/config.toml`, or `~/.codex/config.toml`. */
@@ -80,13 +85,15 @@ export function planCodexConnect(text: string | undefined, options: CodexConnect
   const parsed = parseOrPlan(text, label);
   if ('status' in parsed) return parsed;
   const doc = parsed;
-  const existing = serversOf(doc.value)?.[CODEX_SERVER_NAME];
+  const entryName = options.entryName ?? CODEX_SERVER_NAME;
+  const entryPath = target(entryName);
+  const existing = serversOf(doc.value)?.[entryName];
 
   if (existing !== undefined) {
     const foreign = foreignReason(existing);
     if (foreign) {
-      return makePlan('conflict', text, text, `${label} already has an MCP server named "gatehouse" that ${foreign}. Gatehouse did not change it; rename or remove that entry, then connect again.`, {
-        conflicts: [`mcp_servers.gatehouse ${foreign}`],
+      return makePlan('conflict', text, text, `${label} already has an MCP server named "${entryName}" that ${foreign}. Gatehouse did not change it; rename or remove that entry, then connect again.`, {
+        conflicts: [`mcp_servers.${entryName} ${foreign}`],
         label,
       });
     }
@@ -101,36 +108,38 @@ export function planCodexConnect(text: string | undefined, options: CodexConnect
 
   let after: string;
   try {
-    after = doc.bom + writeEntry(doc, TARGET, merged, INLINE_TABLE_KEYS);
-    assertOnlyEntryChanged(doc, after, TARGET, merged);
+    after = doc.bom + writeEntry(doc, entryPath, merged, INLINE_TABLE_KEYS);
+    assertOnlyEntryChanged(doc, after, entryPath, merged);
   } catch (error) {
     return makePlan('invalid', text, text, `Gatehouse could not edit ${label} safely (${(error as Error).message}); it did not change it. Add the entry by hand or report this file.`, { label });
   }
   if (customised.length && !options.force) {
     const list = customised.map((c) => `${c.key} = ${renderInlineValue(c.current)}`).join(', ');
-    return makePlan('needs-force', text, after, `${label} has customised values in [mcp_servers.gatehouse] (${list}); review the diff and run again with --force to replace them.`, { customised, label });
+    return makePlan('needs-force', text, after, `${label} has customised values in [mcp_servers.${entryName}] (${list}); review the diff and run again with --force to replace them.`, { customised, label });
   }
   const status = text === undefined ? 'create' : 'update';
   return makePlan(status, text, after, `${status === 'create' ? 'Create' : 'Update'} ${label} to connect Codex to Gatehouse at ${options.url}.`, { customised, label });
 }
 
-export function planCodexDisconnect(text: string | undefined, options: { force?: boolean; label?: string } = {}): CodexPlan {
+export function planCodexDisconnect(text: string | undefined, options: { force?: boolean; label?: string; entryName?: string } = {}): CodexPlan {
   const label = options.label ?? DEFAULT_LABEL;
   const parsed = parseOrPlan(text, label);
   if ('status' in parsed) return parsed;
-  const existing = serversOf(parsed.value)?.[CODEX_SERVER_NAME];
+  const entryName = options.entryName ?? CODEX_SERVER_NAME;
+  const entryPath = target(entryName);
+  const existing = serversOf(parsed.value)?.[entryName];
   if (existing === undefined) return makePlan('unchanged', text, text, `${label} has no Gatehouse entry; nothing to do.`, { label });
   const foreign = foreignReason(existing);
   if (foreign && !options.force) {
-    return makePlan('conflict', text, text, `The "gatehouse" server in ${label} ${foreign}, so it is not Gatehouse's; it was left alone. Use --force to remove it anyway.`, {
-      conflicts: [`mcp_servers.gatehouse ${foreign}`],
+    return makePlan('conflict', text, text, `The "${entryName}" server in ${label} ${foreign}, so it is not Gatehouse's; it was left alone. Use --force to remove it anyway.`, {
+      conflicts: [`mcp_servers.${entryName} ${foreign}`],
       label,
     });
   }
   let after: string;
   try {
-    after = parsed.bom + removeEntry(parsed, TARGET);
-    assertOnlyEntryChanged(parsed, after, TARGET, undefined);
+    after = parsed.bom + removeEntry(parsed, entryPath);
+    assertOnlyEntryChanged(parsed, after, entryPath, undefined);
   } catch (error) {
     return makePlan('invalid', text, text, `Gatehouse could not edit ${label} safely (${(error as Error).message}); it did not change it.`, { label });
   }

@@ -162,7 +162,8 @@ export function displayPath(file: string, home: string): string {
 export function isLoopbackGatehouseUrl(url: string): boolean {
   try {
     const parsed = new URL(url);
-    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && parsed.pathname.replace(/\/$/, '') === '/mcp';
+    // `/mcp`, or `/mcp/<server>` for one upstream on its own endpoint.
+    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && /^\/mcp(\/[A-Za-z0-9][A-Za-z0-9_.-]*)?$/.test(parsed.pathname.replace(/\/$/, ''));
   } catch {
     return false;
   }

@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
 import type { Authenticator, Principal } from '../auth/principal';
-import { createListIntegrationsTool } from '../tools/listIntegrations';
-import type { CallContext, GatewayTool } from '../tools/gatewayTool';
-import type { CatalogEntry } from '../upstreams/catalog';
-import { errorResult } from '../upstreams/upstream';
+import { errorResult, type CallContext, type CallGate, type GatewayTool } from '../calls/callPath';
+import { CallRouter } from '../calls/callRouter';
+import { UpstreamRequests } from '../calls/upstreamRequests';
+import { AWAIT_APPROVAL } from '../tools/awaitApproval';
+import { FeatureRouter, rewriteContent } from './featureRouter';
+import { aggregateView, serverView, type GatewayView } from './views';
+import { ownTools } from '../tools/ownTools';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
@@ -19,17 +22,10 @@ import { McpSessions, type McpSession } from './mcpSessions';
 export const DEFAULT_PORT = 7337;
 const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** How long a new client's `initialize` waits for upstreams to reconnect with its capabilities. */
+const CAPABILITY_REFRESH_WAIT_MS = 10_000;
 
 export type GatewayEnv = { Variables: { origin: string } };
-
-/**
- * Decides what happens to a call of an upstream tool. The approvals layer installs one; without
- * it every call is forwarded. `forward` runs the call on its upstream.
- */
-export interface CallGate {
-  decorate(entry: CatalogEntry): Tool;
-  call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: (args: Record<string, unknown>) => Promise<CallToolResult>): Promise<CallToolResult>;
-}
 
 export interface GatewayOptions {
   readonly home: string;
@@ -43,6 +39,16 @@ export interface GatewayOptions {
   readonly mcpMiddleware?: Parameters<Hono<GatewayEnv>['use']>[1][];
   readonly sessionIdleMs?: number;
   readonly maxBodyBytes?: number;
+  /** The gateway's own tools; by default `list_integrations` alone (Gatehouse adds `await_approval`). */
+  readonly ownTools?: (upstreams: UpstreamManager) => readonly GatewayTool[];
+  /** How long an upstream call may go without reporting progress (15 minutes by default). */
+  readonly upstreamCallTimeoutMs?: number;
+}
+
+/** An upstream tool under its upstream's own name. */
+export interface UpstreamTarget {
+  readonly server: string;
+  readonly tool: string;
 }
 
 export interface GatewayEvents {
@@ -82,6 +88,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly app: Hono<GatewayEnv>;
   readonly sessions: McpSessions;
   private readonly ownTools = new Map<string, GatewayTool>();
+  /** Which client each upstream call in flight serves, for the upstream's own requests. */
+  private readonly router = new CallRouter();
+  private readonly upstreamRequests: UpstreamRequests;
+  /** Resources, prompts, completion and logging of the upstreams. */
+  readonly features: FeatureRouter;
+  /** `/mcp`: every upstream under `<server>__<name>`. */
+  private readonly aggregate: GatewayView;
   private readonly authenticators: Authenticator[];
   private server: ServerType | undefined;
   private portValue: number;
@@ -92,14 +105,38 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.portValue = options.port ?? DEFAULT_PORT;
     this.apiKeys = new ApiKeyStore(options.home);
     this.authenticators = [new ApiKeyAuthenticator(this.apiKeys), ...(options.authenticators ?? [])];
-    // Own tool names have no "__", so they can never collide with an upstream's <server>__<tool>.
-    this.upstreams = new UpstreamManager(options.home);
+    this.upstreamRequests = new UpstreamRequests({
+      router: this.router,
+      rootsOverride: (server) => {
+        const config = this.upstreams.get(server)?.config;
+        return config && config.type !== 'builtin' ? config.roots : undefined;
+      },
+      rootsOfAllSessions: (signal) => this.sessions.rootsOfAll(signal),
+      gate: () => this.gate,
+    });
+    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs, peer: this.upstreamRequests });
+    this.aggregate = aggregateView(this.upstreams);
     this.sessions = new McpSessions(
-      { listTools: () => this.listTools(), callTool: (name, args, context) => this.callTool(name, args, context) },
+      {
+        listTools: (view) => this.listTools(view),
+        callTool: (view, name, args, context) => this.callTool(name, args, context, view),
+        listResources: (view) => this.features.listResources(view),
+        listResourceTemplates: (view) => this.features.listResourceTemplates(view),
+        readResource: (view, uri, context) => this.features.readResource(view, uri, context),
+        subscribe: (view, sessionId, uri, subscribed, signal) => this.features.subscribe(view, sessionId, uri, subscribed, signal),
+        listPrompts: (view) => this.features.listPrompts(view),
+        getPrompt: (view, name, args, context) => this.features.getPrompt(view, name, args, context),
+        complete: (view, params, signal) => this.features.complete(view, params, signal),
+        setLogLevel: (view, level, signal) => this.features.setLogLevel(view, level, signal),
+        clientArriving: (capabilities) => this.clientArriving(capabilities),
+        rootsChanged: () => this.upstreams.notifyRootsChanged(),
+      },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
-      (session) => this.emit('sessionClosed', session),
     );
-    this.registerTool(createListIntegrationsTool(this.upstreams));
+    this.features = new FeatureRouter(this.upstreams, this.sessions, () => this.gate);
+    this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
+    this.sessions.on('closed', (session) => this.emit('sessionClosed', session));
+    for (const tool of (options.ownTools ?? ((upstreams) => ownTools({ upstreams })))(this.upstreams)) this.ownTools.set(tool.definition.name, tool);
     this.upstreams.on('catalogChanged', () => this.sessions.notifyToolsChanged());
     this.app = this.createApp();
   }
@@ -114,12 +151,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   get home(): string {
     return this.options.home;
-  }
-
-  /** Adds one of the gateway's own tools (await_approval, …). Own names win over upstream names. */
-  registerTool(tool: GatewayTool): void {
-    this.ownTools.set(tool.definition.name, tool);
-    this.sessions?.notifyToolsChanged();
   }
 
   setCallGate(gate: CallGate | undefined): void {
@@ -168,33 +199,91 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.emit('stopped');
   }
 
-  listTools(): Tool[] {
-    const own = [...this.ownTools.values()].map((t) => t.definition);
-    const upstream = [...this.upstreams.catalog.values()].map((entry) => (this.gate ? this.gate.decorate(entry) : entry.tool));
-    return [...own, ...upstream];
+  /** The tools an endpoint lists: the gateway's own (on `/mcp/<server>`, only `await_approval`), then the upstreams' under the view's names. */
+  listTools(view: GatewayView = this.aggregate): Tool[] {
+    const own = this.ownToolsFor(view);
+    const upstream = view
+      .tools()
+      .filter((entry) => !own.has(view.toolName(entry)))
+      .map((entry) => {
+        const tool = this.gate ? this.gate.decorate(entry) : entry.tool;
+        const name = view.toolName(entry);
+        return name === tool.name ? tool : { ...tool, name };
+      });
+    return [...[...own.values()].map((t) => t.definition), ...upstream];
   }
 
-  async callTool(name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
-    const own = this.ownTools.get(name);
+  async callTool(name: string, args: Record<string, unknown>, context: CallContext, view: GatewayView = this.aggregate): Promise<CallToolResult> {
+    // Own names win, so no upstream tool can stand in for await_approval.
+    const own = this.ownToolsFor(view).get(name);
     if (own) return own.call(args, context);
-    const entry = this.upstreams.catalog.get(name);
-    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
-    const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.forward(entry, forwarded, context.signal);
+    const entry = view.findTool(name);
+    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". ${view.server ? 'Call tools/list' : 'Call list_integrations'} to see the available tools.`);
+    const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.callUpstream({ server: entry.server, tool: entry.originalName }, forwarded, context);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
 
-  /** Runs a call on its upstream under the tool's original name. */
-  forward(entry: CatalogEntry, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
-    return this.callUpstream(entry.server, entry.originalName, args, signal);
+  /**
+   * The one way a call reaches an upstream, for an allowed call and for an approved one that
+   * await_approval runs: under the tool's own name, for the client of `context`, announcing the
+   * result (`upstreamResult`).
+   */
+  async callUpstream(target: UpstreamTarget, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
+    const upstream = this.upstreams.get(target.server);
+    if (!upstream) return errorResult(`The server "${target.server}" is no longer configured in Gatehouse.`);
+    const progressToken = context.meta?.progressToken;
+    const client = context.client;
+    // The upstream's progress goes back under the token the client chose (the SDK uses its own
+    // token upstream); without one the client asked for no progress, and none is relayed.
+    // The relays are chained and awaited, so the last report reaches the client before the result
+    // closes the call's stream.
+    let relayed = Promise.resolve();
+    const onProgress =
+      progressToken !== undefined && client
+        ? (progress: Progress): void => {
+            relayed = relayed.then(() => client.notify({ method: 'notifications/progress', params: { ...progress, progressToken } })).catch(() => undefined);
+          }
+        : undefined;
+    const end = this.router.begin(target.server, context);
+    let result: CallToolResult;
+    try {
+      result = await upstream.callTool(target.tool, args, { signal: context.signal, meta: context.meta, onProgress });
+    } finally {
+      end();
+    }
+    await relayed;
+    this.emit('upstreamResult', { server: target.server, tool: target.tool, result });
+    return result.content.some((item) => item.type === 'resource_link' || item.type === 'resource')
+      ? { ...result, content: result.content.map((item) => rewriteContent(item, target.server, context)) }
+      : result;
   }
 
-  /** Runs a call on the named upstream and announces the result (`upstreamResult`). */
-  async callUpstream(server: string, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
-    const upstream = this.upstreams.get(server);
-    if (!upstream) return errorResult(`The server "${server}" is no longer configured in Gatehouse.`);
-    const result = await upstream.callTool(tool, args, signal);
-    this.emit('upstreamResult', { server, tool, result });
-    return result;
+  /** The resource read of an approved request, as await_approval returns it: the contents as embedded resources. */
+  async readApproved(server: string, uri: string, context: CallContext): Promise<CallToolResult> {
+    try {
+      const result = await this.features.readUpstream(server, uri, context);
+      return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
+    } catch (error) {
+      return errorResult(`Reading ${uri} from "${server}" failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private ownToolsFor(view: GatewayView): ReadonlyMap<string, GatewayTool> {
+    if (!view.server) return this.ownTools;
+    return new Map([...this.ownTools].filter(([name]) => name === AWAIT_APPROVAL));
+  }
+
+  /**
+   * A client is about to be answered `initialize`. If it can do more than the upstreams were
+   * told (elicitation, sampling, roots), they reconnect declaring it, and the client waits for
+   * that (bounded), so that its first `tools/list` already has the tools such servers offer only
+   * to capable clients.
+   */
+  private async clientArriving(capabilities: ClientCapabilities | undefined): Promise<void> {
+    if (!this.upstreamRequests.addClient(capabilities)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.upstreams.refreshCapabilities(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CAPABILITY_REFRESH_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private createApp(): Hono<GatewayEnv> {
@@ -215,7 +304,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       app.use('/mcp', middleware);
       app.use('/mcp/', middleware);
     }
-    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin')));
+    app.on(['POST', 'GET', 'DELETE'], ['/mcp', '/mcp/'], (c) => this.handleMcp(c.req.raw, c.get('origin'), this.aggregate));
+    for (const middleware of this.options.mcpMiddleware ?? []) app.use('/mcp/:server', middleware);
+    // One upstream under its own names, behind the same authentication, policy and approvals.
+    app.on(['POST', 'GET', 'DELETE'], '/mcp/:server', (c) => {
+      const server = c.req.param('server');
+      if (!this.upstreams.get(server)) return jsonError(c, 404, 'not_found', `No server "${server}" is configured in Gatehouse. /mcp serves them all; /mcp/<server> serves one.`);
+      return this.handleMcp(c.req.raw, c.get('origin'), serverView(this.upstreams, server));
+    });
     this.options.routes?.(app, this);
     return app;
   }
@@ -240,48 +336,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return new Response(JSON.stringify({ error, error_description: description }), { status, headers });
   }
 
-  private async handleMcp(request: Request, origin: string): Promise<Response> {
+  private async handleMcp(request: Request, origin: string, view: GatewayView): Promise<Response> {
     const auth = await this.authenticate(request, origin);
     if ('response' in auth) return auth.response;
-    const principal = auth.principal;
-    const sessionId = request.headers.get('mcp-session-id');
-
-    if (sessionId) {
-      const session = this.sessions.get(sessionId);
-      // A session is bound to the principal that opened it; anyone else gets "not found".
-      if (!session || session.principal.clientId !== principal.clientId) {
-        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
-      }
-      session.lastSeen = Date.now();
-      session.inFlight++;
-      try {
-        return await session.transport.handleRequest(request);
-      } finally {
-        session.inFlight--;
-        session.lastSeen = Date.now();
-      }
-    }
-
-    if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required.');
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
-    }
-    const messages = Array.isArray(body) ? body : [body];
-    const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
-    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
-    const transport = await this.sessions.open(principal);
-    const response = await transport.handleRequest(request, { parsedBody: body });
-    const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
-    if (created) this.emit('sessionOpened', created);
-    return response;
+    return this.sessions.handle(request, auth.principal, view);
   }
-}
 
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
+  /** The URL of an endpoint: `/mcp`, or `/mcp/<server>` for one upstream. */
+  endpointUrl(server?: string): string {
+    return server ? `${this.url}/${encodeURIComponent(server)}` : this.url;
+  }
 }
 
 /** Asks whatever holds the port whether it is a Gatehouse. */

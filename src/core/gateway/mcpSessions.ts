@@ -1,26 +1,91 @@
 import * as crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  ResultSchema,
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type CompleteRequest,
+  type CompleteResult,
+  type GetPromptResult,
+  type LoggingLevel,
+  type LoggingMessageNotification,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Root,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
-import type { CallContext } from '../tools/gatewayTool';
+import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
+import type { GatewayView } from './views';
 
-/** What each session's MCP server asks of the gateway. */
-export interface ToolProvider {
-  listTools(context: { principal: Principal; sessionId: string }): Tool[];
-  callTool(name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
+/** What each session's MCP server asks of the gateway; `view` is the endpoint the session was opened on. */
+export interface SessionBackend {
+  listTools(view: GatewayView): Tool[];
+  callTool(view: GatewayView, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
+  listResources(view: GatewayView): Resource[];
+  listResourceTemplates(view: GatewayView): ResourceTemplate[];
+  readResource(view: GatewayView, uri: string, context: CallContext): Promise<ReadResourceResult>;
+  subscribe(view: GatewayView, sessionId: string, uri: string, subscribed: boolean, signal: AbortSignal): Promise<void>;
+  listPrompts(view: GatewayView): Prompt[];
+  getPrompt(view: GatewayView, name: string, args: Record<string, string> | undefined, context: CallContext): Promise<GetPromptResult>;
+  complete(view: GatewayView, params: CompleteRequest['params'], signal: AbortSignal): Promise<CompleteResult>;
+  /** The most verbose level any session asked for, to set on the upstreams. */
+  setLogLevel(view: GatewayView, level: LoggingLevel, signal: AbortSignal): Promise<void>;
+  /** Runs before a client's `initialize` is answered, with what the client can do. */
+  clientArriving(capabilities: ClientCapabilities | undefined): Promise<void>;
+  /** A client's roots changed (`notifications/roots/list_changed`). */
+  rootsChanged(): void;
 }
+
+/** RFC 5424 severities in MCP's order, most verbose first. */
+const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/** How many tools, resources or prompts one list page holds. */
+export const PAGE_SIZE = 500;
+
+/** How long a client's roots may take to answer a query that no call caused. */
+const ROOTS_TIMEOUT_MS = 5_000;
 
 export interface McpSession {
   readonly id: string;
   readonly principal: Principal;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly server: Server;
+  readonly view: GatewayView;
   readonly createdAt: number;
-  lastSeen: number;
-  inFlight: number;
+  readonly lastSeen: number;
+  readonly inFlight: number;
+  /** The level the client set with `logging/setLevel`; until then every message is sent. */
+  readonly logLevel?: LoggingLevel;
 }
+
+/** The session's own bookkeeping, which only McpSessions changes. */
+type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] };
+
+/** A relayed elicitation or sampling request waits for a person; the call's own cancellation bounds it. */
+const RELAYED_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
 
 const INSTRUCTIONS =
   'Gatehouse fronts the user\'s MCP servers; their tools are named <server>__<tool>. Call list_integrations to see them. ' +
@@ -32,15 +97,15 @@ const INSTRUCTIONS =
  * The stateful MCP sessions of the streamable HTTP transport (MCP spec, "Session Management"):
  * one SDK Server and transport per session, bound to the principal that created it.
  */
-export class McpSessions {
-  private readonly sessions = new Map<string, McpSession>();
+export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession] }> {
+  private readonly sessions = new Map<string, TrackedSession>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly tools: ToolProvider,
+    private readonly backend: SessionBackend,
     private readonly idleMs: number,
-    private readonly onClosed: (session: McpSession) => void = () => undefined,
   ) {
+    super();
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4)));
     this.sweeper.unref();
   }
@@ -53,43 +118,162 @@ export class McpSessions {
     return this.sessions.get(id);
   }
 
-  all(): McpSession[] {
-    return [...this.sessions.values()];
+  /**
+   * Handles one request on the MCP endpoint for an authenticated principal: a request on an
+   * existing session (which must be the principal's own), or an `initialize` that opens one.
+   */
+  async handle(request: Request, principal: Principal, view: GatewayView): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      // A session is bound to the principal that opened it, and to its endpoint; anyone else gets "not found".
+      if (!session || session.principal.clientId !== principal.clientId || session.view.key !== view.key) {
+        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
+      }
+      return this.track(session, () => session.transport.handleRequest(request));
+    }
+
+    if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required.');
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
+    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
+    const initialize = messages.find((m) => (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: ClientCapabilities } };
+    await this.backend.clientArriving(initialize.params?.capabilities);
+    const transport = await this.open(principal, view);
+    const response = await transport.handleRequest(request, { parsedBody: body });
+    const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
+    if (created) this.emit('opened', created);
+    return response;
+  }
+
+  /** Counts a request as in flight, so the idle sweep never closes a session that is working. */
+  private async track(session: TrackedSession, handle: () => Promise<Response>): Promise<Response> {
+    session.lastSeen = Date.now();
+    session.inFlight++;
+    try {
+      return await handle();
+    } finally {
+      session.inFlight--;
+      session.lastSeen = Date.now();
+    }
   }
 
   /** Creates the transport and server for a new session; the id exists once `initialize` succeeds. */
-  async open(principal: Principal): Promise<WebStandardStreamableHTTPServerTransport> {
-    let session: McpSession | undefined;
+  private async open(principal: Principal, view: GatewayView): Promise<WebStandardStreamableHTTPServerTransport> {
+    let session: TrackedSession | undefined;
     const server = new Server(
-      { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
-      { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
+      { name: view.server ? `gatehouse-${view.server}` : 'gatehouse', title: view.server ? `${view.server} via Gatehouse` : 'Gatehouse', version: GATEHOUSE_VERSION },
+      {
+        capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, completions: {}, logging: {} },
+        instructions: view.server ? serverInstructions(view.server) : INSTRUCTIONS,
+      },
     );
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        session = { id, principal, transport, server, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
+        session = { id, principal, transport, server, view, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
         this.sessions.set(id, session);
       },
       onsessionclosed: (id) => this.forget(id),
-      enableJsonResponse: true,
+      // Answers stream as server-sent events, so that what an upstream says during a call
+      // (progress, logging) reaches the client on that call's stream; JSON mode would drop it.
+      enableJsonResponse: false,
     });
     transport.onclose = (): void => {
       if (session) this.forget(session.id);
     };
-    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({
-      tools: this.tools.listTools({ principal, sessionId: extra.sessionId ?? '' }),
-    }));
+    const context = (extra: RequestHandlerExtra<ServerRequest, ServerNotification>, meta?: CallContext['meta']): CallContext => {
+      const client: ClientLink = {
+        notify: (notification) => extra.sendNotification(notification),
+        request: (relayed, signal) => extra.sendRequest(relayed, ResultSchema, { signal, timeout: RELAYED_REQUEST_TIMEOUT_MS }),
+        capabilities: () => server.getClientCapabilities(),
+      };
+      return { principal, sessionId: extra.sessionId ?? '', signal: extra.signal, meta, client, resourceUri: (upstream, uri) => view.toClientUri(upstream, uri) };
+    };
+    const backend = this.backend;
+    server.setRequestHandler(ListToolsRequestSchema, async (request) => page('tools', backend.listTools(view), request.params?.cursor));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      if ((request.params as { task?: unknown }).task !== undefined) {
+        throw new McpError(ErrorCode.InvalidParams, 'Gatehouse does not run calls as tasks (it declares no tasks capability): call the tool without "task".');
+      }
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-      return this.tools.callTool(request.params.name, args, { principal, sessionId: extra.sessionId ?? '', signal: extra.signal });
+      return backend.callTool(view, request.params.name, args, context(extra, request.params._meta));
     });
+    server.setRequestHandler(ListResourcesRequestSchema, async (request) => page('resources', backend.listResources(view), request.params?.cursor));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => page('resourceTemplates', backend.listResourceTemplates(view), request.params?.cursor));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => backend.readResource(view, request.params.uri, context(extra, request.params._meta)));
+    server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+      await backend.subscribe(view, extra.sessionId ?? '', request.params.uri, true, extra.signal);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
+      await backend.subscribe(view, extra.sessionId ?? '', request.params.uri, false, extra.signal);
+      return {};
+    });
+    server.setRequestHandler(ListPromptsRequestSchema, async (request) => page('prompts', backend.listPrompts(view), request.params?.cursor));
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => backend.getPrompt(view, request.params.name, request.params.arguments, context(extra, request.params._meta)));
+    server.setRequestHandler(CompleteRequestSchema, async (request, extra) => backend.complete(view, request.params, extra.signal));
+    server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+      if (session) session.logLevel = request.params.level;
+      await backend.setLogLevel(view, this.mostVerboseLevel(), extra.signal);
+      return {};
+    });
+    server.setNotificationHandler(RootsListChangedNotificationSchema, () => backend.rootsChanged());
     await server.connect(transport);
     return transport;
+  }
+
+  /** Every open session's roots, merged by URI, from the clients that declared roots. */
+  async rootsOfAll(signal: AbortSignal): Promise<Root[]> {
+    const asked = [...this.sessions.values()]
+      .filter((session) => session.server.getClientCapabilities()?.roots)
+      .map((session) => session.server.listRoots(undefined, { signal, timeout: ROOTS_TIMEOUT_MS }).then((r) => r.roots, () => [] as Root[]));
+    const byUri = new Map<string, Root>();
+    for (const roots of await Promise.all(asked)) for (const root of roots) if (!byUri.has(root.uri)) byUri.set(root.uri, root);
+    return [...byUri.values()];
   }
 
   /** Tells every session that the tool list changed (MCP `notifications/tools/list_changed`). */
   notifyToolsChanged(): void {
     for (const session of this.sessions.values()) void session.server.sendToolListChanged().catch(() => undefined);
+  }
+
+  notifyResourcesChanged(): void {
+    for (const session of this.sessions.values()) void session.server.sendResourceListChanged().catch(() => undefined);
+  }
+
+  notifyPromptsChanged(): void {
+    for (const session of this.sessions.values()) void session.server.sendPromptListChanged().catch(() => undefined);
+  }
+
+  /** `notifications/resources/updated` to one session, under the URI its endpoint uses. */
+  notifyResourceUpdated(sessionId: string, server: string, uri: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    void session.server.sendResourceUpdated({ uri: session.view.toClientUri(server, uri) }).catch(() => undefined);
+  }
+
+  /** An upstream's log message, to every session whose endpoint serves it and whose level lets it through. */
+  log(server: string, message: LoggingMessageNotification['params']): void {
+    const logger = message.logger ? `${server}/${message.logger}` : server;
+    for (const session of this.sessions.values()) {
+      if (!session.view.includes(server)) continue;
+      if (session.logLevel && LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(session.logLevel)) continue;
+      void session.server.notification({ method: 'notifications/message', params: { ...message, logger } }).catch(() => undefined);
+    }
+  }
+
+  /** Of the levels sessions set, the most verbose one (`info` until one is set). */
+  private mostVerboseLevel(): LoggingLevel {
+    const levels = [...this.sessions.values()].map((s) => s.logLevel).filter((l): l is LoggingLevel => Boolean(l));
+    if (levels.length === 0) return 'info';
+    return LOG_LEVELS[Math.min(...levels.map((l) => LOG_LEVELS.indexOf(l)))];
   }
 
   async closeAll(): Promise<void> {
@@ -103,7 +287,7 @@ export class McpSessions {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
-    this.onClosed(session);
+    this.emit('closed', session);
   }
 
   private sweep(): void {
@@ -115,4 +299,29 @@ export class McpSessions {
       }
     }
   }
+}
+
+/** One page of a list. The cursor is the offset, opaque to clients as MCP requires. */
+function page<K extends string, T>(key: K, items: readonly T[], cursor: string | undefined): Record<K, T[]> & { nextCursor?: string } {
+  let offset = 0;
+  if (cursor !== undefined) {
+    offset = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor: pass the nextCursor of a previous page, or none for the first page.');
+  }
+  const next = offset + PAGE_SIZE;
+  const result = { [key]: items.slice(offset, next) } as Record<K, T[]> & { nextCursor?: string };
+  if (next < items.length) result.nextCursor = Buffer.from(String(next), 'utf8').toString('base64url');
+  return result;
+}
+
+function serverInstructions(server: string): string {
+  return (
+    `Gatehouse serves the MCP server "${server}" here under its own tool names, and every call passes the human's approval policy. ` +
+    'A call that needs approval returns status "approval_required" with an approval_url and a request_id: tell the human what you want to do and why, share the approval_url, ' +
+    'and call await_approval with the request_id in the same turn. Never try to approve a call yourself.'
+  );
+}
+
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
 }

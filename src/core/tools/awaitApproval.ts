@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalQueue, ApprovalRequest } from '../approvals/approvalQueue';
 import { requestAuditFields, type AuditSink } from '../approvals/audit';
-import type { CallContext, GatewayTool } from './gatewayTool';
+import type { CallContext, GatewayTool } from '../calls/callPath';
 import { resultForModel } from './resultForModel';
 
 export const AWAIT_APPROVAL = 'await_approval';
@@ -9,8 +9,8 @@ export const DEFAULT_AWAIT_WINDOW_MS = 50_000;
 
 export interface AwaitApprovalDeps {
   readonly queue: ApprovalQueue;
-  /** Runs the stored call of an approved request with exactly its stored arguments. */
-  readonly run: (request: ApprovalRequest, signal?: AbortSignal) => Promise<CallToolResult>;
+  /** Runs the stored call of an approved request with exactly its stored arguments, for the awaiting client. */
+  readonly run: (request: ApprovalRequest, context: CallContext) => Promise<CallToolResult>;
   /** How long one await_approval call blocks; below the client's tool timeout (Codex: 120 s by default). */
   readonly windowMs: () => number;
   readonly audit: AuditSink;
@@ -106,7 +106,7 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
       }
       const started = performance.now();
       const firstRun = !deps.queue.hasExecution(id);
-      const result = await deps.queue.execute(request, () => deps.run(request, context.signal));
+      const result = await deps.queue.execute(request, () => deps.run(request, context));
       if (firstRun) {
         deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
       }

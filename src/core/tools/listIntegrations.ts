@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamManager } from '../upstreams/upstreamManager';
-import type { GatewayTool } from './gatewayTool';
+import type { GatewayTool } from '../calls/callPath';
 
 export const LIST_INTEGRATIONS = 'list_integrations';
 
@@ -26,6 +26,11 @@ export function createListIntegrationsTool(upstreams: UpstreamManager): GatewayT
                 error: { type: 'string' },
                 toolCount: { type: 'integer' },
                 tools: { type: 'array', items: { type: 'string' } },
+                skipped: {
+                  type: 'array',
+                  description: 'Tools the server lists that Gatehouse cannot serve (a malformed schema), with why.',
+                  items: { type: 'object', properties: { name: { type: 'string' }, reason: { type: 'string' } }, required: ['name', 'reason'], additionalProperties: false },
+                },
               },
               required: ['name', 'status', 'toolCount', 'tools'],
               additionalProperties: false,
@@ -46,9 +51,13 @@ export function createListIntegrationsTool(upstreams: UpstreamManager): GatewayT
       }
       const integrations = upstreams.states().map((state) => {
         const tools = (byServer.get(state.name) ?? []).sort();
-        return { name: state.name, status: state.status, ...(state.error ? { error: state.error } : {}), toolCount: tools.length, tools };
+        return { name: state.name, status: state.status, ...(state.error ? { error: state.error } : {}), toolCount: tools.length, tools, ...(state.skipped?.length ? { skipped: state.skipped } : {}) };
       });
-      const lines = integrations.map((i) => `- ${i.name} (${i.status}${i.error ? `: ${i.error}` : ''}): ${i.toolCount} tools${i.tools.length ? ` — ${i.tools.join(', ')}` : ''}`);
+      const lines = integrations.map(
+        (i) =>
+          `- ${i.name} (${i.status}${i.error ? `: ${i.error}` : ''}): ${i.toolCount} tools${i.tools.length ? ` — ${i.tools.join(', ')}` : ''}` +
+          (i.skipped ? `; skipped (cannot be served): ${i.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''),
+      );
       const text = integrations.length ? `Integrations behind Gatehouse:\n${lines.join('\n')}` : 'No integrations are configured in Gatehouse yet.';
       return { content: [{ type: 'text', text }], structuredContent: { integrations } };
     },

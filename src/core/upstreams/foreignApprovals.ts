@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /**
- * An approval link that another gateway put into an upstream's result (issue 5 §5): a hosted
+ * An approval link that another gateway put into an upstream's result: a hosted
  * AgentPort's `…/approve/<id>`, a chained Gatehouse's `…/approvals/<id>`, or any structured
  * `approval_url`. The human has to open it; Gatehouse only points at it.
  */

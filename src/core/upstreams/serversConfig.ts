@@ -4,6 +4,9 @@ import { readJsonFile, writeJsonFile } from '../store/files';
 
 const stringMap = z.record(z.string(), z.string());
 
+/** Roots this server sees instead of the connected clients' roots (MCP "Roots"). */
+const RootsSchema = z.array(z.object({ uri: z.string().min(1), name: z.string().optional() }).strict());
+
 const StdioServerSchema = z
   .object({
     type: z.literal('stdio').optional(),
@@ -11,6 +14,7 @@ const StdioServerSchema = z
     args: z.array(z.string()).default([]),
     env: stringMap.default({}),
     cwd: z.string().optional(),
+    roots: RootsSchema.optional(),
   })
   .loose();
 
@@ -19,6 +23,7 @@ const HttpServerSchema = z
     type: z.enum(['http', 'streamable-http', 'streamableHttp']),
     url: z.url({ message: 'url must be an absolute http(s) URL' }).refine((u) => /^https?:/i.test(u), 'url must use http or https'),
     headers: stringMap.default({}),
+    roots: RootsSchema.optional(),
   })
   .loose();
 
@@ -43,8 +48,9 @@ export const ServersFileSchema = z
   .loose()
   .refine((file) => !(file.servers && file.mcpServers), { message: 'use either "servers" or "mcpServers", not both' });
 
-export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string };
-export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string> };
+export type ServerRoots = z.infer<typeof RootsSchema>;
+export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string; roots?: ServerRoots };
+export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots };
 /** The built-in demo upstream, used when there is no servers.json. */
 export type BuiltinServerConfig = { type: 'builtin'; module: 'demo' };
 export type ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig;
@@ -63,10 +69,10 @@ export function defaultServers(): Map<string, ServerConfig> {
 function normalise(entry: z.infer<typeof ServerEntrySchema>): ServerConfig {
   if ('url' in entry && entry.type !== undefined && entry.type !== 'stdio') {
     const http = entry as z.infer<typeof HttpServerSchema>;
-    return { type: 'http', url: http.url, headers: http.headers };
+    return { type: 'http', url: http.url, headers: http.headers, ...(http.roots ? { roots: http.roots } : {}) };
   }
   const stdio = entry as z.infer<typeof StdioServerSchema>;
-  return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}) };
+  return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}), ...(stdio.roots ? { roots: stdio.roots } : {}) };
 }
 
 /**

