@@ -86,7 +86,8 @@ bench_peers() {
 }
 
 conformance() {
-  # The official MCP conformance suite; it needs Node 22 or newer (run it with .tools/node24).
+  # The official MCP conformance suite (server and client scenarios, authorization included); it
+  # needs Node 22 or newer (run it with .tools/node24).
   # 0.2.0-alpha.12 carries the 2026-07-28 requirement set beside 2025-11-25.
   node24
   if grep -q '"version": "0.2.0-alpha.12"' "$tools/conformance/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null; then return; fi

@@ -10,7 +10,7 @@ import type { ClientAuthMode } from '../core/clients/jsonConfig';
 import type { ConfigPlan } from '../core/clients/plan';
 import { applyPlan, displayPath, readTextIfExists } from '../core/clients/plan';
 import type { ServersRead } from '../core/clients/readers';
-import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../core/clients/readers';
+import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers, signsInWithOAuth } from '../core/clients/readers';
 import { removeServer, saveServer } from '../core/upstreams/serversConfig';
 
 export interface ClientCommandContext {
@@ -202,6 +202,10 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
       }
       for (const name of wanted) saveServer(home, name, read.servers[name]);
       ctx.out(`Imported ${wanted.join(', ')} into ${path.join(home, 'servers.json')}.`);
+      const oauth = wanted.filter((name) => signsInWithOAuth(read.servers[name]!));
+      for (const name of oauth) {
+        ctx.out(`${name} is a remote server without a static token: if it asks for an OAuth sign-in, Gatehouse shows it as "needs sign-in" until you sign in once, for every agent, with \`gatehouse login ${name}\` (or Sign In in the editor). ${client}'s own sign-in is not copied.`);
+      }
       if (movePlan) runPlan(ctx, writer.file, movePlan, false);
       recordImport(home, client, wanted, movePlan ? wanted : []);
     });

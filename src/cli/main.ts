@@ -3,6 +3,7 @@ import { ApiKeyStore } from '../core/auth/apiKeys';
 import { DEFAULT_PORT } from '../core/gateway/gateway';
 import { resolveHome } from '../core/store/home';
 import { loadServers, removeServer, saveServer } from '../core/upstreams/serversConfig';
+import { describeSignIn } from '../core/upstreams/upstreamAuth';
 import { GATEHOUSE_VERSION } from '../core/version';
 import { cliInvocation } from './invocation';
 import { runServe } from './serve';
@@ -10,6 +11,7 @@ import { registerAuditCommands } from './auditCommands';
 import { registerAuthCommands } from './authCommands';
 import { registerClientCommands } from './clientCommands';
 import { registerPolicyCommands } from './policyCommands';
+import { registerSignInCommands } from './signInCommands';
 import { registerSkillsCommands } from './skillsCommands';
 import * as os from 'node:os';
 
@@ -58,9 +60,11 @@ export function buildProgram(): Command {
     .command('list')
     .description('List the configured upstream servers.')
     .action(() => {
-      for (const [name, config] of loadServers(resolveHome())) {
+      const home = resolveHome();
+      for (const [name, config] of loadServers(home)) {
         const target = config.type === 'stdio' ? [config.command, ...config.args].join(' ') : config.type === 'http' ? config.url : 'built-in demo';
-        out(`${name}\t${config.type}\t${target}`);
+        const signIn = config.type === 'http' ? describeSignIn(home, name, config) : '';
+        out(`${name}\t${config.type}\t${target}${signIn ? `\t${signIn}${signIn === 'needs sign-in' ? ` (gatehouse login ${name})` : ''}` : ''}`);
       }
     });
   servers
@@ -115,6 +119,7 @@ export function buildProgram(): Command {
 
   registerClientCommands(program, { home: os.homedir(), env: process.env, port: portFrom(undefined), out, invocation: cliInvocation() });
   registerAuthCommands(program, { home: resolveHome(), out });
+  registerSignInCommands(program, { home: resolveHome(), port: portFrom(undefined), out });
   registerSkillsCommands(program, { home: os.homedir(), out });
   registerPolicyCommands(program, { home: resolveHome(), out });
   registerAuditCommands(program, { home: resolveHome(), out });

@@ -25,6 +25,16 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
     if (state.status === 'ready') reportedSkips.set(state.name, skipped);
     if (state.status === 'error') out(`upstream ${state.name}: error: ${state.error}`);
   });
+  // Once per reason, so that an agent retrying a refused call does not flood the terminal.
+  const announced = new Map<string, string>();
+  gateway.upstreams.on('signInNeeded', (server, reason) => {
+    if (announced.get(server) === reason) return;
+    announced.set(server, reason);
+    out(`upstream ${server}: needs sign-in (${reason}); run: gatehouse login ${server}`);
+  });
+  gateway.upstreams.on('upstreamChanged', (state) => {
+    if (state.status === 'ready') announced.delete(state.name);
+  });
   gateway.upstreams.on('configError', (error) => out(`servers.json: ${error.message}`));
   await gatehouse.start();
   out(`Gatehouse ${gateway.url} (home ${options.home})`);

@@ -14,6 +14,7 @@ import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
 import { DEFAULT_AWAIT_WINDOW_MS } from './tools/awaitApproval';
 import { ownTools } from './tools/ownTools';
+import { createUpstreamCallbackRoutes } from './upstreams/upstreamCallback';
 import { createApprovalRoutes } from './web/approvalRoutes';
 import type { Hono } from 'hono';
 
@@ -70,6 +71,7 @@ export class Gatehouse {
       routes: (app) => {
         oauth.routes(app);
         app.route('/', approvalRoutes);
+        app.route('/', createUpstreamCallbackRoutes(home));
         options.routes?.(app, this);
       },
     });

@@ -16,6 +16,7 @@ export const CommandId = {
   moveCodexServers: 'gatehouse.moveCodexServers',
   restoreCodexServers: 'gatehouse.restoreCodexServers',
   disconnectClient: 'gatehouse.disconnectClient',
+  signInServer: 'gatehouse.signInServer',
 } as const;
 
 export type CommandIdValue = (typeof CommandId)[keyof typeof CommandId];

@@ -11,6 +11,7 @@ import { isPanelTab } from './panel/protocol';
 import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
 import type { DiffPreviewProvider } from './diffPreview';
 import { installAgentSkills, uninstallAgentSkills } from './installSkills';
+import { signInServer } from './upstreamSignIn';
 
 /** What the commands act on; `extension.ts` builds it once. */
 export interface CommandServices {
@@ -39,6 +40,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.showPending]: showPending,
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
+  [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
   [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
 };
 

@@ -16,6 +16,7 @@ import { GatewayOwnership } from './gatewayOwnership';
 import type { OwnershipRole } from './gatewayOwnership';
 import type { FollowerChannel } from './windowChannel';
 import { readSettings, Setting } from './settings';
+import { announceSignInNeeded } from './upstreamSignIn';
 
 /** What the editor knows about the gateway it hosts. */
 export type GatewayState =
@@ -26,6 +27,8 @@ export type GatewayState =
       readonly url: string;
       readonly readyUpstreams: number;
       readonly totalUpstreams: number;
+      /** Upstreams waiting for the human to sign in. */
+      readonly needsSignIn?: readonly string[];
       /** Set when another editor window owns the gateway and this one follows it. */
       readonly ownerPid?: number;
     }
@@ -41,9 +44,13 @@ export type GatewayState =
 export type GatewayFailureReason = 'portInUse' | 'badConfig' | 'other';
 
 /** The upstream counts the status bar shows. */
-function countUpstreams(gateway: Gateway): { readyUpstreams: number; totalUpstreams: number } {
+function countUpstreams(gateway: Gateway): { readyUpstreams: number; totalUpstreams: number; needsSignIn: string[] } {
   const states = gateway.upstreams.states();
-  return { readyUpstreams: states.filter((state) => state.status === 'ready').length, totalUpstreams: states.length };
+  return {
+    readyUpstreams: states.filter((state) => state.status === 'ready').length,
+    totalUpstreams: states.length,
+    needsSignIn: states.filter((state) => state.status === 'needs-sign-in').map((state) => state.name),
+  };
 }
 
 /**
@@ -70,6 +77,8 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
   readonly onDidRestorePending: vscode.Event<number> = this.restoreEmitter.event;
   private ownership: GatewayOwnership | undefined;
   private following: FollowerChannel | undefined;
+  /** Servers with a Sign In notification on screen. */
+  private readonly signInNotices = new Set<string>();
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
@@ -255,6 +264,10 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
       refresh();
     });
     gateway.upstreams.on('configLoaded', refresh);
+    gateway.upstreams.on('signInNeeded', (server, reason) => {
+      this.log.info(`Upstream ${server}: needs sign-in (${reason})`);
+      if (this.running?.gateway === gateway && !this.isDisposed) announceSignInNeeded(server, reason, this.signInNotices);
+    });
     gateway.upstreams.on('configError', (error) => {
       this.log.error(error.message);
       this.configErrorEmitter.fire(error);

@@ -25,7 +25,8 @@ export class GatehouseStatusBar extends Disposable {
 
   private render(state: GatewayState): void {
     const failed = state.kind === 'failed';
-    const icon = failed ? '$(shield) $(warning)' : '$(shield)';
+    const signIn = state.kind === 'running' && (state.needsSignIn?.length ?? 0) > 0;
+    const icon = failed ? '$(shield) $(warning)' : signIn ? '$(shield) $(key)' : '$(shield)';
     this.item.text = this.pendingCount > 0 ? `${icon} Gatehouse ${this.pendingCount}` : `${icon} Gatehouse`;
     this.item.backgroundColor = this.pendingCount > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.accessibilityInformation = {
@@ -43,7 +44,7 @@ function tooltipFor(state: GatewayState, pendingCount: number): vscode.MarkdownS
       tooltip.appendMarkdown(`MCP endpoint: \`${state.url}\`\n\n`);
       tooltip.appendMarkdown(
         state.ownerPid === undefined
-          ? `Upstreams ready: ${state.readyUpstreams} of ${state.totalUpstreams}\n\n`
+          ? `Upstreams ready: ${state.readyUpstreams} of ${state.totalUpstreams}\n\n${state.needsSignIn?.length ? `Needs sign-in: ${state.needsSignIn.map(escapeMarkdown).join(', ')} (Gatehouse: Sign In to Server…)\n\n` : ''}`
           : `Served by another VS Code window (pid ${state.ownerPid}); this window shows its approvals and takes over if it closes.\n\n`,
       );
       break;

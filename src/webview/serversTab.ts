@@ -73,7 +73,7 @@ export function serversTab(snapshot: PanelSnapshot): Child {
 function serverSection(server: ServerView, filter: string): HTMLElement | null {
   const tools = filter ? server.tools.filter((tool) => matchesToolFilter(filter, tool.qualifiedName, tool.description)) : server.tools;
   if (filter && tools.length === 0 && !matchesToolFilter(filter, server.name)) return null;
-  const statusIcon = server.status === 'ready' ? 'pass' : server.status === 'error' ? 'error' : server.status === 'connecting' ? 'loading' : 'circle-outline';
+  const statusIcon = server.status === 'ready' ? 'pass' : server.status === 'error' ? 'error' : server.status === 'needs-sign-in' ? 'key' : server.status === 'connecting' ? 'loading' : 'circle-outline';
   const removeKey = `remove-server-${server.name}`;
   return h(
     'section',
@@ -82,11 +82,14 @@ function serverSection(server: ServerView, filter: string): HTMLElement | null {
       'div',
       { className: 'card-head' },
       h('h2', {}, server.name),
-      h('span', { className: `status status-${server.status}` }, icon(statusIcon), ` ${server.status}`),
+      h('span', { className: `status status-${server.status}` }, icon(statusIcon), ` ${server.status === 'needs-sign-in' ? 'needs sign-in' : server.status}`),
       server.builtin ? h('span', { className: 'badge' }, 'built-in') : null,
       decisionSelect(`server-default-${server.name}`, 'Default for this server', server.serverDefault ?? 'default', ['default', 'allow', 'ask', 'deny'], (value) =>
         void act(() => client.request('setServerDefault', { server: server.name, decision: value as Decision | 'default' })),
       ),
+      server.status === 'needs-sign-in'
+        ? h('button', { 'aria-label': `Sign in to server ${server.name}`, onclick: () => void act(() => client.request('signInServer', { name: server.name })) }, icon('key'), ' Sign In')
+        : null,
       server.form
         ? h('button', { className: 'secondary', 'aria-label': `Edit server ${server.name}`, onclick: () => openServerForm(server) }, icon('edit'), ' Edit')
         : null,
@@ -113,7 +116,7 @@ function serverSection(server: ServerView, filter: string): HTMLElement | null {
     ),
     server.error ? h('p', { className: 'error-text', role: 'alert' }, server.error) : null,
     tools.length === 0
-      ? h('p', { className: 'muted' }, server.status === 'ready' ? 'This server lists no tools.' : server.status === 'connecting' ? 'Connecting…' : 'No tools until the server connects.')
+      ? h('p', { className: 'muted' }, server.status === 'ready' ? 'This server lists no tools.' : server.status === 'connecting' ? 'Connecting…' : server.status === 'needs-sign-in' ? `No tools until you sign in: Gatehouse: Sign In to Server…, or \`gatehouse login ${server.name}\`.` : 'No tools until the server connects.')
       : h(
           'table',
           { className: 'tools' },

@@ -57,8 +57,8 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'esbuild.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
     th = await startTestGatehouse();
     client = await connectClient(th.url, th.key, 'codex');
-    // The clipboard and the save dialog belong to VS Code; this test uses neither.
-    backend = new PanelBackend({ home: th.home, gatehouse: () => th.gatehouse, gatewayMessage: () => 'running', editor: { copy: async () => undefined, saveFile: async () => undefined }, userHome: tempDir(), env: {} });
+    // The clipboard, the save dialog and the sign-in command belong to VS Code; this test uses none of them.
+    backend = new PanelBackend({ home: th.home, gatehouse: () => th.gatehouse, gatewayMessage: () => 'running', editor: { copy: async () => undefined, saveFile: async () => undefined, signIn: async () => undefined }, userHome: tempDir(), env: {} });
     context = await chromium.launchPersistentContext(tempDir('chromium-'), {
       executablePath: CHROMIUM,
       headless: true,

@@ -269,9 +269,13 @@ describe('gateway: HTTP guards and authentication', function () {
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const missing = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${gw.key}` }), body: list });
     assert.equal(missing.status, 400);
+    // JSON-RPC: the error carries the id of the request it answers.
+    assert.deepEqual(((await missing.json()) as { id: unknown }).id, 2);
     const unknown = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${gw.key}`, 'mcp-session-id': 'f00d' }), body: list });
     assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { error: { code: number } }).error.code, -32001);
+    const answer = (await unknown.json()) as { error: { code: number }; id: unknown };
+    assert.equal(answer.error.code, -32001);
+    assert.equal(answer.id, 2);
   });
 
   it('does not let another key use a session it did not open', async function () {

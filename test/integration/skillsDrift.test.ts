@@ -5,7 +5,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import { CODEX_SERVER_NAME } from '../../src/core/clients/codex';
-import { connectClient, REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { ConsentBroker } from '../../src/core/auth/consent';
+import { oauthGatewayOptions } from '../../src/core/auth/oauthRoutes';
+import { OAuthService } from '../../src/core/auth/oauthService';
+import { Gateway } from '../../src/core/gateway/gateway';
+import { connectClient, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';
 import { mentionedProtocolTerms } from '../helpers/skillTerms';
 
 /**
@@ -72,6 +76,9 @@ describe('skills never drift from the live gateway', function () {
   const outputNames = new Set<string>();
   const statuses = new Set<string>();
   const responseKeys = new Set<string>();
+  let locked: Gateway | undefined;
+  let signInTh: TestGatehouse | undefined;
+  let signInClient: Client | undefined;
 
   before(async function () {
     th = await startTestGatehouse();
@@ -124,6 +131,15 @@ describe('skills never drift from the live gateway', function () {
     th.gatehouse.policy.update((policy) => ({ ...policy, rules: [...policy.rules, { id: 'no-time', tool: 'demo__get_time', decision: 'deny', reason: 'clocks are off today' }] }));
     real.set('blocked', await call(client, 'demo__get_time'));
 
+    // A server that needs sign-in: an OAuth-protected upstream (a second gateway) nobody signed in to.
+    const lockedHome = tempDir();
+    locked = new Gateway({ home: lockedHome, port: 0, ...oauthGatewayOptions(new OAuthService({ home: lockedHome, consent: new ConsentBroker() })) });
+    await locked.start();
+    signInTh = await startTestGatehouse({ servers: { linear: { type: 'http', url: locked.url } } });
+    signInClient = await connectClient(signInTh.url, signInTh.key, 'drift-test');
+    real.set('needs_sign_in', await call(signInClient, 'linear__create_issue', { title: 'x' }));
+    real.set('list_integrations_sign_in', await call(signInClient, 'list_integrations'));
+
     for (const result of real.values()) {
       const walk = (value: unknown): void => {
         if (Array.isArray(value)) value.forEach(walk);
@@ -142,6 +158,9 @@ describe('skills never drift from the live gateway', function () {
   after(async function () {
     await client?.close();
     await th?.close();
+    await signInClient?.close();
+    await signInTh?.close();
+    await locked?.stop();
   });
 
   describe('the truth, collected from the live gateway', function () {
@@ -155,7 +174,8 @@ describe('skills never drift from the live gateway', function () {
     });
 
     it('has every outcome as a status: five await_approval enums, approval_required and blocked from real calls', function () {
-      for (const status of ['approved', 'denied', 'expired', 'pending', 'error', 'approval_required', 'blocked']) assert.ok(statuses.has(status), status);
+      for (const status of ['approved', 'denied', 'expired', 'pending', 'error', 'approval_required', 'blocked', 'needs_sign_in', 'needs-sign-in']) assert.ok(statuses.has(status), status);
+      assert.equal(structured(real.get('needs_sign_in')!).status, 'needs_sign_in');
       assert.equal(structured(real.get('approval_required')!).status, 'approval_required');
       for (const status of ['approved', 'denied', 'pending', 'expired', 'blocked']) assert.equal(structured(real.get(status)!).status, status);
       assert.equal(real.get('blocked')!.isError, true);
@@ -219,7 +239,7 @@ describe('skills never drift from the live gateway', function () {
 
     it('has one example for each response the agent must handle', function () {
       const kinds = examples().map(kindOf).sort();
-      assert.deepEqual(kinds, ['approval_required', 'approved', 'approved_error', 'blocked', 'denied', 'expired', 'list_integrations', 'pending', 'unknown']);
+      assert.deepEqual(kinds, ['approval_required', 'approved', 'approved_error', 'blocked', 'denied', 'expired', 'list_integrations', 'needs_sign_in', 'pending', 'unknown']);
     });
 
     it('gives each example the keys of the real response: top level, content items and structuredContent', function () {
@@ -249,11 +269,14 @@ describe('skills never drift from the live gateway', function () {
       assert.ok(['editor', 'browser', 'terminal'].includes(String(shown.channel)), `channel ${shown.channel}`);
     });
 
-    it('gives integrations the keys list_integrations returns, error only with status error', function () {
+    it('gives integrations the keys list_integrations returns, error only with status error or needs-sign-in', function () {
+      const linear = (structured(real.get('list_integrations_sign_in')!).integrations as Json[]).find((integration) => integration.name === 'linear')!;
+      assert.equal(linear.status, 'needs-sign-in');
+      assert.equal(typeof linear.error, 'string');
       const example = examples().find((candidate) => kindOf(candidate) === 'list_integrations')!;
       const truthDemo = (structured(real.get('list_integrations')!).integrations as Json[]).find((integration) => integration.name === 'demo')!;
       for (const integration of structured(example as CallToolResult).integrations as Json[]) {
-        const expected = sortedKeys(truthDemo).concat(integration.status === 'error' ? ['error'] : []).sort();
+        const expected = sortedKeys(truthDemo).concat(integration.status === 'error' || integration.status === 'needs-sign-in' ? ['error'] : []).sort();
         assert.deepEqual(sortedKeys(integration), expected, String(integration.name));
         assert.ok(statuses.has(String(integration.status)), String(integration.status));
       }

@@ -209,6 +209,21 @@ describe('Readers for moving servers behind Gatehouse', () => {
     });
   });
 
+  it("keeps Claude Code's pre-registered OAuth client id for a remote server, and nothing of a static-token one", () => {
+    const read = readClaudeServers(
+      JSON.stringify({
+        mcpServers: {
+          notion: { type: 'http', url: 'https://mcp.notion.com/mcp', oauth: { clientId: 'claude-app', callbackPort: 8080 } },
+          sentry: { type: 'http', url: 'https://mcp.sentry.dev/mcp', headers: { Authorization: 'Bearer ${SENTRY_TOKEN}' }, oauth: { clientId: 'unused' } },
+        },
+      }),
+    );
+    assert.deepEqual(read.servers, {
+      notion: { type: 'http', url: 'https://mcp.notion.com/mcp', oauth: { clientId: 'claude-app' } },
+      sentry: { type: 'http', url: 'https://mcp.sentry.dev/mcp', headers: { Authorization: 'Bearer ${env:SENTRY_TOKEN}' } },
+    });
+  });
+
   it('skips Gatehouse itself and servers already disabled in Codex', () => {
     const read = readCodexServers('[mcp_servers.gatehouse]\nurl = "http://127.0.0.1:7337/mcp"\n[mcp_servers.old]\ncommand = "x"\nenabled = false\n[mcp_servers.pass]\ncommand = "y"\nenv_vars = ["HOME_TOKEN"]\n');
     assert.deepEqual(read.servers, { pass: { type: 'stdio', command: 'y', env: { HOME_TOKEN: '${env:HOME_TOKEN}' } } });

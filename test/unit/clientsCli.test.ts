@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerClientCommands } from '../../src/cli/clientCommands';
 import { parseTomlValue } from '../../src/core/clients/codexToml';
 import { listBackups } from '../../src/core/clients/plan';
+import { loadServers } from '../../src/core/upstreams/serversConfig';
 
 const CODEX_FIXTURES = path.join(__dirname, '..', 'fixtures', 'codex');
 
@@ -116,6 +117,19 @@ describe('gatehouse connect / disconnect / import / restore', () => {
     assert.equal(fs.readFileSync(codexFile, 'utf8'), connected.replace('args = ["@sentry/mcp-server"]\nenabled = true\n', 'args = ["@sentry/mcp-server"]\n'));
     assert.deepEqual(JSON.parse(fs.readFileSync(serversFile, 'utf8')).servers, {});
     assert.match(await run('restore', 'codex'), /nothing to restore/);
+  });
+
+  it('moves a Codex server that signs in with OAuth as an OAuth upstream: its scopes, no token, and how to sign in once', async () => {
+    fs.mkdirSync(path.dirname(codexFile), { recursive: true });
+    fs.writeFileSync(codexFile, '[mcp_servers.linear]\nurl = "https://mcp.linear.app/mcp"\nscopes = ["read", "write"]\n\n[mcp_servers.github]\nurl = "https://api.githubcopilot.com/mcp/"\nbearer_token_env_var = "GITHUB_PAT"\nscopes = ["repo"]\n');
+    const output = await run('import', 'codex', '--move');
+    assert.match(output, /^linear is a remote server without a static token: .* `gatehouse login linear` .* codex's own sign-in is not copied\.$/m);
+    assert.doesNotMatch(output, /github is a remote server/);
+    const gatehouseHome = path.join(home, 'gh');
+    const servers = loadServers(gatehouseHome);
+    assert.deepEqual(servers.get('linear'), { type: 'http', url: 'https://mcp.linear.app/mcp', headers: {}, oauth: { scopes: ['read', 'write'] } });
+    assert.deepEqual(servers.get('github'), { type: 'http', url: 'https://api.githubcopilot.com/mcp/', headers: { Authorization: 'Bearer ${env:GITHUB_PAT}' } });
+    assert.equal(codexServers().linear!.enabled, false);
   });
 
   it('connects Claude Code with the allow rule and disconnects both', async () => {

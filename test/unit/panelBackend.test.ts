@@ -6,7 +6,8 @@ import { PanelBackend } from '../../src/editor/panel/panelBackend';
 import type { EditorServices } from '../../src/editor/panel/panelBackend';
 import { FieldValidationError } from '../../src/editor/panel/protocol';
 import type { ServerForm } from '../../src/editor/panel/protocol';
-import { connectClient, startTestGatehouse, tempDir, until } from '../helpers/gatewayHarness';
+import { saveServer } from '../../src/core/upstreams/serversConfig';
+import { connectClient, startHttpUpstream, startTestGatehouse, tempDir, until } from '../helpers/gatewayHarness';
 import type { TestGatehouse } from '../helpers/gatewayHarness';
 
 const emptyForm: ServerForm = { type: 'stdio', command: '', args: '', env: '', cwd: '', url: '', headers: '' };
@@ -15,13 +16,16 @@ const emptyForm: ServerForm = { type: 'stdio', command: '', args: '', env: '', c
  * The editor's clipboard and save dialog cannot run outside VS Code, so they are stand-ins here
  * that record what they were given; everything else is the real core on a loopback port.
  */
-function recordingEditor(saveTo: string | undefined): EditorServices & { copied: string[]; saved: Array<{ name: string; content: string }> } {
+function recordingEditor(saveTo: string | undefined): EditorServices & { copied: string[]; saved: Array<{ name: string; content: string }>; signIns: string[] } {
   const copied: string[] = [];
   const saved: Array<{ name: string; content: string }> = [];
+  const signIns: string[] = [];
   return {
     copied,
     saved,
+    signIns,
     copy: async (text) => void copied.push(text),
+    signIn: async (server) => void signIns.push(server),
     saveFile: async (name, content) => {
       saved.push({ name, content });
       if (saveTo) fs.writeFileSync(saveTo, content);
@@ -62,6 +66,19 @@ describe('panel backend over the real core', function () {
     const result = await client.callTool({ name: 'demo__write_note', arguments: { name: 'direct.txt', content: 'no wait' } });
     assert.notEqual((result.structuredContent as { status?: string } | undefined)?.status, 'approval_required');
     assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'direct.txt'), 'utf8'), 'no wait');
+  });
+
+  it('starts the sign-in of an HTTP server from its Sign In button, and refuses one that is not HTTP', async () => {
+    const upstream = await startHttpUpstream(() => undefined);
+    try {
+      saveServer(th.home, 'remote', { type: 'http', url: upstream.url });
+      th.gatehouse.gateway.upstreams.reload();
+      await backend.handle('signInServer', { name: 'remote' });
+      assert.deepEqual(editor.signIns, ['remote']);
+      await assert.rejects(backend.handle('signInServer', { name: 'demo' }), /not an HTTP server/);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('approves several pending calls at once and reports one that was already decided', async () => {

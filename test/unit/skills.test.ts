@@ -140,7 +140,7 @@ describe('bundled skills', () => {
     it('approvals: links a reference with an example of every response', () => {
       assert.ok(readSkill('gatehouse-approvals').includes('(references/responses.md)'));
       const terms = mentionedProtocolTerms(readSkill('gatehouse-approvals', 'references/responses.md'));
-      for (const status of ['approval_required', 'pending', 'approved', 'denied', 'expired', 'blocked']) {
+      for (const status of ['approval_required', 'pending', 'approved', 'denied', 'expired', 'blocked', 'needs_sign_in']) {
         assert.ok(terms.statuses.includes(status), `no example with status ${status}`);
       }
       for (const key of ['request_id', 'approval_url', 'expires_at', 'reason', 'isError', 'structuredContent', 'integrations', 'toolCount']) {
@@ -151,7 +151,7 @@ describe('bundled skills', () => {
     it('gives only valid JSON in its examples', () => {
       const text = readSkill('gatehouse-approvals', 'references/responses.md');
       const blocks = [...text.matchAll(/^```json\n([\s\S]*?)^```/gm)].map((match) => match[1]);
-      assert.equal(blocks.length, 9);
+      assert.equal(blocks.length, 10);
       for (const block of blocks) assert.doesNotThrow(() => JSON.parse(block), block);
     });
   });

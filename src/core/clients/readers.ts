@@ -10,6 +10,11 @@ import { parseJsonc } from './jsonConfig';
  * Codex's `bearer_token_env_var = "X"` becomes `Authorization: Bearer ${env:X}`, its
  * `env_http_headers` become `${env:VAR}` header values, its `env_vars` pass-through list becomes
  * `VAR = "${env:VAR}"`, and Claude Code's `${VAR}` becomes `${env:VAR}`.
+ *
+ * A remote server without a static Authorization header is one the client signs in to with
+ * OAuth; it moves as an OAuth upstream (needs sign-in in Gatehouse, once for every agent) and
+ * keeps the client's OAuth settings: Codex's `scopes`, Claude Code's `oauth.clientId`. The
+ * client's tokens are not copied.
  */
 
 export interface StdioServer {
@@ -24,6 +29,8 @@ export interface HttpServer {
   readonly type: 'http';
   readonly url: string;
   readonly headers?: Record<string, string>;
+  /** How the client signed in with OAuth (its own app, its scopes); Gatehouse then signs in once for every agent. */
+  readonly oauth?: { readonly clientId?: string; readonly scopes?: string[] };
 }
 
 export type ServerDefinition = StdioServer | HttpServer;
@@ -59,7 +66,7 @@ export function readCodexServers(text: string | undefined, label = '~/.codex/con
       const headers: Record<string, string> = { ...stringRecord(entry.http_headers) };
       for (const [header, variable] of Object.entries(stringRecord(entry.env_http_headers))) headers[header] = `\${env:${variable}}`;
       if (typeof entry.bearer_token_env_var === 'string') headers.Authorization = `Bearer \${env:${entry.bearer_token_env_var}}`;
-      servers[name] = http(entry.url, headers);
+      servers[name] = http(entry.url, headers, { scopes: stringList(entry.scopes) });
     } else skipped.push({ name, reason: 'has neither a command nor a url' });
   }
   return { servers, skipped };
@@ -105,7 +112,8 @@ function convertJsonServers(entries: Record<string, unknown>, rewrite: (value: s
     else if (typeof entry.command === 'string' && (type === undefined || type === 'stdio')) {
       servers[name] = stdio(rewrite(entry.command), stringList(entry.args).map(rewrite), rewriteAll(stringRecord(entry.env)), typeof entry.cwd === 'string' ? rewrite(entry.cwd) : undefined);
     } else if (typeof (entry.url ?? entry.httpUrl) === 'string') {
-      servers[name] = http(rewrite(String(entry.url ?? entry.httpUrl)), rewriteAll(stringRecord(entry.headers)));
+      const oauth = asRecord(entry.oauth);
+      servers[name] = http(rewrite(String(entry.url ?? entry.httpUrl)), rewriteAll(stringRecord(entry.headers)), { clientId: typeof oauth.clientId === 'string' ? oauth.clientId : undefined });
     } else skipped.push({ name, reason: 'has neither a command nor a url' });
   }
   return { servers, skipped };
@@ -115,8 +123,15 @@ function stdio(command: string, args: string[], env: Record<string, string>, cwd
   return { type: 'stdio', command, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}), ...(cwd ? { cwd } : {}) };
 }
 
-function http(url: string, headers: Record<string, string>): HttpServer {
-  return { type: 'http', url, ...(Object.keys(headers).length ? { headers } : {}) };
+function http(url: string, headers: Record<string, string>, signIn: { clientId?: string; scopes?: string[] } = {}): HttpServer {
+  const staticAuth = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  const oauth = { ...(signIn.clientId ? { clientId: signIn.clientId } : {}), ...(signIn.scopes?.length ? { scopes: signIn.scopes } : {}) };
+  return { type: 'http', url, ...(Object.keys(headers).length ? { headers } : {}), ...(!staticAuth && Object.keys(oauth).length ? { oauth } : {}) };
+}
+
+/** Whether Gatehouse will sign in to this imported server with OAuth (no static Authorization header). */
+export function signsInWithOAuth(server: ServerDefinition): boolean {
+  return server.type === 'http' && !Object.keys(server.headers ?? {}).some((name) => name.toLowerCase() === 'authorization');
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -13,6 +13,7 @@ import { AWAIT_APPROVAL } from '../tools/awaitApproval';
 import { FeatureRouter, rewriteContent } from './featureRouter';
 import { aggregateView, serverView, type GatewayView } from './views';
 import { ownTools } from '../tools/ownTools';
+import { upstreamCallbackUrl } from '../upstreams/upstreamAuth';
 import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
@@ -114,7 +115,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       rootsOfAllSessions: (signal) => this.sessions.rootsOfAll(signal),
       gate: () => this.gate,
     });
-    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs, peer: this.upstreamRequests });
+    this.upstreams = new UpstreamManager(options.home, { callTimeoutMs: options.upstreamCallTimeoutMs, peer: this.upstreamRequests, oauthRedirectUrl: () => upstreamCallbackUrl(this.portValue) });
     this.aggregate = aggregateView(this.upstreams);
     this.sessions = new McpSessions(
       {
@@ -218,7 +219,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const own = this.ownToolsFor(view).get(name);
     if (own) return own.call(args, context);
     const entry = view.findTool(name);
-    if (!entry) return errorResult(`Gatehouse has no tool named "${name}". ${view.server ? 'Call tools/list' : 'Call list_integrations'} to see the available tools.`);
+    if (!entry) return this.upstreams.signInRefusal(view.server ? `${view.server}__${name}` : name) ?? errorResult(`Gatehouse has no tool named "${name}". ${view.server ? 'Call tools/list' : 'Call list_integrations'} to see the available tools.`);
     const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.callUpstream({ server: entry.server, tool: entry.originalName }, forwarded, context);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
@@ -349,7 +350,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 }
 
 /** Asks whatever holds the port whether it is a Gatehouse. */
-async function probeGatehouse(port: number): Promise<{ pid?: number; version?: string } | undefined> {
+export async function probeGatehouse(port: number): Promise<{ pid?: number; version?: string } | undefined> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/.well-known/gatehouse`, { signal: AbortSignal.timeout(1000) });
     const body = (await response.json()) as { product?: string; pid?: number; version?: string };

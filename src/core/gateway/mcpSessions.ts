@@ -128,7 +128,8 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       const session = this.sessions.get(sessionId);
       // A session is bound to the principal that opened it, and to its endpoint; anyone else gets "not found".
       if (!session || session.principal.clientId !== principal.clientId || session.view.key !== view.key) {
-        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.');
+        const body: unknown = request.method === 'POST' ? await request.json().catch(() => undefined) : undefined;
+        return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.', requestId(body));
       }
       return this.track(session, () => session.transport.handleRequest(request));
     }
@@ -142,7 +143,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     }
     const messages = Array.isArray(body) ? body : [body];
     const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
-    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).');
+    if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).', requestId(body));
     const initialize = messages.find((m) => (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: ClientCapabilities } };
     await this.backend.clientArriving(initialize.params?.capabilities);
     const transport = await this.open(principal, view);
@@ -322,6 +323,14 @@ function serverInstructions(server: string): string {
   );
 }
 
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
+/** JSON-RPC 2.0 §5: an error answer carries the id of the request it answers, null only when that cannot be known. */
+function jsonRpcError(status: number, code: number, message: string, id: string | number | null = null): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** The id of a single JSON-RPC request, or null (a batch, a notification, or no valid id). */
+function requestId(body: unknown): string | number | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const id = (body as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
 }

@@ -11,7 +11,7 @@ export function createListIntegrationsTool(upstreams: UpstreamManager): GatewayT
       name: LIST_INTEGRATIONS,
       title: 'List integrations',
       description:
-        'Lists the integrations (upstream MCP servers) behind Gatehouse: each one\'s status (ready, connecting or error) and the tools it offers, named <server>__<tool>. Call this first to discover what you can do.',
+        'Lists the integrations (upstream MCP servers) behind Gatehouse: each one\'s status (ready, connecting, error, or needs-sign-in: only the human can sign in, so ask them to) and the tools it offers, named <server>__<tool>. Call this first to discover what you can do.',
       inputSchema: { type: 'object', properties: {}, additionalProperties: false },
       outputSchema: {
         type: 'object',
@@ -22,7 +22,7 @@ export function createListIntegrationsTool(upstreams: UpstreamManager): GatewayT
               type: 'object',
               properties: {
                 name: { type: 'string' },
-                status: { type: 'string', enum: ['connecting', 'ready', 'error', 'stopped'] },
+                status: { type: 'string', enum: ['connecting', 'ready', 'error', 'needs-sign-in', 'stopped'] },
                 error: { type: 'string' },
                 toolCount: { type: 'integer' },
                 tools: { type: 'array', items: { type: 'string' } },

@@ -18,12 +18,31 @@ const StdioServerSchema = z
   })
   .loose();
 
+/**
+ * How Gatehouse identifies itself when it signs in to an upstream. Without it Gatehouse uses
+ * dynamic client registration; some providers (GitHub, …) need an OAuth app of the user's own.
+ */
+const UpstreamOAuthSchema = z
+  .object({
+    clientId: z.string().min(1, 'oauth.clientId must not be empty').optional(),
+    /** May be written as ${env:NAME}, so the secret itself stays out of the file. */
+    clientSecret: z.string().min(1, 'oauth.clientSecret must not be empty').optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'each of oauth.scopes is one scope, without spaces or quotes')).optional(),
+    clientMetadataUrl: z
+      .url({ message: 'oauth.clientMetadataUrl must be an absolute URL' })
+      .refine((u) => /^https:/i.test(u) && new URL(u).pathname !== '/', 'oauth.clientMetadataUrl must be an https URL with a path (a Client ID Metadata Document)')
+      .optional(),
+  })
+  .strict()
+  .refine((o) => !(o.clientSecret && !o.clientId), { message: 'oauth.clientSecret needs oauth.clientId' });
+
 const HttpServerSchema = z
   .object({
     type: z.enum(['http', 'streamable-http', 'streamableHttp']),
     url: z.url({ message: 'url must be an absolute http(s) URL' }).refine((u) => /^https?:/i.test(u), 'url must use http or https'),
     headers: stringMap.default({}),
     roots: RootsSchema.optional(),
+    oauth: UpstreamOAuthSchema.optional(),
   })
   .loose();
 
@@ -50,7 +69,8 @@ export const ServersFileSchema = z
 
 export type ServerRoots = z.infer<typeof RootsSchema>;
 export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string; roots?: ServerRoots };
-export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots };
+export type UpstreamOAuthConfig = { clientId?: string; clientSecret?: string; scopes?: string[]; clientMetadataUrl?: string };
+export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots; oauth?: UpstreamOAuthConfig };
 /** The built-in demo upstream, used when there is no servers.json. */
 export type BuiltinServerConfig = { type: 'builtin'; module: 'demo' };
 export type ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig;
@@ -69,7 +89,7 @@ export function defaultServers(): Map<string, ServerConfig> {
 function normalise(entry: z.infer<typeof ServerEntrySchema>): ServerConfig {
   if ('url' in entry && entry.type !== undefined && entry.type !== 'stdio') {
     const http = entry as z.infer<typeof HttpServerSchema>;
-    return { type: 'http', url: http.url, headers: http.headers, ...(http.roots ? { roots: http.roots } : {}) };
+    return { type: 'http', url: http.url, headers: http.headers, ...(http.roots ? { roots: http.roots } : {}), ...(http.oauth ? { oauth: http.oauth } : {}) };
   }
   const stdio = entry as z.infer<typeof StdioServerSchema>;
   return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}), ...(stdio.roots ? { roots: stdio.roots } : {}) };

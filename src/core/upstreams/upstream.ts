@@ -42,12 +42,15 @@ import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+import { UpstreamSignIn } from './upstreamSignIn';
 
 export interface UpstreamOptions {
   /** How long a call may run without a progress report; 15 minutes by default. */
   readonly callTimeoutMs?: number;
   /** Gatehouse's side as the upstream's client: what it can do, and who answers what the upstream asks. */
   readonly peer?: UpstreamPeer;
+  /** The gateway's OAuth callback URL, for HTTP upstreams that need sign-in (known once it listens). */
+  readonly oauthRedirectUrl?: () => string;
 }
 
 /** Answers for an upstream's requests to its client (elicitation, sampling, roots). */
@@ -65,7 +68,8 @@ export interface UpstreamCallOptions {
   readonly onProgress?: (progress: Progress) => void;
 }
 
-export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'stopped';
+/** `needs-sign-in`: an HTTP upstream asked for OAuth and only the human can sign in (`gatehouse login`, the editor). */
+export type UpstreamStatus = 'connecting' | 'ready' | 'error' | 'needs-sign-in' | 'stopped';
 
 export interface UpstreamState {
   readonly name: string;
@@ -116,7 +120,7 @@ const STDERR_TAIL_LINES = 20;
  * crash; calls in flight when the connection drops fail at once (the SDK rejects pending requests
  * on close), and the error names the upstream.
  */
-export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: []; notification: [ServerNotification] }> {
+export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: []; notification: [ServerNotification]; signInNeeded: [reason: string] }> {
   private client: Client | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
@@ -136,6 +140,8 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   private failedRefresh: ClientCapabilities | undefined;
   private refreshing = false;
   private readonly callsInFlight = new Map<Client, number>();
+  /** OAuth for an HTTP upstream without a static Authorization header. */
+  private readonly signIn: UpstreamSignIn | undefined;
 
   constructor(
     readonly name: string,
@@ -144,6 +150,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     private readonly options: UpstreamOptions = {},
   ) {
     super();
+    this.signIn = UpstreamSignIn.for(name, config, home, options.oauthRedirectUrl ?? (() => ''));
   }
 
   get state(): UpstreamState {
@@ -172,6 +179,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.signIn?.dispose();
     this.generation++;
     const client = this.client;
     this.client = undefined;
@@ -182,6 +190,10 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   /** Calls a tool by its upstream name. Results pass through unchanged; failures become isError results. */
   async callTool(toolName: string, args: Record<string, unknown> | undefined, options: UpstreamCallOptions = {}): Promise<CallToolResult> {
     const client = this.client;
+    if (this.statusValue === 'needs-sign-in' && this.signIn) {
+      this.emit('signInNeeded', this.errorValue ?? 'it asks for a sign-in');
+      return this.signIn.refusal(this.errorValue);
+    }
     if (!client || this.statusValue !== 'ready') {
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
@@ -216,6 +228,12 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
         }
       }
     } catch (error) {
+      const refusal = this.signIn?.explainCallFailure(error);
+      if (refusal) {
+        if (refusal.signedOut) void this.needsSignIn(client, this.generation, refusal.reason);
+        else this.emit('signInNeeded', refusal.reason);
+        return refusal.result;
+      }
       // "Open this URL first" is an answer for the client (it retries the call afterwards), so it
       // stays a protocol error rather than becoming a tool error the client would not act on.
       if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
@@ -335,6 +353,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     }
     client.onclose = (): void => this.handleClose(client, generation);
     this.setState('ready', undefined, tools, features);
+    this.signIn?.keepFresh((reason) => void this.needsSignIn(client, generation, reason));
   }
 
   private async connect(): Promise<void> {
@@ -354,6 +373,11 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       void this.refreshCapabilities();
     } catch (error) {
       if (generation !== this.generation) return;
+      const reason = this.signIn?.connectFailureReason(error);
+      if (reason !== undefined) {
+        void this.needsSignIn(undefined, generation, reason);
+        return;
+      }
       this.setState('error', this.explain(error), []);
       this.scheduleReconnect();
     }
@@ -375,6 +399,18 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       }
       deliver?.call(transport, message, extra);
     };
+  }
+
+  /** Stops using the connection and waits for the human to sign in (the sign-in file changes). */
+  private async needsSignIn(client: Client | undefined, generation: number, reason: string): Promise<void> {
+    if (generation !== this.generation || this.stopped || !this.signIn) return;
+    if (client && this.client === client) this.client = undefined;
+    this.setState('needs-sign-in', reason, []);
+    this.emit('signInNeeded', reason);
+    this.signIn.waitForSignIn(() => {
+      if (generation === this.generation && !this.stopped) void this.connect();
+    });
+    if (client) await client.close().catch(() => undefined);
   }
 
   private handleClose(client: Client, generation: number): void {
@@ -434,7 +470,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       }
       case 'http': {
         const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, expandEnvReferences(v)]));
-        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
+        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers }, ...this.signIn?.transportOptions() });
       }
       case 'stdio': {
         const env = { ...getDefaultEnvironment(), ...Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, expandEnvReferences(v)])) };

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Prompt, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Prompt, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigFileError } from '../store/files';
 import { watchFile } from '../store/watch';
 import type { CatalogEntry } from '../calls/callPath';
 import { buildCatalog, buildPromptCatalog, type PromptEntry } from './catalog';
 import { loadServers, sameServerConfig, serversFilePath, type ServerConfig } from './serversConfig';
 import { Upstream, type UpstreamOptions, type UpstreamState } from './upstream';
+import { signInRefusal } from './upstreamSignIn';
 
 export interface UpstreamManagerEvents {
   /** The set of exposed tools changed (an upstream connected, listed new tools, or went away). */
@@ -22,6 +23,8 @@ export interface UpstreamManagerEvents {
   promptsChanged: [];
   /** An upstream notified its client (a resource updated, a log message). */
   upstreamNotification: [server: string, notification: ServerNotification];
+  /** An upstream needs the human to sign in (it asked, or a call was refused for it); front ends offer Sign in. */
+  signInNeeded: [server: string, reason: string];
 }
 
 /**
@@ -91,6 +94,17 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     return this.upstreams.get(name);
   }
 
+  /** For a call of `<server>__<tool>` whose server waits for sign-in (so lists no tools yet): the refusal to return. */
+  signInRefusal(toolName: string): CallToolResult | undefined {
+    for (const [name, upstream] of this.upstreams) {
+      if (toolName.startsWith(`${name}__`) && upstream.state.status === 'needs-sign-in') {
+        this.emit('signInNeeded', name, upstream.state.error ?? 'it asks for a sign-in');
+        return signInRefusal(name, upstream.state.error);
+      }
+    }
+    return undefined;
+  }
+
   /** Resolves once every upstream has left `connecting` (ready or error), or after `timeoutMs`. */
   async settled(timeoutMs = 30_000): Promise<void> {
     const pending = (): boolean => [...this.upstreams.values()].some((u) => u.state.status === 'connecting');
@@ -146,6 +160,9 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
       });
       upstream.on('notification', (notification) => {
         if (this.upstreams.get(name) === upstream) this.emit('upstreamNotification', name, notification);
+      });
+      upstream.on('signInNeeded', (reason) => {
+        if (this.upstreams.get(name) === upstream) this.emit('signInNeeded', name, reason);
       });
       upstream.start();
     }

@@ -23,6 +23,8 @@ export interface EditorServices {
   copy(text: string): Promise<void>;
   /** Asks where to save; returns the chosen path after writing, or undefined when cancelled. */
   saveFile(defaultName: string, content: string): Promise<string | undefined>;
+  /** Starts the human's sign-in to an OAuth upstream (Gatehouse: Sign In to Server… for that server). */
+  signIn(server: string): Promise<void>;
 }
 
 export interface PanelBackendOptions {
@@ -104,6 +106,11 @@ export class PanelBackend {
       },
       copy: async ({ text }) => {
         await this.options.editor.copy(text);
+        return null;
+      },
+      signInServer: async ({ name }) => {
+        if (this.core().gateway.upstreams.get(name)?.config.type !== 'http') throw new Error(`"${name}" is not an HTTP server of this gateway, so there is nothing to sign in to.`);
+        await this.options.editor.signIn(name);
         return null;
       },
     };

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { CommandId } from '../commandIds';
 import { writeFileAtomic } from '../../core/store/files';
 import { resolveHome } from '../../core/store/home';
 import type { Gatehouse } from '../../core/gatehouse';
@@ -71,6 +72,7 @@ export class PolicyPanel {
       workspaceFolder: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       editor: {
         copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
+        signIn: async (server) => void (await vscode.commands.executeCommand(CommandId.signInServer, server)),
         saveFile: async (defaultName, content) => {
           const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
           const target = await vscode.window.showSaveDialog({

@@ -66,7 +66,7 @@ export interface ServerForm {
 
 export interface ServerView {
   readonly name: string;
-  readonly status: 'connecting' | 'ready' | 'error' | 'stopped' | 'configured';
+  readonly status: 'connecting' | 'ready' | 'error' | 'needs-sign-in' | 'stopped' | 'configured';
   readonly error?: string;
   /** Present when the server is in servers.json and so can be edited. */
   readonly form?: ServerForm;
@@ -193,6 +193,7 @@ export interface PanelRequests {
   revokeApiKey: { params: { label: string }; result: null };
   revokeClient: { params: { clientId: string }; result: null };
   copy: { params: { text: string }; result: null };
+  signInServer: { params: { name: string }; result: null };
 }
 
 export type RequestMethod = keyof PanelRequests;
