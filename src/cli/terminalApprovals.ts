@@ -2,10 +2,12 @@ import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import { decisionFor, MAX_REASON_LENGTH, type DecisionChoice } from '../core/approvals/humanDecision';
 import type { ConsentRequest } from '../core/auth/consent';
 import type { PendingPolicyChange } from '../core/approvals/policyStore';
+import type { PendingServersChange } from '../core/approvals/serversGuard';
 import type { Gatehouse } from '../core/gatehouse';
+import { hasInvisibleCharacters, neutralizeText } from '../core/displayText';
 
 /** What the terminal needs from the core: the queue, consent, the in-process decision and pairing. */
-export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy'>;
+export type TerminalGatehouse = Pick<Gatehouse, 'approvals' | 'consent' | 'decide' | 'createPairingLink' | 'pairing' | 'policy' | 'servers' | 'confirmServers' | 'rejectServers'>;
 
 export interface KeyInput {
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
@@ -30,14 +32,12 @@ export interface TerminalApprovalsOptions {
 type Item =
   | { readonly kind: 'approval'; readonly request: ApprovalRequest }
   | { readonly kind: 'consent'; readonly request: ConsentRequest }
-  | { readonly kind: 'policy'; readonly change: PendingPolicyChange };
+  | { readonly kind: 'policy'; readonly change: PendingPolicyChange }
+  | { readonly kind: 'servers'; readonly change: PendingServersChange };
 
-const MAX_SHOWN_ARGUMENTS = 6;
-const MAX_VALUE_CHARS = 100;
+const MAX_SHOWN_ARGUMENTS = 20;
+const MAX_VALUE_CHARS = 600;
 const APPROVAL_KEYS = '[a] approve once  [s] for this session  [t] always allow tool  [d] deny  [r] deny with reason  [n] later';
-// Agent-controlled text must not move the cursor or recolour the prompt (a fake "approved" line).
-const UNSAFE_CHARACTER = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'gu');
 /** One keystroke per decision; [r] (deny with a reason) reads a line first. */
 interface KeyedChoice {
   readonly choice: DecisionChoice;
@@ -67,6 +67,7 @@ export class TerminalApprovals {
   private readonly onRequested = (request: ApprovalRequest): void => this.announce(`New held call from ${clean(request.clientName)}: ${clean(request.server)} › ${clean(request.originalName)}.`);
   private readonly onConsentRequested = (request: ConsentRequest): void => this.announce(`${clean(request.clientName)} asks to connect.`);
   private readonly onPolicyLoosening = (): void => this.announce('policy.json was edited to allow more.');
+  private readonly onServersPending = (): void => this.announce('servers.json was edited to start something new.');
   private unsubscribePolicy: (() => void)[] = [];
 
   constructor(private readonly options: TerminalApprovalsOptions) {
@@ -86,9 +87,15 @@ export class TerminalApprovals {
     gatehouse.approvals.on('expired', this.onChanged);
     gatehouse.consent.on('consentRequested', this.onConsentRequested);
     gatehouse.consent.on('consentDecided', this.onChanged);
-    this.unsubscribePolicy = [gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening), gatehouse.policy.on('changed', this.onChanged)];
+    this.unsubscribePolicy = [
+      gatehouse.policy.on('pendingLoosening', this.onPolicyLoosening),
+      gatehouse.policy.on('changed', this.onChanged),
+      gatehouse.servers.on('pendingServers', this.onServersPending),
+      gatehouse.servers.on('changed', this.onChanged),
+    ];
+    // No pairing link unless a person asks for one now: scrollback (`tmux capture-pane`) and `| tee`
+    // logs outlive the moment, and an agent that reads one pairs a browser and approves itself.
     this.line('Held calls and sign-ins appear here. Keys: [p] pairing link for a browser  [l] show skipped again  [?] help');
-    this.printPairingLink();
     this.refresh();
   }
 
@@ -147,6 +154,11 @@ export class TerminalApprovals {
       if (enter) return this.skip(item);
       return;
     }
+    if (item.kind === 'servers') {
+      if (key === 'y' || key === 'n') return this.decideServers(key === 'y');
+      if (enter) return this.skip(item);
+      return;
+    }
     const id = item.request.id;
     const keyed = KEY_CHOICES.get(key);
     if (keyed) return this.decideApproval(id, decisionFor(keyed.choice, 'terminal'), keyed.done(clean(item.request.tool)));
@@ -178,7 +190,7 @@ export class TerminalApprovals {
       if (reason.text.length === 0) return;
       reason.text = [...reason.text].slice(0, -1).join('');
       this.options.write('\b \b');
-    } else if (!UNSAFE_CHARACTER.test(char) && reason.text.length < MAX_REASON_LENGTH) {
+    } else if (!hasInvisibleCharacters(char) && reason.text.length < MAX_REASON_LENGTH) {
       reason.text += char;
       this.options.write(char);
     }
@@ -210,6 +222,24 @@ export class TerminalApprovals {
     } else {
       policy.rejectPending();
       this.line('Rejected: policy.json was put back to the policy in force.');
+    }
+    this.refresh();
+  }
+
+  private decideServers(confirm: boolean): void {
+    this.current = undefined;
+    const { gatehouse } = this.options;
+    try {
+      if (!gatehouse.servers.pendingChange()) this.line('Not decided: that servers.json change is no longer waiting.');
+      else if (confirm) {
+        gatehouse.confirmServers();
+        this.line('Confirmed: the new servers.json entries start now.');
+      } else {
+        gatehouse.rejectServers();
+        this.line('Rejected: servers.json was put back to the servers in force.');
+      }
+    } catch (error) {
+      this.line(`Not decided: ${clean(error instanceof Error ? error.message : String(error))}`);
     }
     this.refresh();
   }
@@ -251,6 +281,8 @@ export class TerminalApprovals {
     const consent = [...gatehouse.consent.pending()].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).map((request): Item => ({ kind: 'consent', request }));
     const change = gatehouse.policy.pendingChange();
     const policy: Item[] = change ? [{ kind: 'policy', change }] : [];
+    const serversChange = gatehouse.servers.pendingChange();
+    if (serversChange) policy.push({ kind: 'servers', change: serversChange });
     const approvals = gatehouse.approvals.pending().map((request): Item => ({ kind: 'approval', request }));
     return [...consent, ...policy, ...approvals];
   }
@@ -265,13 +297,26 @@ export class TerminalApprovals {
       return;
     }
     if (item.kind === 'policy') {
-      this.line(`Policy change${count}: policy.json was edited outside Gatehouse, and the edit allows more. It waits for you:`);
-      for (const loosening of item.change.diffSummary.slice(0, 10)) this.line(`  + ${truncate(clean(loosening), 200)}`);
-      this.line('  Confirm it? [y]es / [n]o, put the file back  (Enter: later)');
+      // Every change, whole: a removed deny rule must not hide behind a cap or a cut line. The
+      // terminal's scrollback is the scrollable view; the count frames the list on both sides.
+      const changes = item.change.diffSummary;
+      const total = `${changes.length} change${changes.length === 1 ? '' : 's'}`;
+      this.line(`Policy change${count}: policy.json was edited outside Gatehouse, and the edit allows more (${total}, all listed). It waits for you:`);
+      changes.forEach((loosening, index) => this.line(`  + [${index + 1}/${changes.length}] ${clean(loosening)}`));
+      this.line(`  Confirm all ${total} above? [y]es / [n]o, put the file back  (Enter: later)`);
+      return;
+    }
+    if (item.kind === 'servers') {
+      const changes = item.change.changes;
+      const total = `${changes.length} change${changes.length === 1 ? '' : 's'}`;
+      this.line(`Servers change${count}: servers.json was edited outside Gatehouse, and these servers wait to be started (${total}, all listed, whole):`);
+      changes.forEach((change, index) => this.line(`  + [${index + 1}/${changes.length}] ${clean(change)}`));
+      this.line(`  Start them? [y]es / [n]o, put the file back  (Enter: later)`);
       return;
     }
     const r = item.request;
     this.line(`Held call${count}: ${clean(r.clientName)} wants to run ${clean(r.server)} › ${clean(r.originalName)}`);
+    if (r.reopened) this.line(`  asked again: ${clean(r.reopened)}`);
     const entries = Object.entries(r.arguments);
     for (const [name, value] of entries.slice(0, MAX_SHOWN_ARGUMENTS)) this.line(`  ${clean(name)}: ${truncate(clean(JSON.stringify(value) ?? 'undefined'))}`);
     if (entries.length > MAX_SHOWN_ARGUMENTS) this.line(`  … ${entries.length - MAX_SHOWN_ARGUMENTS} more argument(s): see the approval page`);
@@ -284,6 +329,7 @@ export class TerminalApprovals {
   private describeEnd(item: Item): string {
     if (item.kind === 'consent') return `The sign-in request from ${clean(item.request.clientName)} was decided elsewhere or expired.`;
     if (item.kind === 'policy') return 'The policy change was decided elsewhere.';
+    if (item.kind === 'servers') return 'The servers.json change was decided elsewhere.';
     const request = this.options.gatehouse.approvals.get(item.request.id);
     if (!request || request.status === 'expired') return `${item.request.id} expired without a decision.`;
     const channel = request.decision?.channel ?? 'another channel';
@@ -316,13 +362,15 @@ export class TerminalApprovals {
 }
 
 function keyOf(item: Item): string {
-  return item.kind === 'policy' ? 'policy' : `${item.kind}:${item.request.id}`;
+  return item.kind === 'policy' || item.kind === 'servers' ? item.kind : `${item.kind}:${item.request.id}`;
 }
 
+/** Agent-controlled text must not move the cursor, recolour the prompt (a fake "approved" line) or reorder itself. */
 function clean(text: string): string {
-  return text.replace(UNSAFE_CHARACTERS, '?');
+  return neutralizeText(text);
 }
 
+/** Cut long text, saying exactly how much is not shown, so a cut never passes for the whole value. */
 function truncate(text: string, max = MAX_VALUE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return text.length > max ? `${text.slice(0, max)} [+${text.length - max} more characters not shown: see the approval page]` : text;
 }

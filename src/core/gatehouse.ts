@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext } from './calls/callPath';
 import { ApprovalGate, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
+import { canonicalJson, sha256Hex } from './approvals/canonical';
 import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
 import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
@@ -8,6 +9,7 @@ import type { AuditSink } from './approvals/audit';
 import { AuditLog, auditExpiredRequests } from './approvals/auditLog';
 import { auditLogOptionsFromEnv } from './approvals/auditSettings';
 import { PolicyStore } from './approvals/policyStore';
+import { ServersGuard } from './approvals/serversGuard';
 import { ConsentBroker } from './auth/consent';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
@@ -46,6 +48,8 @@ export class Gatehouse {
   readonly audit: AuditSink;
   /** Pairs browsers with the human channel: `pairing.createLink(origin)` for "Pair Browser". */
   readonly pairing: BrowserPairing;
+  /** Holds new or changed servers.json entries until the human confirms them. */
+  readonly servers: ServersGuard;
   awaitWindowMs: number;
 
   constructor(readonly options: GatehouseOptions) {
@@ -67,7 +71,16 @@ export class Gatehouse {
       authenticators: oauth.authenticators,
       mcpMiddleware: oauth.mcpMiddleware,
       ownTools: (upstreams) =>
-        ownTools({ upstreams, approvals: { queue: this.approvals, run: (request, context) => this.runApproved(request, context), windowMs: () => this.awaitWindowMs, audit } }),
+        ownTools({
+          upstreams,
+          approvals: {
+            queue: this.approvals,
+            run: (request, context) => this.runApproved(request, context),
+            windowMs: () => this.awaitWindowMs,
+            audit,
+            recheck: (request) => this.approvedCallChanged(request),
+          },
+        }),
       routes: (app) => {
         oauth.routes(app);
         app.route('/', approvalRoutes);
@@ -75,7 +88,10 @@ export class Gatehouse {
         options.routes?.(app, this);
       },
     });
-    this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit);
+    this.servers = new ServersGuard(home);
+    this.gateway.upstreams.admit = (servers) => this.servers.admit(servers);
+    this.servers.on('serversConfirmed', ({ replaced }) => this.forgetReplacedServers(replaced));
+    this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit, (server) => this.serverConfigHash(server));
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
   }
@@ -108,7 +124,69 @@ export class Gatehouse {
 
   /** The in-process human channel: the editor and the serve terminal decide here. */
   decide(requestId: string, decision: HumanDecision): DecideResult {
+    // "Always allow/deny" writes policy.json. When that file is broken Gatehouse will not overwrite
+    // it, so such a decision is refused whole (the request stays pending) rather than half done.
+    const remembers = (decision.kind === 'approve' && (decision.scope === 'tool' || decision.scope === 'arguments')) || (decision.kind === 'deny' && decision.scope === 'always');
+    const problem = this.policy.error();
+    if (remembers && problem && this.approvals.get(requestId)?.status === 'pending') {
+      return {
+        ok: false,
+        message: `policy.json has a problem, so Gatehouse cannot remember this decision there (${problem.detail}). Nothing was decided: approve or deny once, or fix policy.json first.`,
+      };
+    }
     return this.approvals.decide(requestId, decision);
+  }
+
+  /** The human confirmed the servers.json change that waits: the new entries start now. */
+  confirmServers(): void {
+    this.servers.confirmPending();
+    this.gateway.upstreams.reload();
+  }
+
+  /** The human rejected it: servers.json is put back, and nothing new starts. */
+  rejectServers(): void {
+    this.servers.rejectPending();
+    this.gateway.upstreams.reload();
+  }
+
+  /**
+   * A replaced entry is another program under an old name: the allow rules and grants the human
+   * gave that name (rules whose tool is `<name>__…`) are dropped, so they do not carry over to it.
+   * Ask and deny rules stay. Approved calls not yet run are caught by `approvedCallChanged`.
+   */
+  private forgetReplacedServers(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const ofReplaced = (tool: string): boolean => names.some((name) => tool.startsWith(`${name}__`));
+    try {
+      this.policy.update((policy) => ({
+        ...policy,
+        rules: policy.rules.filter((rule) => rule.decision !== 'allow' || !ofReplaced(rule.tool)),
+        grants: policy.grants.filter((grant) => !ofReplaced(grant.tool)),
+      }));
+    } catch (error) {
+      this.audit.record({ event: 'error', reason: `could not drop the allow rules of replaced servers (${names.join(', ')}): ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  private serverConfigHash(server: string): string | undefined {
+    const config = this.gateway.upstreams.get(server)?.config;
+    return config ? sha256Hex(canonicalJson(config)) : undefined;
+  }
+
+  /**
+   * Why an approved call must not run as approved: the human approved a tool as it was described
+   * then, on the server entry it had then. An upstream that changed the tool (description, schema,
+   * default-choosing hints) or a servers.json entry replaced meanwhile sends it back to the human.
+   */
+  private approvedCallChanged(request: ApprovalRequest): string | undefined {
+    const entry = this.gateway.upstreams.catalog.get(request.tool);
+    if (request.serverConfigHash !== undefined && this.serverConfigHash(request.server) !== request.serverConfigHash) {
+      return `the server entry for "${request.server}" in servers.json changed since the human approved this call.`;
+    }
+    if (entry && request.fingerprint !== undefined && this.gate.fingerprint(entry) !== request.fingerprint) {
+      return `the tool ${request.tool} changed since the human approved this call (its description, schema or annotations are different now).`;
+    }
+    return undefined;
   }
 
   /** Runs an approved call with exactly its stored arguments, on the road an allowed call takes, for the client that awaits it. */

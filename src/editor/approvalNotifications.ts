@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
+import { neutralizeText } from '../core/displayText';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
@@ -219,13 +220,14 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
   }
   const approve = (scope: ApprovalScope) => async (): Promise<HumanDecision> => decisionFor(scope, 'editor');
   const separator = (label: string): DetailItem => ({ label, kind: vscode.QuickPickItemKind.Separator });
-  const info = (label: string, detail?: string): DetailItem => ({ label, ...(detail ? { detail } : {}) });
+  // Labels and details show agent-written text: invisible and reordering characters made visible.
+  const info = (label: string, detail?: string): DetailItem => ({ label: neutralizeText(label), ...(detail ? { detail: neutralizeText(detail) } : {}) });
   const items: DetailItem[] = [
     separator('Decide'),
     { label: '$(check) Approve once', description: 'this call only', decision: approve('once') },
-    { label: '$(check-all) Approve for this session', description: `${request.clientName}'s current session, same tool`, decision: approve('session') },
+    { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
-    { label: '$(pass-filled) Always allow this tool', description: `${request.server} › ${request.originalName}`, decision: approve('tool') },
+    { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
     { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
@@ -233,6 +235,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     ...Object.entries(request.arguments).map(([key, value]) => info(`$(symbol-field) ${key}`, typeof value === 'string' ? value : JSON.stringify(value))),
     separator('Request'),
     info(`$(account) ${request.clientName}`, `client ${request.clientId}`),
+    ...(request.reopened ? [info('$(history) Asked again', request.reopened)] : []),
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
     info(`$(law) Held because ${heldBecause(request)}`, request.rule ? `rule "${request.rule.id}": ${request.rule.decision}` : request.reason),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
@@ -241,8 +244,8 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
   ];
   for (;;) {
     const picked = await vscode.window.showQuickPick(items, {
-      title: `Gatehouse: ${request.clientName} wants to run ${request.server} › ${request.originalName}`,
-      placeHolder: summariseArguments(request.arguments) || 'no arguments',
+      title: neutralizeText(`Gatehouse: ${request.clientName} wants to run ${request.server} › ${request.originalName}`),
+      placeHolder: neutralizeText(summariseArguments(request.arguments)) || 'no arguments',
       matchOnDetail: false,
       ignoreFocusOut: true,
     });

@@ -11,7 +11,7 @@ import type { ConfigPlan } from '../core/clients/plan';
 import { applyPlan, displayPath, readTextIfExists } from '../core/clients/plan';
 import { readCodexServers } from '../core/clients/readers';
 import { resolveHome } from '../core/store/home';
-import { removeServer, saveServer } from '../core/upstreams/serversConfig';
+import { loadServers, removeServer, saveServer } from '../core/upstreams/serversConfig';
 import { askModal } from './diffPreview';
 import type { DiffPreviewProvider } from './diffPreview';
 import type { GatewayHost } from './gatewayHost';
@@ -222,7 +222,7 @@ export async function disconnectClient({ preview, log }: ConnectServices): Promi
  * "Gatehouse: Move Codex Servers Behind Gatehouse": copy the chosen servers into servers.json
  * and disable them in config.toml, so Codex cannot reach them except through the gateway.
  */
-export async function moveCodexServers({ preview, log }: ConnectServices): Promise<void> {
+export async function moveCodexServers({ gateway, preview, log }: ConnectServices): Promise<void> {
   const target = fileContext('codex');
   const text = readTextIfExists(target.file);
   const read = readCodexServers(text, target.label);
@@ -256,6 +256,8 @@ export async function moveCodexServers({ preview, log }: ConnectServices): Promi
   }
   if (plan.status !== 'unchanged' && !(await preview.confirm(target.file, target.label, plan, `Move ${wanted.join(', ')} into Gatehouse and disable ${wanted.length > 1 ? 'them' : 'it'} in Codex?`))) return;
   for (const name of wanted) saveServer(gatehouseHome, name, read.servers[name]);
+  // The human picked these servers (command and arguments shown) in the editor: they run without a second confirmation.
+  gateway.gatehouse?.servers.trust(wanted, loadServers(gatehouseHome));
   applyPlan(target.file, plan);
   recordImport(gatehouseHome, 'codex', wanted, wanted);
   log.info(`Moved ${wanted.join(', ')} from ${target.file} into servers.json`);

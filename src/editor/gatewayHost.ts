@@ -10,6 +10,7 @@ import { resolveHome } from '../core/store/home';
 import type { ApprovalChannel } from './approvalNotifications';
 import { CommandId } from './commandIds';
 import { watchConsent } from './consentModal';
+import { watchServersChanges } from './serversConfirmation';
 import { Disposable } from './disposable';
 import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
@@ -195,9 +196,11 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
     this.watchUpstreams(gatehouse.gateway);
     this.watchApprovals(gatehouse);
     const unwatchConsent = watchConsent(gatehouse.consent, this.log);
+    const unwatchServers = watchServersChanges(gatehouse, this.log);
     const unwatchLinks = watchExternalApprovalLinks(gatehouse.gateway, this.log);
     this.unwatchHuman = () => {
       unwatchConsent();
+      unwatchServers();
       unwatchLinks();
     };
     this.log.info(`Gateway ready at ${gatehouse.gateway.url}`);

@@ -1,4 +1,5 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+import { neutralizeText } from '../core/displayText';
 
 /**
  * The words of a held-call prompt, free of `vscode` so they are unit-tested in plain Node.
@@ -26,7 +27,9 @@ export function truncate(text: string, max: number): string {
 export function notificationText(request: ApprovalRequest): string {
   const args = summariseArguments(request.arguments);
   const info = request.additionalInfo ? ` — “${truncate(request.additionalInfo, 160)}”` : '';
-  return neutraliseLinks(`${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}`);
+  const reopened = request.reopened ? ' (asked again after a restart or a change)' : '';
+  // Invisible and reordering characters shown as [U+XXXX], so the human reads what will run.
+  return neutraliseLinks(neutralizeText(`${request.clientName} wants to run ${request.server} › ${request.originalName}${args ? `: ${args}` : ''}${info}${reopened}`));
 }
 
 /**

@@ -4,7 +4,20 @@ import * as net from 'node:net';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import type { HumanDecision } from '../core/approvals/humanDecision';
 import type { Gatehouse } from '../core/gatehouse';
-import { ClientMessageSchema, FollowRefusedError, onLines, sameSecret, send, type ServerMessage } from './windowProtocol';
+import {
+  ClientMessageSchema,
+  FollowRefusedError,
+  followerProof,
+  messageMac,
+  newNonce,
+  onLines,
+  ownerProof,
+  sameMac,
+  send,
+  sessionKey,
+  type Handshake,
+  type ServerMessage,
+} from './windowProtocol';
 
 /**
  * The owner's end: followers say hello with the window secret, then receive every held call and
@@ -18,17 +31,22 @@ export class OwnerChannel {
   ) {}
 
   static async listen(socketPath: string, secret: () => Promise<string>, gatehouse: Gatehouse): Promise<OwnerChannel> {
-    const followers = new Set<net.Socket>();
-    const broadcast = (type: 'requested' | 'settled') => (request: ApprovalRequest): void => {
-      for (const socket of followers) send(socket, { type, request });
-    };
+    let broadcastTo: (type: 'requested' | 'settled', request: ApprovalRequest) => void = () => undefined;
+    const broadcast = (type: 'requested' | 'settled') => (request: ApprovalRequest): void => broadcastTo(type, request);
     const onRequested = broadcast('requested');
     const onSettled = broadcast('settled');
     gatehouse.approvals.on('requested', onRequested);
     gatehouse.approvals.on('decided', onSettled);
     gatehouse.approvals.on('expired', onSettled);
+    const followers = new Map<net.Socket, Buffer>();
+    const sendSigned = (socket: net.Socket, key: Buffer, message: ServerMessage): void => send(socket, { ...message, mac: messageMac(key, 'to-follower', message) });
+    broadcastTo = (type, request) => {
+      for (const [socket, key] of followers) sendSigned(socket, key, { type, request });
+    };
     const server = net.createServer((socket) => {
-      let authenticated = false;
+      let handshake: Handshake | undefined;
+      let expected: string | undefined;
+      let key: Buffer | undefined;
       socket.on('error', () => socket.destroy());
       socket.on('close', () => followers.delete(socket));
       onLines(socket, (value) => {
@@ -36,23 +54,32 @@ export class OwnerChannel {
         if (!parsed.success) return void socket.destroy();
         const message = parsed.data;
         if (message.type === 'hello') {
+          if (handshake) return void socket.destroy();
+          const current = { followerNonce: message.nonce, ownerNonce: newNonce() };
+          handshake = current;
           // Read each time: another window may have replaced the secret since this one started.
-          void secret().then((expected) => {
-            if (!sameSecret(message.auth, expected)) {
-              send(socket, { type: 'refused', message: 'wrong window secret' } satisfies ServerMessage);
-              socket.end();
-              return;
-            }
-            authenticated = true;
-            followers.add(socket);
-            send(socket, { type: 'snapshot', pid: process.pid, requests: gatehouse.approvals.all() } satisfies ServerMessage);
+          void secret().then((value) => {
+            expected = value;
+            send(socket, { type: 'challenge', nonce: current.ownerNonce, proof: ownerProof(value, current) } satisfies ServerMessage);
           });
           return;
         }
-        if (!authenticated) return void socket.destroy();
+        if (message.type === 'auth') {
+          if (!handshake || expected === undefined || key) return void socket.destroy();
+          if (!sameMac(message.proof, followerProof(expected, handshake))) {
+            send(socket, { type: 'refused', message: 'wrong window secret' } satisfies ServerMessage);
+            socket.end();
+            return;
+          }
+          key = sessionKey(expected, handshake);
+          followers.set(socket, key);
+          sendSigned(socket, key, { type: 'snapshot', pid: process.pid, requests: gatehouse.approvals.all() });
+          return;
+        }
+        if (!key || !sameMac(message.mac, messageMac(key, 'to-owner', value as Record<string, unknown>))) return void socket.destroy();
         // Whatever a follower claims, its decision is the editor's: that is the only channel it is.
         const decision: HumanDecision = { ...message.decision, channel: 'editor' };
-        send(socket, { type: 'decided', seq: message.seq, result: gatehouse.decide(message.id, decision) } satisfies ServerMessage);
+        sendSigned(socket, key, { type: 'decided', seq: message.seq, result: gatehouse.decide(message.id, decision) });
       });
     });
     if (process.platform !== 'win32') fs.rmSync(socketPath, { force: true });
@@ -68,7 +95,7 @@ export class OwnerChannel {
       gatehouse.approvals.off('requested', onRequested);
       gatehouse.approvals.off('decided', onSettled);
       gatehouse.approvals.off('expired', onSettled);
-      for (const socket of followers) socket.destroy();
+      for (const socket of followers.keys()) socket.destroy();
     };
     return new OwnerChannel(server, unsubscribe);
   }
@@ -93,6 +120,8 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
   private sequence = 0;
   ownerPid: number | undefined;
 
+  private key: Buffer | undefined;
+
   private constructor(private readonly socket: net.Socket) {
     super();
   }
@@ -111,7 +140,8 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
         settled = true;
       };
       socket.once('error', fail);
-      socket.once('connect', () => send(socket, { type: 'hello', auth: secret }));
+      const followerNonce = newNonce();
+      socket.once('connect', () => send(socket, { type: 'hello', nonce: followerNonce }));
       socket.on('close', () => {
         for (const reply of channel.replies.values()) reply({ ok: false, message: 'The window that runs the gateway closed; decide again in a moment.' });
         channel.replies.clear();
@@ -119,7 +149,20 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
         else fail(new Error('the owner window closed the connection'));
       });
       onLines(socket, (value) => {
-        const message = value as ServerMessage;
+        const message = value as ServerMessage & { mac?: string };
+        if (message.type === 'challenge') {
+          if (channel.key || typeof message.nonce !== 'string' || typeof message.proof !== 'string' || !/^[0-9a-f]{64}$/.test(message.proof)) return fail(new Error('the window channel answered out of turn'));
+          const handshake = { followerNonce, ownerNonce: message.nonce };
+          // An owner that cannot prove the secret is another storage's window, or an impostor on the socket.
+          if (!sameMac(message.proof, ownerProof(secret, handshake))) return fail(new FollowRefusedError(0));
+          channel.key = sessionKey(secret, handshake);
+          send(socket, { type: 'auth', proof: followerProof(secret, handshake) });
+          return;
+        }
+        if (message.type === 'refused') return fail(new FollowRefusedError(0));
+        if (!channel.key || typeof message.mac !== 'string' || !/^[0-9a-f]{64}$/.test(message.mac) || !sameMac(message.mac, messageMac(channel.key, 'to-follower', message))) {
+          return fail(new Error('the window channel sent a message without a valid signature'));
+        }
         switch (message.type) {
           case 'snapshot':
             clearTimeout(timer);
@@ -129,9 +172,6 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
             socket.on('error', () => socket.destroy());
             settled = true;
             resolve(channel);
-            break;
-          case 'refused':
-            fail(new FollowRefusedError(0));
             break;
           case 'requested':
           case 'settled':
@@ -160,7 +200,8 @@ export class FollowerChannel extends EventEmitter<FollowerEvents> {
     const { channel: _channel, by: _by, ...rest } = decision;
     return new Promise((resolve) => {
       this.replies.set(seq, resolve);
-      send(this.socket, { type: 'decide', seq, id, decision: rest });
+      const message = { type: 'decide', seq, id, decision: rest };
+      send(this.socket, { ...message, mac: messageMac(this.key!, 'to-owner', message) });
     });
   }
 

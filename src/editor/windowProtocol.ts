@@ -4,11 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
+import { canonicalJson } from '../core/approvals/canonical';
 import { HumanDecisionSchema } from '../core/approvals/humanDecision';
 
 /**
- * The window channel's wire format: newline-delimited JSON on a local socket, `hello` with the
- * window secret first, then snapshots and events from the owner and decisions from followers.
+ * The window channel's wire format: newline-delimited JSON on a local socket, a challenge-and-HMAC
+ * handshake first (the secret itself never travels), then signed snapshots and events from the
+ * owner and signed decisions from followers.
  */
 
 /**
@@ -33,20 +35,55 @@ export class FollowRefusedError extends Error {
   }
 }
 
+const NonceSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+const MacSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
 export const ClientMessageSchema = z.union([
-  z.object({ type: z.literal('hello'), auth: z.string() }),
-  z.object({ type: z.literal('decide'), seq: z.number(), id: z.string(), decision: HumanDecisionSchema }),
+  z.object({ type: z.literal('hello'), nonce: NonceSchema }),
+  z.object({ type: z.literal('auth'), proof: MacSchema }),
+  z.object({ type: z.literal('decide'), seq: z.number(), id: z.string(), decision: HumanDecisionSchema, mac: MacSchema }),
 ]);
 
 export type ServerMessage =
+  | { type: 'challenge'; nonce: string; proof: string }
   | { type: 'snapshot'; pid: number; requests: ApprovalRequest[] }
   | { type: 'requested' | 'settled'; request: ApprovalRequest }
   | { type: 'decided'; seq: number; result: DecideResult }
   | { type: 'refused'; message: string };
 
-export function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string): Buffer => crypto.createHash('sha256').update(value).digest();
-  return crypto.timingSafeEqual(digest(a), digest(b));
+/**
+ * The window secret never crosses the socket, which a same-user agent can replace or sit in front
+ * of. Each side proves it knows the secret with an HMAC over both sides' fresh nonces (the owner
+ * first, so a follower never answers an impostor), and every later message carries an HMAC under
+ * a key derived from the secret and those nonces, so a relay in the middle can neither inject a
+ * decision nor show the human a request that is not the owner's.
+ */
+export function hmac(key: string | Buffer, ...parts: string[]): string {
+  return crypto.createHmac('sha256', key).update(parts.join('\u0000')).digest('hex');
+}
+
+export function sameMac(a: string, b: string): boolean {
+  return a.length === b.length && crypto.timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}
+
+export function newNonce(): string {
+  return crypto.randomBytes(32).toString('base64url');
+}
+
+export interface Handshake {
+  readonly followerNonce: string;
+  readonly ownerNonce: string;
+}
+
+export const ownerProof = (secret: string, h: Handshake): string => hmac(secret, 'gatehouse-owner', h.followerNonce, h.ownerNonce);
+export const followerProof = (secret: string, h: Handshake): string => hmac(secret, 'gatehouse-follower', h.ownerNonce, h.followerNonce);
+export const sessionKey = (secret: string, h: Handshake): Buffer => Buffer.from(hmac(secret, 'gatehouse-session', h.followerNonce, h.ownerNonce), 'hex');
+
+/** An HMAC over a message's content (without its `mac`), labelled with the direction it travels. */
+export function messageMac(key: Buffer, direction: 'to-owner' | 'to-follower', message: Record<string, unknown>): string {
+  const { mac: _mac, ...content } = message;
+  // Through JSON first: both ends must hash exactly what travels (no undefined members).
+  return hmac(key, direction, canonicalJson(JSON.parse(JSON.stringify(content))));
 }
 
 /** Reads newline-delimited JSON from a socket. */

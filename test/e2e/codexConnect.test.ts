@@ -153,7 +153,11 @@ describe('`gatehouse connect codex` and `gatehouse import codex --move` with the
     assert.equal(servers.servers.crashy.command, process.execPath);
     assert.deepEqual(servers.servers.crashy.args, [CRASHY]);
 
-    // The running gateway watches servers.json: no restart.
+    // The running gateway watches servers.json: no restart. A server written by another process
+    // waits for the human; the test confirms it as the human would in the editor or terminal.
+    await until(() => th.gatehouse.servers.pendingChange() !== undefined, 50);
+    assert.match(th.gatehouse.servers.pendingChange()!.changes.join('\n'), /server "crashy" is new/);
+    th.gatehouse.confirmServers();
     await until(() => th.gatehouse.gateway.upstreams.catalog.has('crashy__pid'), 50);
 
     // From outside the human channel a loosening is held; the test confirms it as the human would.

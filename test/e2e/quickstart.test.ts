@@ -16,7 +16,8 @@ function startServe(home: string): { child: ChildProcess; output: () => string; 
     const onData = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
       const match = /^Gatehouse (http:\/\/127\.0\.0\.1:\d+\/mcp)/m.exec(output);
-      if (match && /upstream demo: ready/.test(output)) resolve(match[1]);
+      // The last line serve prints without a TTY: the whole start-up text has arrived.
+      if (match && /upstream demo: ready/.test(output) && /^No terminal attached/m.test(output)) resolve(match[1]);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

@@ -61,7 +61,7 @@ describe('approval pages: a paired browser decides', function () {
     const body = await page.text();
     assert.match(body, /test wants to run demo › write_note/, 'who asks (the API key label) and what');
     assert.match(body, /Saving what you asked for/);
-    assert.match(body, /&#34;content&#34;: &#34;approved in a browser&#34;/, 'pretty-printed, escaped arguments');
+    assert.match(body, /&quot;content&quot;: &quot;approved in a browser&quot;/, 'pretty-printed, escaped arguments');
     assert.match(body, /Approve once/);
     assert.match(body, /id="countdown"/);
 
@@ -119,7 +119,7 @@ describe('approval pages: a paired browser decides', function () {
       assert.doesNotMatch(body, /<script>alert/);
       assert.doesNotMatch(body, /<img src=x/);
       assert.doesNotMatch(body, /<b>trust me/);
-      assert.match(body, /&#60;\/pre&#62;&#60;script&#62;alert\(1\)&#60;\/script&#62;/, 'shown as text');
+      assert.match(body, /&lt;\/pre&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;/, 'shown as text');
       const scripts = body.match(/<script[^>]*>/g) ?? [];
       assert.equal(scripts.length, 1, 'only the countdown script');
       const csp = response.headers.get('content-security-policy') ?? '';

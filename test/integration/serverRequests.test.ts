@@ -182,6 +182,9 @@ describe('server-to-client requests: clients without the capability, and roots f
 
   it('shows an upstream the roots servers.json gives it instead of the clients\u2019 roots', async function () {
     writeServers(th.home, { everything: { ...everythingServer(), roots: [{ uri: 'file:///srv/only-this', name: 'configured' }] } });
+    // A changed entry waits for the human; the test confirms it as the human would.
+    await until(() => th.gatehouse.servers.pendingChange() !== undefined);
+    th.gatehouse.confirmServers();
     await until(() => th.gatehouse.gateway.upstreams.get('everything')?.config.type === 'stdio' && Boolean((th.gatehouse.gateway.upstreams.get('everything')?.config as { roots?: unknown }).roots));
     await th.gatehouse.gateway.upstreams.settled();
     const capable = await capableClient(th, { roots: [{ uri: 'file:///home/client-root' }] });

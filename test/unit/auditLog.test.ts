@@ -191,7 +191,28 @@ describe('AuditLog', () => {
     );
   });
 
-  it('keeps full arguments by default, only keys and types when redacted, none when off', () => {
+  it('by default keeps arguments but redacts what looks like a secret, by its name or its form', () => {
+    const secrets = {
+      name: 'plan.txt',
+      password: 'hunter2',
+      headers: { Authorization: 'Bearer abcdefghijklmnopqrstuvwxyz', 'X-Api-Key': 'k-123' },
+      body: 'use ghp_abcdefghijklmnopqrstuvwxyz0123456789 now',
+      jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+      url: 'https://user:pa55@example.com/x',
+      count: 3,
+      nested: [{ token: 't' }],
+    };
+    log({ now: () => new Date('2026-11-01T00:00:00Z') }).record(held({ arguments: secrets }));
+    log({ arguments: 'full', now: () => new Date('2026-11-02T00:00:00Z') }).record(held({ arguments: secrets }));
+    const [byDefault, full] = readAudit(home);
+    const text = JSON.stringify(byDefault);
+    for (const secret of ['hunter2', 'abcdefghijklmnopqrstuvwxyz', 'k-123', 'ghp_', 'eyJhbGci', 'pa55', '"t"']) assert.ok(!text.includes(secret), `${secret} redacted`);
+    assert.equal((byDefault.arguments as { name: string }).name, 'plan.txt', 'ordinary values are kept');
+    assert.equal((byDefault.arguments as { count: number }).count, 3);
+    assert.deepEqual(full.arguments, secrets, 'full arguments only when asked for');
+  });
+
+  it('keeps all but secrets by default, only keys and types when redacted, none when off', () => {
     const args = held().arguments;
     log({ arguments: 'redacted', now: () => new Date('2026-11-01T00:00:00Z') }).record(held());
     log({ arguments: 'none', now: () => new Date('2026-11-02T00:00:00Z') }).record(held());
@@ -348,7 +369,7 @@ describe('auditLogOptionsFromEnv', () => {
     const warnings: string[] = [];
     const options = auditLogOptionsFromEnv({ GATEHOUSE_AUDIT_ARGUMENTS: 'partial', GATEHOUSE_AUDIT_RETENTION_DAYS: '-1' }, (message) => warnings.push(message));
     assert.deepEqual(options, {});
-    assert.match(warnings[0], /GATEHOUSE_AUDIT_ARGUMENTS="partial" is not one of full, redacted, none/);
+    assert.match(warnings[0], /GATEHOUSE_AUDIT_ARGUMENTS="partial" is not one of secrets, full, redacted, none/);
     assert.match(warnings[1], /GATEHOUSE_AUDIT_RETENTION_DAYS="-1" is not a positive number/);
   });
 });

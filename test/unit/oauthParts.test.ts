@@ -59,7 +59,7 @@ describe('OAuthService authorization rules', () => {
   });
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  it('asks the human the first time and not after consent is remembered', async () => {
+  it('asks the human the first time, not again for the same redirect URI, and again for another port', async () => {
     const clientId = registerCodexLike(service);
     const asked: ConsentRequest[] = [];
     service.consent.on('consentRequested', (request) => {
@@ -69,10 +69,14 @@ describe('OAuthService authorization rules', () => {
     const first = service.authorize(authorizeQuery(clientId, 'http://127.0.0.1:5555/callback'), ORIGIN);
     assert.equal(first.kind, 'waiting');
     await new Promise((resolve) => setImmediate(resolve));
-    const second = service.authorize(authorizeQuery(clientId, 'http://127.0.0.1:6666/callback'), ORIGIN);
+    const second = service.authorize(authorizeQuery(clientId, 'http://127.0.0.1:5555/callback'), ORIGIN);
     assert.equal(second.kind, 'redirect');
     assert.equal(asked.length, 1);
     assert.deepEqual(service.clients.get(clientId)?.consent?.scopes, ['mcp']);
+    // Another loopback port may be another program posing as this public client (RFC 8252 §8.6).
+    const otherPort = service.authorize(authorizeQuery(clientId, 'http://127.0.0.1:6666/callback'), ORIGIN);
+    assert.equal(otherPort.kind, 'waiting');
+    assert.equal(asked.length, 2);
   });
 
   it('matches loopback redirects on any port, but keeps host and path exact', () => {

@@ -147,6 +147,42 @@ describe('one gateway per port and Gatehouse home across editor windows', functi
     assert.equal(fs.statSync(second.socketPath).mode & 0o777, 0o600);
   });
 
+  it('never sends the window secret to whatever listens on the socket, and does not follow an impostor', async () => {
+    // An agent replaces the socket with its own listener and records what a follower says.
+    const fake = path.join(tempDir(), 'impostor.sock');
+    const heard: string[] = [];
+    const impostor = net.createServer((socket) => {
+      socket.setEncoding('utf8').on('data', (chunk: string) => {
+        heard.push(chunk);
+        // It answers like an owner would, but it cannot know the proof.
+        socket.write(`${JSON.stringify({ type: 'challenge', nonce: 'n'.repeat(43), proof: '0'.repeat(64) })}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => impostor.listen(fake, resolve));
+    try {
+      await assert.rejects(FollowerChannel.connect(fake, windowSecret), FollowRefusedError);
+      const said = heard.join('');
+      assert.match(said, /"type":"hello"/, 'the follower did talk to it');
+      for (const form of [windowSecret, Buffer.from(windowSecret).toString('base64'), Buffer.from(windowSecret).toString('hex')]) assert.ok(!said.includes(form), 'the secret never crosses the socket');
+      assert.doesNotMatch(said, /"type":"auth"/, 'no proof is given to an owner that could not prove itself first');
+    } finally {
+      impostor.close();
+    }
+  });
+
+  it('closes a follower connection whose decision is not signed with the session key', async () => {
+    const owner = first.role!;
+    if (owner.kind !== 'owner') assert.fail('roles changed');
+    const held = await holdNote(await connect(), 'unsigned.txt');
+    const channel = await FollowerChannel.connect(second.socketPath, windowSecret);
+    // Reach the authenticated socket underneath and send what a relay in the middle would inject.
+    const socket = (channel as unknown as { socket: net.Socket }).socket;
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(`${JSON.stringify({ type: 'decide', seq: 99, id: held.request_id, decision: { kind: 'approve', scope: 'once' }, mac: 'f'.repeat(64) })}\n`);
+    await closed;
+    assert.equal(owner.gatehouse.approvals.get(held.request_id)?.status, 'pending');
+  });
+
   it('tells a window that does not share the secret storage that it cannot join, and starts no second gateway', async () => {
     const stranger = openWindow('a-secret-from-another-storage');
     const role = await stranger.claim();

@@ -8,7 +8,7 @@ import type { CatalogEntry } from '../../src/core/calls/callPath';
 import { formatAgo, formatRemaining, matchesToolFilter } from '../../src/editor/panel/format';
 import { parseRuleForm, parseServerForm, serverFormFromEntry } from '../../src/editor/panel/forms';
 import type { ServerForm } from '../../src/editor/panel/protocol';
-import { auditFilter, buildSnapshot, historyRow, parseTryArguments } from '../../src/editor/panel/viewModels';
+import { auditFilter, buildSnapshot, historyRow, parseTryArguments, pendingItem } from '../../src/editor/panel/viewModels';
 import type { SnapshotInputs } from '../../src/editor/panel/viewModels';
 
 // Builders for the core data the snapshot is made of.
@@ -218,5 +218,15 @@ describe('panel view models', () => {
       const row = historyRow({ ts: '2026-01-01T00:00:00.000Z', event: 'denied', clientName: 'codex', tool: 'demo__write_note', decision: 'deny', rule: 'rule-1', channel: 'policy', reason: 'no notes', arguments: { name: 'a' } });
       assert.deepEqual(row, { ts: '2026-01-01T00:00:00.000Z', event: 'denied', client: 'codex', tool: 'demo__write_note', decision: 'deny', detail: 'no notes · rule rule-1 · via policy · {"name":"a"}' });
     });
+  });
+});
+
+describe('pending items in the panel', () => {
+  it('show bidi and invisible characters in agent text as visible codes, keeping line breaks', () => {
+    const item = pendingItem(request({ clientName: 'co\u202edex', arguments: { content: 'safe\u200b\nnext' }, additionalInfo: 'fine\u2066 really' }));
+    assert.equal(item.client, 'co[U+202E]dex');
+    assert.match(item.argumentsJson, /safe\[U\+200B\]\\nnext/);
+    assert.equal(item.additionalInfo, 'fine[U+2066] really');
+    assert.equal(item.qualifiedName, 'demo__write_note', 'identifiers stay as they are');
   });
 });

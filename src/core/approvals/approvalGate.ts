@@ -2,11 +2,15 @@ import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextpr
 import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall, type ResourceReadVerdict } from '../calls/callPath';
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
-import { argumentsHash, toolFingerprint } from './canonical';
+import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
 import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
+/** Held calls one client may have waiting at once; past it, new ones are refused until some are decided. */
+export const MAX_PENDING_PER_CLIENT = 20;
+/** The largest arguments (canonical JSON, in bytes) a call may carry to be held; larger ones are refused. */
+export const MAX_HELD_ARGUMENTS_BYTES = 256 * 1024;
 /**
  * The name rules use for an upstream's sampling requests: `<server>__sampling/createMessage`
  * (no MCP tool name has a "/", so it never names a tool).
@@ -48,17 +52,27 @@ export class ApprovalGate implements CallGate {
   private readonly decorated = new WeakMap<Tool, Tool>();
   /** "Approve for this session": qualified tool name → fingerprint, per MCP session. */
   private readonly sessionApprovals = new Map<string, Map<string, string>>();
+  /**
+   * The strictest default-choosing hints each tool has shown in this process: once destructive,
+   * always destructive; read-only only while it has never said otherwise. An upstream that
+   * re-marks a tool read-only through `list_changed` does not get its calls allowed by that.
+   */
+  private readonly strictestHints = new Map<string, { destructiveHint?: boolean; readOnlyHint?: boolean }>();
 
   constructor(
     private readonly policy: PolicyStore,
     private readonly queue: ApprovalQueue,
     private readonly approvalUrl: (requestId: string) => string,
     private readonly audit: AuditSink = NO_AUDIT,
+    /** The hash of a server's current entry in servers.json, recorded in each held call. */
+    private readonly serverConfigHash: (server: string) => string | undefined = () => undefined,
   ) {
     queue.on('decided', (request) => this.remember(request));
   }
 
   decorate(entry: CatalogEntry): Tool {
+    // What the agent is shown first is what later changes are measured against.
+    this.hintsFor(entry);
     const cached = this.decorated.get(entry.tool);
     if (cached) return cached;
     const schema = entry.tool.inputSchema;
@@ -84,7 +98,25 @@ export class ApprovalGate implements CallGate {
   }
 
   policyTool(entry: CatalogEntry): PolicyTool {
-    return { name: entry.originalName, server: entry.server, exposedName: entry.name, ...(entry.legacyName ? { legacyName: entry.legacyName } : {}), annotations: entry.tool.annotations, fingerprint: this.fingerprint(entry) };
+    return {
+      name: entry.originalName,
+      server: entry.server,
+      exposedName: entry.name,
+      ...(entry.legacyName ? { legacyName: entry.legacyName } : {}),
+      annotations: this.hintsFor(entry),
+      fingerprint: this.fingerprint(entry),
+    };
+  }
+
+  private hintsFor(entry: CatalogEntry): { destructiveHint?: boolean; readOnlyHint?: boolean } {
+    const key = `${entry.server}\u0000${entry.originalName}`;
+    const now = { destructiveHint: entry.tool.annotations?.destructiveHint, readOnlyHint: entry.tool.annotations?.readOnlyHint };
+    const seen = this.strictestHints.get(key);
+    const merged = seen
+      ? { destructiveHint: seen.destructiveHint === true || now.destructiveHint === true, readOnlyHint: seen.readOnlyHint === true && now.readOnlyHint === true }
+      : { destructiveHint: now.destructiveHint === true, readOnlyHint: now.readOnlyHint === true };
+    this.strictestHints.set(key, merged);
+    return merged;
   }
 
   async call(entry: CatalogEntry, args: Record<string, unknown>, context: CallContext, forward: ForwardCall): Promise<CallToolResult> {
@@ -95,7 +127,9 @@ export class ApprovalGate implements CallGate {
     const tool = this.policyTool(entry);
     const qualified = entry.name;
     let verdict = this.policy.evaluate(tool, forwarded);
-    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
+    // A session approval stands in for the default's ask only: a rule that asks (say, for `secret*`
+    // paths) was written to ask every time, and a suspended rule or grant means the tool changed.
+    if (verdict.decision === 'ask' && verdict.source === 'default' && this.sessionApprovals.get(context.sessionId)?.get(qualified) === tool.fingerprint) {
       verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
     }
     const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server: entry.server, tool: entry.name };
@@ -114,6 +148,21 @@ export class ApprovalGate implements CallGate {
       return errorResult(message, { status: 'blocked', reason, message });
     }
 
+    // A held call lives in memory and in pending.json until decided: bound what one client can park there.
+    const size = Buffer.byteLength(canonicalJson(forwarded), 'utf8');
+    const waiting = this.queue.pending().filter((r) => r.clientId === context.principal.clientId).length;
+    const limit =
+      size > MAX_HELD_ARGUMENTS_BYTES
+        ? `its arguments are ${Math.ceil(size / 1024)} KiB, and a call that needs approval may carry at most ${MAX_HELD_ARGUMENTS_BYTES / 1024} KiB`
+        : waiting >= MAX_PENDING_PER_CLIENT
+          ? `this client already has ${waiting} calls waiting for approval (the limit is ${MAX_PENDING_PER_CLIENT}); wait for the human to decide them, or let them expire`
+          : undefined;
+    if (limit) {
+      this.audit.record({ ...base, event: 'denied', argumentsHash: argumentsHash(forwarded), rule: verdict.rule?.id, decision: 'deny', channel: 'limit', reason: limit });
+      const message = `Not held for approval, and not run: ${limit}. Split the work into smaller calls, or ask the human.`;
+      return errorResult(message, { status: 'blocked', reason: limit, message });
+    }
+
     const { request } = this.queue.create({
       clientId: context.principal.clientId,
       clientName: context.principal.clientName,
@@ -126,6 +175,7 @@ export class ApprovalGate implements CallGate {
       rule: verdict.rule,
       reason: verdict.reason,
       fingerprint: tool.fingerprint,
+      serverConfigHash: this.serverConfigHash(entry.server),
     });
     this.audit.record({ ...base, event: 'held', requestId: request.id, argumentsHash: request.argumentsHash, arguments: request.arguments, rule: verdict.rule?.id, decision: 'ask', reason: verdict.reason });
     return approvalRequiredResult(request, this.approvalUrl(request.id));
@@ -144,7 +194,7 @@ export class ApprovalGate implements CallGate {
     const qualified = qualifiedToolName(server, SAMPLING_REQUEST);
     let verdict: PolicyVerdict = this.policy.evaluate(tool, args);
     if (verdict.source === 'default') verdict = { ...verdict, decision: stricter(verdict.decision, 'ask'), reason: 'sampling waits for the human unless a rule allows it' };
-    if (verdict.decision === 'ask' && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    if (verdict.decision === 'ask' && verdict.source === 'default' && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
     const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
     if (verdict.decision === 'allow') {
       this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
@@ -185,7 +235,7 @@ export class ApprovalGate implements CallGate {
     const qualified = qualifiedToolName(server, RESOURCE_READ);
     let verdict: PolicyVerdict = this.policy.evaluate({ name: RESOURCE_READ, server }, args);
     if (verdict.source === 'default' && verdict.decision !== 'deny') verdict = { decision: 'allow', source: 'default', reason: 'resource reads are allowed unless a rule says otherwise' };
-    if (verdict.decision === 'ask' && !verdict.suspended && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
+    if (verdict.decision === 'ask' && verdict.source === 'default' && this.sessionApprovals.get(context.sessionId)?.has(qualified)) verdict = { decision: 'allow', source: 'grant', reason: 'approved for this session' };
     const base = { clientId: context.principal.clientId, clientName: context.principal.clientName, sessionId: context.sessionId, server, tool: qualified };
     if (verdict.decision === 'allow') {
       this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(args), arguments: args, rule: verdict.rule?.id, decision: 'allow' });
@@ -219,6 +269,15 @@ export class ApprovalGate implements CallGate {
         reason: decision.reason,
       }),
     );
+    try {
+      this.rememberInPolicy(request, decision);
+    } catch (error) {
+      // The decision itself stands (the call was approved or denied); only remembering it failed.
+      this.audit.record({ event: 'error', ...requestAuditFields(request), reason: `could not remember the decision in policy.json: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  private rememberInPolicy(request: ApprovalRequest, decision: NonNullable<ApprovalRequest['decision']>): void {
     // The name the agent called (for sampling and resource reads, `<server>__<request>`).
     const qualified = request.tool;
     if (decision.kind === 'approve' && decision.scope === 'session') {

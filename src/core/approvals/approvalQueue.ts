@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from '../store/files';
+import { readJsonFile, writeFileAtomic, writeJsonFile } from '../store/files';
 import { argumentsHash, canonicalJson } from './canonical';
 import type { HumanDecision } from './humanDecision';
 
@@ -24,13 +25,19 @@ const RequestSchema = z.object({
   originalName: z.string(),
   arguments: z.record(z.string(), z.unknown()),
   argumentsHash: z.string(),
+  /** Large arguments live in `pending-args/<id>.json`, written once, so pending.json stays small. */
+  externalArguments: z.boolean().optional(),
   additionalInfo: z.string().optional(),
   rule: z.object({ id: z.string(), tool: z.string(), decision: z.string(), reason: z.string().optional() }).optional(),
   reason: z.string().optional(),
   fingerprint: z.string().optional(),
+  /** Hash of the server's servers.json entry when the call was held; the call runs only on that entry. */
+  serverConfigHash: z.string().optional(),
   createdAt: z.string(),
   expiresAt: z.string(),
   status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  /** Why a request that was approved in an earlier process waits for the human again. */
+  reopened: z.string().optional(),
   /** Set once the gateway has run an approved call, so a restart never runs it again. */
   executedAt: z.string().optional(),
   decision: z
@@ -53,17 +60,22 @@ export interface NewRequest {
   readonly rule?: ApprovalRequest['rule'];
   readonly reason?: string;
   readonly fingerprint?: string;
+  readonly serverConfigHash?: string;
 }
 
 export interface ApprovalQueueEvents {
   requested: [ApprovalRequest];
   decided: [ApprovalRequest];
   expired: [ApprovalRequest];
+  /** An approval read back from pending.json went back to pending (see `load`). */
+  reopened: [ApprovalRequest];
 }
 
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 24 * 60 * 60_000;
 export const DEFAULT_EXPIRY_MS = 10 * 60_000;
+/** Arguments larger than this (canonical JSON) are kept out of pending.json, in a file per request. */
+export const INLINE_ARGUMENTS_MAX_BYTES = 4096;
 /** Decided requests are kept this long so a late await_approval still gets its answer. */
 const DECIDED_RETENTION_MS = 15 * 60_000;
 
@@ -81,6 +93,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly executions = new Map<string, Promise<CallToolResult>>();
   private readonly file: string;
+  private readonly argumentsDir: string;
   private expiryMs: number;
   private persistScheduled = false;
   /** Parked await_approval calls by request id: a decision wakes exactly its own waiters. */
@@ -93,10 +106,16 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     super();
     this.setMaxListeners(0);
     this.file = path.join(home, 'pending.json');
+    this.argumentsDir = path.join(home, 'pending-args');
     this.expiryMs = clampExpiry(options.expiryMs ?? DEFAULT_EXPIRY_MS);
   }
 
-  /** Restores persisted requests; ones that expired meanwhile are marked expired. */
+  /**
+   * Restores persisted requests; ones that expired meanwhile are marked expired. An approval never
+   * comes from a file: a request the file says is approved but not yet run goes back to pending,
+   * since anything that can write as the user can write that file, and only a human decision made
+   * in this process counts.
+   */
   load(): void {
     let saved: ApprovalRequest[];
     try {
@@ -105,10 +124,27 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       // A damaged pending.json loses only pending requests; agents re-issue their calls.
       saved = [];
     }
+    const reopened: ApprovalRequest[] = [];
     for (const request of saved) {
+      if (request.externalArguments) {
+        const args = this.readArguments(request);
+        // Missing, damaged or swapped arguments: the request cannot be shown truthfully, so it is dropped.
+        if (!args) continue;
+        request.arguments = args;
+      }
+      if (request.status === 'approved' && !request.executedAt) {
+        const was = request.decision;
+        request.status = 'pending';
+        delete request.decision;
+        request.reopened = `Gatehouse restarted after this call was ${was ? `approved (${was.channel}, ${was.at})` : 'marked approved'} but before it ran. Approvals do not survive a restart: decide again.`;
+        reopened.push(request);
+      }
       this.requests.set(request.id, request);
       if (request.status === 'pending') this.schedule(request);
+      else this.retain(request);
     }
+    if (reopened.length) this.persist();
+    for (const request of reopened) this.emit('reopened', request);
   }
 
   get(id: string): ApprovalRequest | undefined {
@@ -125,7 +161,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /** Holds a call, or returns the identical pending request of the same session. */
   create(input: NewRequest): { request: ApprovalRequest; reused: boolean } {
-    const args = JSON.parse(canonicalJson(input.arguments)) as Record<string, unknown>;
+    const canonical = canonicalJson(input.arguments);
+    const args = JSON.parse(canonical) as Record<string, unknown>;
     const hash = argumentsHash(args);
     const existing = [...this.requests.values()].find(
       (r) => r.status === 'pending' && r.sessionId === input.sessionId && r.clientId === input.clientId && r.tool === input.tool && r.argumentsHash === hash,
@@ -146,10 +183,15 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       ...(input.rule ? { rule: input.rule } : {}),
       ...(input.reason ? { reason: input.reason } : {}),
       ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+      ...(input.serverConfigHash ? { serverConfigHash: input.serverConfigHash } : {}),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.expiryMs).toISOString(),
       status: 'pending',
     };
+    if (Buffer.byteLength(canonical, 'utf8') > INLINE_ARGUMENTS_MAX_BYTES) {
+      writeFileAtomic(this.argumentsPath(request.id), canonical, 0o600);
+      request.externalArguments = true;
+    }
     this.requests.set(request.id, request);
     this.schedule(request);
     this.persist();
@@ -183,6 +225,24 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.wake(id);
     this.emit('decided', request);
     return { ok: true, request };
+  }
+
+  /**
+   * Puts an approved request that has not run back to pending, for the human to decide again
+   * (the tool or its server changed after the approval). Returns false when it cannot.
+   */
+  reopen(id: string, why: string): boolean {
+    const request = this.requests.get(id);
+    if (!request || request.status !== 'approved' || request.executedAt || this.executions.has(id)) return false;
+    request.status = 'pending';
+    delete request.decision;
+    request.reopened = why;
+    this.schedule(request);
+    this.persist();
+    this.emit('reopened', request);
+    // The front ends show it like a new held call.
+    this.emit('requested', request);
+    return true;
   }
 
   /** Waits, without polling, until the request is decided or expires, or `timeoutMs` passes. */
@@ -265,7 +325,10 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   private retain(request: ApprovalRequest): void {
     const timer = setTimeout(() => {
+      // A request reopened for the human in the meantime is not cleared away under them.
+      if (this.requests.get(request.id)?.status === 'pending') return;
       this.requests.delete(request.id);
+      if (request.externalArguments) fs.rmSync(this.argumentsPath(request.id), { force: true });
       this.executions.delete(request.id);
       this.persist();
     }, DECIDED_RETENTION_MS);
@@ -282,9 +345,24 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     setImmediate(() => this.flush());
   }
 
-  /** Writes pending.json now. */
+  /** Writes pending.json now; large arguments stay in their own files, written once. */
   flush(): void {
     this.persistScheduled = false;
-    writeJsonFile(this.file, { requests: [...this.requests.values()] }, 0o600);
+    const requests = [...this.requests.values()].map((request) => (request.externalArguments ? { ...request, arguments: {} } : request));
+    writeJsonFile(this.file, { requests }, 0o600);
+  }
+
+  private argumentsPath(id: string): string {
+    return path.join(this.argumentsDir, `${id.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+
+  private readArguments(request: ApprovalRequest): Record<string, unknown> | undefined {
+    try {
+      const args = JSON.parse(fs.readFileSync(this.argumentsPath(request.id), 'utf8')) as unknown;
+      if (args === null || typeof args !== 'object' || Array.isArray(args) || argumentsHash(args) !== request.argumentsHash) return undefined;
+      return args as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
   }
 }

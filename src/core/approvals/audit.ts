@@ -1,6 +1,6 @@
 /** One line of the audit log. */
 export interface AuditEvent {
-  readonly event: 'allowed' | 'held' | 'decided' | 'executed' | 'denied' | 'expired' | 'error';
+  readonly event: 'allowed' | 'held' | 'decided' | 'executed' | 'denied' | 'expired' | 'reopened' | 'error';
   readonly clientId?: string;
   readonly clientName?: string;
   readonly sessionId?: string;

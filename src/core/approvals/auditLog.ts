@@ -3,8 +3,11 @@ import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { requestAuditFields, type AuditEvent, type AuditSink } from './audit';
 import { auditDir, auditFileFor, listAuditFiles, type AuditEntry } from './auditFiles';
 
-/** How much of a call's arguments the log keeps: all of them, only their keys and types, or nothing. */
-export type AuditArgumentsMode = 'full' | 'redacted' | 'none';
+/**
+ * How much of a call's arguments the log keeps: all of them but what looks like a secret (the
+ * default), all of them, only their keys and types, or nothing.
+ */
+export type AuditArgumentsMode = 'secrets' | 'full' | 'redacted' | 'none';
 
 export interface AuditLogOptions {
   readonly arguments?: AuditArgumentsMode;
@@ -21,7 +24,36 @@ export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
 export const DEFAULT_AUDIT_MAX_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A crash must not lose a decision: these lines reach the disk before the call path goes on. */
-const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired']);
+const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired', 'reopened']);
+
+/** Argument names that name a secret: their values are never logged in the default mode. */
+const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|apikey|auth(orization)?|credential|private[-_]?key|cookie|session[-_]?id|signature|bearer/i;
+/** Values that look like credentials whatever their key: well-known token formats, JWTs, PEM keys, URLs with a password. */
+const SECRET_VALUE = [
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|gh_[A-Za-z0-9_-]{30,})\b/,
+  /\b(sk|pk|rk)[-_](live[-_]|test[-_]|proj[-_]|ant[-_])?[A-Za-z0-9_-]{16,}\b/,
+  /\bxox[abprs]-[A-Za-z0-9-]{10,}/,
+  /\bA(KIA|SIA)[0-9A-Z]{16}\b/,
+  /\bAIza[0-9A-Za-z_-]{30,}/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}/i,
+  // Bounded: an unbounded scheme would backtrack quadratically over a long run of letters.
+  /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/:@]{1,256}:[^\s/@]{1,256}@/i,
+];
+const REDACTED = '<redacted: looks like a secret>';
+
+/** The arguments with every value that looks like a secret (by its key or its form) replaced. */
+export function redactSecrets(value: unknown, key = ''): unknown {
+  if (key && SECRET_KEY.test(key) && value !== null && typeof value !== 'object') return REDACTED;
+  if (Array.isArray(value)) return value.map((member) => redactSecrets(member, key));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([name, member]) => [name, redactSecrets(member, name)]));
+  }
+  if (typeof value === 'string' && SECRET_VALUE.some((pattern) => pattern.test(value))) return REDACTED;
+  return value;
+}
+
 /** Keys and the type of every value, so the log shows the shape of a call without its secrets. */
 export function redactArguments(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactArguments);
@@ -52,7 +84,7 @@ export class AuditLog implements AuditSink {
     readonly home: string,
     options: AuditLogOptions = {},
   ) {
-    this.argumentsMode = options.arguments ?? 'full';
+    this.argumentsMode = options.arguments ?? 'secrets';
     this.retentionDays = options.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES;
     this.now = options.now ?? ((): Date => new Date());
@@ -134,7 +166,14 @@ export class AuditLog implements AuditSink {
   private entry(event: AuditEvent, now: Date): AuditEntry {
     const { arguments: args, ...rest } = event;
     const client = event.clientName ?? event.clientId;
-    const kept = args === undefined || this.argumentsMode === 'none' ? undefined : this.argumentsMode === 'redacted' ? redactArguments(args) : args;
+    const kept =
+      args === undefined || this.argumentsMode === 'none'
+        ? undefined
+        : this.argumentsMode === 'redacted'
+          ? redactArguments(args)
+          : this.argumentsMode === 'secrets'
+            ? redactSecrets(args)
+            : args;
     return { ts: now.toISOString(), ...rest, ...(client !== undefined ? { client } : {}), ...(kept !== undefined ? { arguments: kept } : {}) };
   }
 }
@@ -148,6 +187,13 @@ export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): ()
       rule: request.rule?.id,
       latencyMs: Date.now() - Date.parse(request.createdAt),
     });
+  // An approval read back from pending.json is never trusted: the queue reopens it, and the log says so.
+  const onReopened = (request: ApprovalRequest): void =>
+    audit.record({ event: 'reopened', ...requestAuditFields(request), rule: request.rule?.id, reason: request.reopened });
   queue.on('expired', onExpired);
-  return () => queue.off('expired', onExpired);
+  queue.on('reopened', onReopened);
+  return () => {
+    queue.off('expired', onExpired);
+    queue.off('reopened', onReopened);
+  };
 }

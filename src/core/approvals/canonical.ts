@@ -58,15 +58,23 @@ export interface FingerprintableTool {
 
 /**
  * Hash of what the model and the human were shown when a rule or grant was made: the
- * description and the schemas. Title and annotations are left out on purpose: a server may
- * retitle a tool harmlessly, and annotations already feed the default decision directly.
+ * description, the schemas, and the two annotations that choose the default decision
+ * (`readOnlyHint`, `destructiveHint`), since flipping those is as much a rug pull as rewriting the
+ * description. The title and the other hints are left out: a server may retitle a tool
+ * harmlessly. A tool without those hints hashes as it did before they were included.
  */
 export function toolFingerprint(tool: FingerprintableTool): string {
+  const annotations = (tool.annotations ?? {}) as { readOnlyHint?: unknown; destructiveHint?: unknown };
+  const hints = {
+    ...(annotations.readOnlyHint !== undefined ? { readOnlyHint: annotations.readOnlyHint } : {}),
+    ...(annotations.destructiveHint !== undefined ? { destructiveHint: annotations.destructiveHint } : {}),
+  };
   return sha256Hex(
     canonicalJson({
       description: tool.description ?? '',
       inputSchema: tool.inputSchema ?? null,
       outputSchema: tool.outputSchema,
+      ...(Object.keys(hints).length ? { hints } : {}),
     }),
   );
 }

@@ -251,29 +251,37 @@ function matcherGlob(matcher: MatcherObject, glob: string): RegExp {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Which way a rule errs. Allow rules must be sure (`every` element of a `*`, unsafe paths never
- * match); ask and deny rules must be eager (`any` element, unsafe paths are looked at in every
- * plausible reading). Either way a doubtful value ends in the stricter decision.
+ * Which way a rule errs. Allow rules must be sure: a value matches only in the one shape and
+ * reading the matcher names (`every` element of a `*`, unsafe paths never match, a string where
+ * a number is expected only when it is a plain decimal). Ask and deny rules must be eager: they
+ * match when any plausible reading of the value could match (`any` element, arrays and nested
+ * arrays looked into, case, width and whitespace folded, numbers read the way lenient parsers do),
+ * and a value of a shape the matcher cannot judge counts as a match. Either way a doubtful value
+ * ends in the stricter decision.
  */
 type MatchMode = 'allow' | 'restrict';
 
 const MISSING = Symbol('missing');
 type Leaf = unknown | typeof MISSING;
 
-function ownMember(container: unknown, segment: string): Leaf {
+function ownMember(container: unknown, segment: string, mode: MatchMode): Leaf[] {
   if (Array.isArray(container)) {
-    if (!/^(?:0|[1-9]\d*)$/.test(segment)) return MISSING;
-    const index = Number(segment);
-    return index < container.length ? container[index] : MISSING;
+    if (/^(?:0|[1-9]\d*)$/.test(segment)) {
+      const index = Number(segment);
+      return [index < container.length ? container[index] : MISSING];
+    }
+    // `items.path` over an array of items: an upstream may well read each one.
+    if (mode === 'restrict' && container.length > 0) return container.flatMap((element) => ownMember(element, segment, mode));
+    return [MISSING];
   }
   if (container !== null && typeof container === 'object' && Object.hasOwn(container, segment)) {
-    return (container as Record<string, unknown>)[segment];
+    return [(container as Record<string, unknown>)[segment]];
   }
-  return MISSING;
+  return [MISSING];
 }
 
 /** Every value a dotted path reaches; `*` fans out over array elements. An empty fan-out is MISSING. */
-function resolvePath(root: unknown, segments: readonly string[]): Leaf[] {
+function resolvePath(root: unknown, segments: readonly string[], mode: MatchMode): Leaf[] {
   let current: Leaf[] = [root];
   for (const segment of segments) {
     const next: Leaf[] = [];
@@ -282,9 +290,11 @@ function resolvePath(root: unknown, segments: readonly string[]): Leaf[] {
         next.push(MISSING);
       } else if (segment === '*') {
         if (Array.isArray(value) && value.length > 0) next.push(...value);
+        // A single value where a list was expected (`"paths": "/etc/passwd"`) is still checked.
+        else if (mode === 'restrict' && !Array.isArray(value)) next.push(...(value !== null && typeof value === 'object' ? Object.values(value) : [value]));
         else next.push(MISSING);
       } else {
-        next.push(ownMember(value, segment));
+        next.push(...ownMember(value, segment, mode));
       }
     }
     current = next;
@@ -317,6 +327,32 @@ function asNumber(value: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Every number a lenient reader could take a value for: `Number()` (exponents, hex, binary,
+ * surrounding space), `parseFloat`/`parseInt` (leading digits), underscores dropped, full-width
+ * digits folded, booleans as 0/1. Empty when no reader sees a number.
+ */
+function numberReadings(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (typeof value === 'boolean') return [value ? 1 : 0];
+  if (typeof value !== 'string') return [];
+  const readings = new Set<number>();
+  const folded = value.normalize('NFKC');
+  for (const text of [value, folded, folded.replace(/_/g, ''), folded.trim()]) {
+    for (const reading of [Number(text), parseFloat(text), parseInt(text, 10), parseInt(text)]) if (Number.isFinite(reading) && text.trim() !== '') readings.add(reading);
+  }
+  return [...readings];
+}
+
+/** Case, width, whitespace and invisible characters folded away: how a lenient upstream might compare. */
+function foldText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/[\p{Cf}\p{Cc}]/gu, '')
+    .trim()
+    .toLowerCase();
+}
+
 function valuesEqual(expected: unknown, actual: unknown): boolean {
   if (typeof expected === 'number') {
     const actualNumber = asNumber(actual);
@@ -325,15 +361,15 @@ function valuesEqual(expected: unknown, actual: unknown): boolean {
   return canonicalJson(normaliseDeep(expected)) === canonicalJson(normaliseDeep(actual));
 }
 
-/**
- * The last value's readings: every glob condition of a call looks at the same argument, so with
- * many rules this saves normalising one path once per rule. `pathReadings` is pure.
- */
-let lastReadings: { value: string; mode: MatchMode; readings: readonly string[] } | undefined;
-
-function pathReadingsOnce(value: string, mode: MatchMode): readonly string[] {
-  if (lastReadings?.value !== value || lastReadings.mode !== mode) lastReadings = { value, mode, readings: pathReadings(value, mode) };
-  return lastReadings.readings;
+/** Whether a restricting rule's `equals` could hold for a scalar `actual` under a lenient reading. */
+function looselyEqual(expected: unknown, actual: unknown): boolean {
+  if (valuesEqual(expected, actual)) return true;
+  if (typeof expected === 'number') return numberReadings(actual).includes(expected);
+  if (typeof expected === 'string' || typeof expected === 'boolean') {
+    if (typeof actual !== 'string' && typeof actual !== 'number' && typeof actual !== 'boolean') return false;
+    return foldText(String(actual)) === foldText(String(expected));
+  }
+  return false;
 }
 
 /** Readings of a path value under which a glob is checked, or none when an allow rule must not trust it. */
@@ -348,9 +384,12 @@ function pathReadings(value: string, mode: MatchMode): string[] {
     return [normal];
   }
   const candidates = new Set<string>();
-  for (const variant of [nfc, nfc.split('\0')[0]]) {
-    candidates.add(normalisePosixPath(variant));
-    candidates.add(normalisePosixPath(variant.replace(/\\/g, '/')));
+  for (const text of new Set([nfc, nfc.trim(), foldText(nfc), nfc.replace(/[\p{Cf}]/gu, '')])) {
+    for (const variant of [text, text.split('\0')[0]]) {
+      candidates.add(variant);
+      candidates.add(normalisePosixPath(variant));
+      candidates.add(normalisePosixPath(variant.replace(/\\/g, '/')));
+    }
   }
   return [...candidates];
 }
@@ -363,41 +402,52 @@ function normalisePosixPath(value: string): string {
 
 const regexCache = new Map<string, RegExp>();
 
-function compiledRegex(pattern: string): RegExp {
-  let regex = regexCache.get(pattern);
+function compiledRegex(pattern: string, flags = 'u'): RegExp {
+  const key = `${flags}:${pattern}`;
+  let regex = regexCache.get(key);
   if (!regex) {
-    regex = new RegExp(pattern, 'u');
+    regex = new RegExp(pattern, flags);
     if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(pattern, regex);
+    regexCache.set(key, regex);
   }
   return regex;
 }
 
-function leafMatches(matcher: Matcher, leaf: Leaf, mode: MatchMode): boolean {
-  const object: MatcherObject = matcher !== null && typeof matcher === 'object' ? matcher : { equals: matcher };
+function matcherObject(matcher: Matcher): MatcherObject {
+  return matcher !== null && typeof matcher === 'object' ? matcher : { equals: matcher };
+}
+
+const BOUNDS: ReadonlyArray<[keyof MatcherObject & ('lt' | 'lte' | 'gt' | 'gte'), (actual: number, bound: number) => boolean]> = [
+  ['lt', (actual, bound) => actual < bound],
+  ['lte', (actual, bound) => actual <= bound],
+  ['gt', (actual, bound) => actual > bound],
+  ['gte', (actual, bound) => actual >= bound],
+];
+
+/** An allow rule's condition: true only for the exact shape and reading the matcher names. */
+function allowLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
   if (leaf === MISSING) return object.exists === false && Object.keys(object).length === 1;
   if (object.exists === false) return false;
   if ('equals' in object && !valuesEqual(object.equals, leaf)) return false;
   if (object.in !== undefined && !object.in.some((candidate) => valuesEqual(candidate, leaf))) return false;
   if (object.glob !== undefined) {
     if (typeof leaf !== 'string') return false;
-    const regex = matcherGlob(object, object.glob);
-    if (!pathReadingsOnce(leaf, mode).some((reading) => regex.test(reading))) return false;
+    const glob = object.glob;
+    const regex = matcherGlob(object, glob);
+    if (!pathReadings(leaf, 'allow').some((reading) => regex.test(reading))) return false;
   }
   if (object.prefix !== undefined) {
-    if (typeof leaf !== 'string' || (mode === 'allow' && leaf.includes('\0'))) return false;
-    if (!leaf.normalize('NFC').startsWith(object.prefix.normalize('NFC'))) return false;
+    if (typeof leaf !== 'string' || leaf.includes('\0')) return false;
+    const prefix = object.prefix.normalize('NFC');
+    const text = leaf.normalize('NFC');
+    // `/srv/../etc` starts with `/srv/` but is not under it.
+    if (!text.startsWith(prefix) || (text.includes('/') && !normalisePosixPath(text).startsWith(normalisePosixPath(prefix)))) return false;
   }
   if (object.regex !== undefined) {
     if (typeof leaf !== 'string' || !compiledRegex(object.regex).test(leaf.normalize('NFC'))) return false;
   }
-  const bounds: Array<[number | undefined, (actual: number, bound: number) => boolean]> = [
-    [object.lt, (actual, bound) => actual < bound],
-    [object.lte, (actual, bound) => actual <= bound],
-    [object.gt, (actual, bound) => actual > bound],
-    [object.gte, (actual, bound) => actual >= bound],
-  ];
-  for (const [bound, holds] of bounds) {
+  for (const [key, holds] of BOUNDS) {
+    const bound = object[key];
     if (bound === undefined) continue;
     const actual = asNumber(leaf);
     if (actual === undefined || !holds(actual, bound)) return false;
@@ -405,11 +455,50 @@ function leafMatches(matcher: Matcher, leaf: Leaf, mode: MatchMode): boolean {
   return true;
 }
 
+/** A restricting rule's condition: true unless the value surely does not match. */
+function restrictLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
+  if (leaf === MISSING) return object.exists === false && Object.keys(object).length === 1;
+  if (object.exists === false) return false;
+  if (Array.isArray(leaf)) {
+    const wholeArray = ('equals' in object && valuesEqual(object.equals, leaf)) || object.in?.some((candidate) => valuesEqual(candidate, leaf));
+    if (wholeArray) return true;
+    // An empty list: nothing to judge it by, so the stricter reading.
+    return leaf.length === 0 || leaf.some((element) => restrictLeafMatches(object, element));
+  }
+  // An object where a scalar was expected: no comparison can clear it.
+  const opaque = leaf !== null && typeof leaf === 'object';
+  if ('equals' in object && !opaque && !looselyEqual(object.equals, leaf)) return false;
+  if (object.in !== undefined && !opaque && !object.in.some((candidate) => looselyEqual(candidate, leaf))) return false;
+  const text = typeof leaf === 'string' ? leaf : typeof leaf === 'number' ? String(leaf) : undefined;
+  const textual = object.glob !== undefined || object.prefix !== undefined || object.regex !== undefined;
+  // A value no string matcher can judge (an object, null, a boolean) counts as matching.
+  if (textual && text === undefined) return true;
+  if (object.glob !== undefined && text !== undefined) {
+    const globs = [object.glob, object.glob.toLowerCase()];
+    if (!pathReadings(text, 'restrict').some((reading) => globs.some((glob) => globMatches(glob, reading)))) return false;
+  }
+  if (object.prefix !== undefined && text !== undefined) {
+    const prefixes = [object.prefix.normalize('NFC'), foldText(object.prefix), normalisePosixPath(object.prefix)];
+    if (!pathReadings(text, 'restrict').some((reading) => prefixes.some((prefix) => reading.startsWith(prefix) || reading.toLowerCase().startsWith(prefix.toLowerCase())))) return false;
+  }
+  if (object.regex !== undefined && text !== undefined) {
+    const readings = [text, text.normalize('NFC'), text.trim(), foldText(text)];
+    const patterns = [compiledRegex(object.regex), compiledRegex(object.regex, 'iu')];
+    if (!readings.some((reading) => patterns.some((pattern) => pattern.test(reading)))) return false;
+  }
+  const bounds = BOUNDS.filter(([key]) => object[key] !== undefined);
+  if (bounds.length > 0) {
+    const readings = numberReadings(leaf);
+    // Not a number to any reader: the upstream's reading is unknown, so the rule applies.
+    if (readings.length > 0 && !bounds.every(([key, holds]) => readings.some((reading) => holds(reading, object[key] as number)))) return false;
+  }
+  return true;
+}
+
 function conditionHolds(args: Record<string, unknown>, dottedPath: string, matcher: Matcher, mode: MatchMode): boolean {
-  const leaves = resolvePath(args, dottedPath.split('.'));
-  return mode === 'allow'
-    ? leaves.every((leaf) => leafMatches(matcher, leaf, mode))
-    : leaves.some((leaf) => leafMatches(matcher, leaf, mode));
+  const leaves = resolvePath(args, dottedPath.split('.'), mode);
+  const object = matcherObject(matcher);
+  return mode === 'allow' ? leaves.every((leaf) => allowLeafMatches(object, leaf)) : leaves.some((leaf) => restrictLeafMatches(object, leaf));
 }
 
 function ruleMatches(rule: PolicyRule, nfcQualifiedName: string, args: Record<string, unknown>): boolean {
@@ -519,7 +608,9 @@ export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Recor
         };
         continue;
       }
-      if (matching.length === 0 && defaultVerdict(policy, tool).decision === 'deny') break;
+      // A grant never lifts a default deny, not even through an ask rule added over it; only an
+      // allow rule the human made (or confirmed) does.
+      if (defaultVerdict(policy, tool).decision === 'deny' && !matching.some((rule) => rule.decision === 'allow' && !fingerprintDiffers(rule.fingerprint, tool.fingerprint))) break;
       return { decision: 'allow', source: 'grant', grant: grantRef, reason: `the human approved these exact arguments (grant "${grant.id}")` };
     }
   }
@@ -600,6 +691,16 @@ export function describeLoosening(previous: PolicyFile, next: PolicyFile): strin
     const shape = ruleShape(rule, false);
     const kept = next.rules.some((candidate) => ruleShape(candidate, false) === shape && DECISION_RANK[candidate.decision] >= DECISION_RANK[rule.decision]);
     if (!kept) changes.push(`${rule.decision} rule "${rule.id}" for ${rule.tool} is removed, narrowed or relaxed`);
+  }
+
+  // An ask rule beats the defaults, so over a default deny it turns deny into ask.
+  const deniedByDefault = [next.defaults.readOnly, next.defaults.destructive, next.defaults.other, ...Object.values(next.defaults.servers)].includes('deny');
+  if (deniedByDefault) {
+    for (const rule of next.rules.filter((candidate) => candidate.decision === 'ask')) {
+      const shape = ruleShape(rule, false);
+      const existed = previous.rules.some((old) => old.decision !== 'allow' && ruleShape(old, false) === shape);
+      if (!existed) changes.push(`ask rule "${rule.id}" for ${rule.tool} is new, and where a default denies it asks instead`);
+    }
   }
 
   const previousGrants = new Set(previous.grants.map(grantShape));

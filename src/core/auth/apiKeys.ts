@@ -126,7 +126,10 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (!key || !key.startsWith(KEY_PREFIX)) return undefined;
     const record = this.store.verify(key);
     if (!record) return { ok: false, status: 401, error: 'invalid_token', description: 'The API key is not valid. Create one with `gatehouse key create <label>`.' };
-    const principal: Principal = { kind: 'apiKey', clientId: `key:${record.label}`, clientName: record.label, scopes: ['mcp'] };
+    // The identity is the key itself (a prefix of its hash), not its label: a second record with the
+    // same label, written into api-keys.json by hand, must not share the first key's held calls or
+    // session approvals.
+    const principal: Principal = { kind: 'apiKey', clientId: `key:${record.hash.slice(0, 16)}`, clientName: record.label, scopes: ['mcp'] };
     return { ok: true, principal };
   }
 }

@@ -3,6 +3,15 @@ import { EventEmitter } from 'node:events';
 
 export type ConsentDecision = 'allow' | 'deny';
 
+/** Sign-in prompts waiting for the human at once; more are refused until some are answered or expire. */
+export const MAX_PENDING_CONSENTS = 10;
+
+export class TooManyConsentsError extends Error {
+  constructor() {
+    super(`${MAX_PENDING_CONSENTS} sign-in requests are already waiting for the human; answer or let them expire (5 minutes), then sign in again.`);
+  }
+}
+
 /** "Client X asks to connect": what the human is shown. */
 export interface ConsentDetails {
   readonly clientId: string;
@@ -46,6 +55,8 @@ export class ConsentBroker extends EventEmitter<ConsentBrokerEvents> {
 
   /** Like `request`, but also returns the id so the waiting browser tab can be tied to it. */
   begin(details: ConsentDetails): ConsentTicket {
+    // Each prompt reaches the human; a flood of them (anything can hit /authorize) would bury the real one.
+    if (this.waiting.size >= MAX_PENDING_CONSENTS) throw new TooManyConsentsError();
     const id = crypto.randomBytes(16).toString('base64url');
     const now = Date.now();
     const request: ConsentRequest = {

@@ -1,6 +1,8 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../store/files';
 import { SecretStateFile } from './stateFile';
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
@@ -20,7 +22,16 @@ const ClientRecordSchema = z.object({
   createdAt: z.string(),
   lastUsedAt: z.string().optional(),
   /** The human's remembered "allow", so a refresh or a re-login never prompts again. */
-  consent: z.object({ scopes: z.array(z.string()), grantedAt: z.string() }).optional(),
+  consent: z
+    .object({
+      scopes: z.array(z.string()),
+      grantedAt: z.string(),
+      /** The exact redirect URIs the human allowed; another port or path asks again (RFC 8252 §8.6). */
+      redirectUris: z.array(z.string()).optional(),
+      /** HMAC over the record with `oauth-consent-key`, so a consent written by hand counts for nothing. */
+      mac: z.string().optional(),
+    })
+    .optional(),
 });
 export type ClientRecord = z.infer<typeof ClientRecordSchema>;
 
@@ -72,6 +83,42 @@ export class ClientRegistry {
     private readonly now: () => number = Date.now,
   ) {
     this.state = new SecretStateFile(path.join(home, 'oauth-clients.json'), ClientsFileSchema, () => ({ version: 1, clients: [] }));
+    this.consentKeyFile = path.join(home, 'oauth-consent-key');
+  }
+
+  private readonly consentKeyFile: string;
+
+  /**
+   * The key consent records are signed with: 32 random bytes in a 0600 file. It makes a consent
+   * that something wrote into oauth-clients.json without Gatehouse count for nothing; a same-user
+   * process can read this key as it can every file of the user (docs/architecture.md, "The boundary").
+   */
+  private consentKey(): Buffer {
+    try {
+      const key = fs.readFileSync(this.consentKeyFile);
+      if (key.length === 32) return key;
+    } catch {
+      // Created below.
+    }
+    const key = crypto.randomBytes(32);
+    writeFileAtomic(this.consentKeyFile, key, 0o600);
+    return key;
+  }
+
+  private consentMac(clientId: string, consent: { scopes: readonly string[]; grantedAt: string; redirectUris?: readonly string[] }): string {
+    const body = JSON.stringify([clientId, [...consent.scopes].sort(), consent.grantedAt, [...(consent.redirectUris ?? [])].sort()]);
+    return crypto.createHmac('sha256', this.consentKey()).update(body).digest('base64url');
+  }
+
+  /** True when the human allowed these scopes for this exact redirect URI, and the record is Gatehouse's own. */
+  hasConsent(client: ClientRecord, scopes: readonly string[], redirectUri: string): boolean {
+    const consent = this.signedConsent(client);
+    return consent !== undefined && (consent.redirectUris ?? []).includes(redirectUri) && scopes.every((scope) => consent.scopes.includes(scope));
+  }
+
+  private signedConsent(client: ClientRecord): ClientRecord['consent'] {
+    const consent = client.consent;
+    return consent?.mac && sameHash(consent.mac, this.consentMac(client.clientId, consent)) ? consent : undefined;
   }
 
   get file(): string {
@@ -122,12 +169,18 @@ export class ClientRegistry {
     });
   }
 
-  rememberConsent(clientId: string, scopes: readonly string[]): void {
+  rememberConsent(clientId: string, scopes: readonly string[], redirectUri: string): void {
     this.state.update((file) => {
       const client = file.clients.find((candidate) => candidate.clientId === clientId);
       if (!client) return;
-      const merged = new Set([...(client.consent?.scopes ?? []), ...scopes]);
-      client.consent = { scopes: [...merged], grantedAt: new Date(this.now()).toISOString() };
+      // Only what this process signed itself carries over; anything else was not the human's.
+      const previous = this.signedConsent(client);
+      const consent = {
+        scopes: [...new Set([...(previous?.scopes ?? []), ...scopes])],
+        grantedAt: new Date(this.now()).toISOString(),
+        redirectUris: [...new Set([...(previous?.redirectUris ?? []), redirectUri])],
+      };
+      client.consent = { ...consent, mac: this.consentMac(clientId, consent) };
     });
   }
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import { CONSENT_PAGE_CSP, errorPage, waitingPage } from './consentPage';
+import { CONSENT_PAGE_CSP, errorPage, waitingPage } from '../web/consentPages';
 import { AuthorizeDisplayError, OAuthProtocolError } from './oauthService';
 import type { ClientCredentials, OAuthService } from './oauthService';
 import { OAuthAuthenticator } from './oauthAuthenticator';
@@ -238,10 +238,20 @@ async function readForm(c: Context): Promise<{ form: Record<string, string | und
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthProtocolError('invalid_client', 'malformed HTTP Basic credentials', 401);
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    const clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    const clientId = formDecoded(decoded.slice(0, colon));
+    const clientSecret = formDecoded(decoded.slice(colon + 1));
+    if (clientId === undefined || clientSecret === undefined) throw new OAuthProtocolError('invalid_client', 'malformed HTTP Basic credentials (bad percent-encoding)', 401);
     if (form.client_id !== undefined && form.client_id !== clientId) throw new OAuthProtocolError('invalid_request', 'client_id differs between body and Authorization header');
     return { form, credentials: { clientId, clientSecret } };
   }
   return { form, credentials: { clientId: form.client_id, clientSecret: form.client_secret } };
+}
+
+/** A form-urlencoded credential part, or undefined when its percent-encoding is broken (`%zz`). */
+function formDecoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
 }

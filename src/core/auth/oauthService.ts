@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { ConsentBroker, ConsentDecision } from './consent';
+import { TooManyConsentsError, type ConsentBroker, type ConsentDecision } from './consent';
 import { ClientRegistry, randomToken, redirectHostOf, sameHash, hashSecret, TOKEN_ENDPOINT_AUTH_METHODS } from './oauthClients';
 import type { ClientRecord, ConnectedClient, TokenEndpointAuthMethod } from './oauthClients';
 import { AccessTokenSigner, TokenLedger } from './oauthTokens';
@@ -242,12 +242,19 @@ export class OAuthService {
     if (!scopes) return fail('invalid_scope', `the requested scope is not offered; supported: ${this.scopesSupported.join(' ')}`);
 
     const authorization: ValidatedAuthorization = { client, redirectUri, state, codeChallenge: query.code_challenge, scopes, resource, issuer: origin };
-    const remembered = client.consent?.scopes ?? [];
-    if (scopes.every((scope) => remembered.includes(scope))) {
+    // Remembered only for the exact redirect URI the human allowed: another loopback port could be
+    // another program posing as this public client (RFC 8252 §8.6).
+    if (this.clients.hasConsent(client, scopes, redirectUri)) {
       return { kind: 'redirect', location: this.approve(authorization) };
     }
     this.pruneWaiting();
-    const ticket = this.consent.begin({ clientId: client.clientId, clientName: client.clientName, redirectHost: redirectHostOf(redirectUri), scopes });
+    let ticket: ReturnType<ConsentBroker['begin']>;
+    try {
+      ticket = this.consent.begin({ clientId: client.clientId, clientName: client.clientName, redirectHost: redirectHostOf(redirectUri), scopes });
+    } catch (error) {
+      if (error instanceof TooManyConsentsError) return fail('temporarily_unavailable', error.message);
+      throw error;
+    }
     const entry: { authorization: ValidatedAuthorization; location?: string; expiresAt: number } = {
       authorization,
       expiresAt: this.now() + 15 * 60_000,
@@ -386,7 +393,7 @@ export class OAuthService {
 
   private settle(authorization: ValidatedAuthorization, decision: ConsentDecision): string {
     if (decision === 'allow' && this.clients.get(authorization.client.clientId)) {
-      this.clients.rememberConsent(authorization.client.clientId, authorization.scopes);
+      this.clients.rememberConsent(authorization.client.clientId, authorization.scopes, authorization.redirectUri);
       return this.approve(authorization);
     }
     return withParams(authorization.redirectUri, {

@@ -98,6 +98,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   private readonly aggregate: GatewayView;
   private readonly authenticators: Authenticator[];
   private server: ServerType | undefined;
+  private serverV6: ServerType | undefined;
   private portValue: number;
   private gate: CallGate | undefined;
 
@@ -182,16 +183,53 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     this.server = server;
     this.portValue = (server.address() as AddressInfo).port;
+    try {
+      this.serverV6 = await this.listenOnIpv6Loopback();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     this.emit('started', this.url);
+  }
+
+  /**
+   * `localhost` may resolve to `::1` first, so another program on `[::1]:<port>` would receive
+   * what a client meant for Gatehouse (a token, an approval page). Gatehouse takes that address
+   * too, and refuses to start when someone else holds it. Hosts without IPv6 have no such gap.
+   */
+  private async listenOnIpv6Loopback(): Promise<ServerType | undefined> {
+    const server = createAdaptorServer({ fetch: this.app.fetch });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: this.portValue, host: '::1', ipv6Only: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return server;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' || code === 'EINVAL') return undefined;
+      if (code === 'EADDRINUSE') {
+        throw new Error(
+          `Port ${this.portValue} on [::1] is held by another program, so "localhost" URLs could reach it instead of Gatehouse. Stop it, or choose another port with --port (or GATEHOUSE_PORT).`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
     await this.sessions.closeAll();
     await this.upstreams.stop();
     this.apiKeys.flush();
-    const server = this.server;
+    const servers = [this.server, this.serverV6];
     this.server = undefined;
-    if (server) {
+    this.serverV6 = undefined;
+    for (const server of servers) {
+      if (!server) continue;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

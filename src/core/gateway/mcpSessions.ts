@@ -93,6 +93,9 @@ const INSTRUCTIONS =
   'Then tell the human what you want to do and why, share the approval_url, and call await_approval with the request_id in the same turn. ' +
   'Never try to approve a call yourself.';
 
+/** MCP sessions one client may keep open at once. */
+export const MAX_SESSIONS_PER_CLIENT = 32;
+
 /**
  * The stateful MCP sessions of the streamable HTTP transport (MCP spec, "Session Management"):
  * one SDK Server and transport per session, bound to the principal that created it.
@@ -180,6 +183,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       onsessioninitialized: (id) => {
         session = { id, principal, transport, server, view, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
         this.sessions.set(id, session);
+        this.evictBeyondLimit(principal.clientId);
       },
       onsessionclosed: (id) => this.forget(id),
       // Answers stream as server-sent events, so that what an upstream says during a call
@@ -289,6 +293,21 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     if (!session) return;
     this.sessions.delete(id);
     this.emit('closed', session);
+  }
+
+  /**
+   * Each session holds an SDK server and transport: a client that opens sessions in a loop would
+   * grow memory without bound. Past the limit its least recently used idle session is closed (a
+   * live client reconnects; one that forgot its sessions loses nothing).
+   */
+  private evictBeyondLimit(clientId: string): void {
+    const own = [...this.sessions.values()].filter((s) => s.principal.clientId === clientId);
+    if (own.length <= MAX_SESSIONS_PER_CLIENT) return;
+    const idle = own.filter((s) => s.inFlight === 0).sort((a, b) => a.lastSeen - b.lastSeen);
+    for (const session of idle.slice(0, own.length - MAX_SESSIONS_PER_CLIENT)) {
+      this.forget(session.id);
+      void session.transport.close().catch(() => undefined);
+    }
   }
 
   private sweep(): void {

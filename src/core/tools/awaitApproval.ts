@@ -14,6 +14,11 @@ export interface AwaitApprovalDeps {
   /** How long one await_approval call blocks; below the client's tool timeout (Codex: 120 s by default). */
   readonly windowMs: () => number;
   readonly audit: AuditSink;
+  /**
+   * Checked just before an approved call runs: a message when the tool or its server entry is no
+   * longer the one the human approved, which sends the request back to the human.
+   */
+  readonly recheck?: (request: ApprovalRequest) => string | undefined;
 }
 
 /**
@@ -104,8 +109,13 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
         const message = `Approved by ${who} (${how}); the call already ran at ${request.executedAt}, before Gatehouse restarted, and its result is no longer available. Do not run it again.`;
         return structured({ status: 'approved', request_id: id, message, decided_by: who });
       }
-      const started = performance.now();
       const firstRun = !deps.queue.hasExecution(id);
+      const changed = firstRun ? deps.recheck?.(request) : undefined;
+      if (changed && deps.queue.reopen(id, changed)) {
+        const message = `Not run: ${changed} The request is pending again until the human decides. Call await_approval again with request_id "${id}".`;
+        return structured({ status: 'pending', request_id: id, message, expires_at: request.expiresAt });
+      }
+      const started = performance.now();
       const result = await deps.queue.execute(request, () => deps.run(request, context));
       if (firstRun) {
         deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });

@@ -123,7 +123,19 @@ export function saveServer(home: string, name: string, entry: unknown): void {
   if (!checked.success) throw new Error(`Server "${name}" is not valid: ${checked.error.issues.map((i) => i.message).join('; ')}`);
   const current = readServersFileForEdit(home);
   current.servers[name] = entry;
-  writeJsonFile(serversFilePath(home), { ...current.rest, [current.key]: current.servers });
+  writeJsonFile(serversFilePath(home), { ...current.rest, [current.key]: current.servers }, holdsSecret(current.servers) ? 0o600 : undefined);
+}
+
+/**
+ * True when some entry carries an environment value or header written out rather than referenced
+ * as `${env:NAME}`: such a file is a secret and is written 0600 (an existing mode is kept otherwise).
+ */
+export function holdsSecret(servers: Record<string, unknown>): boolean {
+  const literal = (value: unknown): boolean => typeof value === 'string' && value.replace(/\$\{env:[A-Za-z_][A-Za-z0-9_]*\}/g, '').trim() !== '';
+  return Object.values(servers).some((entry) => {
+    const { env, headers } = (entry ?? {}) as { env?: Record<string, unknown>; headers?: Record<string, unknown> };
+    return Object.values(env ?? {}).some(literal) || Object.values(headers ?? {}).some(literal);
+  });
 }
 
 /** Removes one server. Returns false when it was not there. */

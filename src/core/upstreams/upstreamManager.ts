@@ -41,6 +41,8 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private promptsValue = new Map<string, PromptEntry>();
   private promptsSignature = '[]';
   private resourcesSignature = '[]';
+  /** Which of the servers in servers.json may run; Gatehouse sets its `ServersGuard` here. */
+  admit: (servers: Map<string, ServerConfig>) => Map<string, ServerConfig> = (servers) => servers;
 
   constructor(
     private readonly home: string,
@@ -141,7 +143,8 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
     await Promise.all(all.map((u) => u.stop()));
   }
 
-  private apply(servers: Map<string, ServerConfig>): void {
+  private apply(listed: Map<string, ServerConfig>): void {
+    const servers = this.admit(listed);
     for (const [name, upstream] of this.upstreams) {
       const next = servers.get(name);
       if (!next || !sameServerConfig(next, upstream.config)) {

@@ -6,9 +6,8 @@ import type { ApprovalQueue, DecideResult } from '../approvals/approvalQueue';
 import { decisionFor, isDecisionChoice, type DecisionChoice, type HumanDecision } from '../approvals/humanDecision';
 import { SESSION_COOKIE, type BrowserPairing, type PairedSession } from '../approvals/pairing';
 import type { ConsentBroker } from '../auth/consent';
-import { escapeHtml } from '../auth/consentPage';
 import type { GatewayEnv } from '../gateway/gateway';
-import { HOW_TO_DECIDE, approvalPage, approvalPageCsp, consentListPage, messagePage, notPairedPage, pairingCompletePage, pendingListPage } from './approvalPages';
+import { HOW_TO_DECIDE, approvalPage, approvalPageCsp, consentListPage, markup, messagePage, notPairedPage, pairingCompletePage, pendingListPage } from './approvalPages';
 
 export interface ApprovalRoutesDeps {
   readonly pairing: BrowserPairing;
@@ -20,8 +19,7 @@ export interface ApprovalRoutesDeps {
 
 type Status = 200 | 403 | 404 | 409;
 
-const REPAIR_HINT =
-  "Get a fresh pairing link: in VS Code run <strong>Gatehouse: Pair Browser</strong>, or press <kbd>p</kbd> in the terminal running <code>gatehouse serve</code>.";
+const REPAIR_HINT = markup`Get a fresh pairing link: in VS Code run <strong>Gatehouse: Pair Browser</strong>, or press <kbd>p</kbd> in the terminal running <code>gatehouse serve</code>.`;
 
 /**
  * The paired-browser human channel: the approval page, the pending list, OAuth consent
@@ -37,7 +35,7 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     const result = deps.pairing.redeem(c.req.param('token'));
     if (!result.ok) {
       const why = result.reason === 'expired' ? 'This pairing link has expired (links work for 2 minutes).' : 'This pairing link is not valid or was already used (each link works once).';
-      return html(c, messagePage('Pairing link not valid', `${why} ${REPAIR_HINT}`), 403);
+      return html(c, messagePage('Pairing link not valid', markup`${why} ${REPAIR_HINT}`), 403);
     }
     // No Max-Age: a session cookie that browsers keep in memory rather than in their cookie file.
     setCookie(c, SESSION_COOKIE, result.session.id, { httpOnly: true, sameSite: 'Strict', path: '/' });
@@ -66,7 +64,7 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     const decision = decisionFrom(checked.form);
     if (!decision) return html(c, messagePage('Unknown decision', 'The form sent a decision Gatehouse does not know. Reload the approval page and try again.'), 409);
     const result = deps.decide(id, decision);
-    if (!result.ok) return html(c, messagePage('Not decided', `${escapeHtml(result.message)} <a href="/approvals/${encodeURIComponent(id)}">Back to the request</a>`), 409);
+    if (!result.ok) return html(c, messagePage('Not decided', markup`${result.message} <a href="/approvals/${encodeURIComponent(id)}">Back to the request</a>`), 409);
     return redirect(c, `/approvals/${encodeURIComponent(id)}`);
   });
 
@@ -83,7 +81,7 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     const choice = checked.form.decision;
     if (choice !== 'allow' && choice !== 'deny') return html(c, messagePage('Unknown decision', 'Choose Allow or Deny on the sign-in requests page.'), 409);
     if (!deps.consent.decide(c.req.param('id'), choice)) {
-      return html(c, messagePage('Not decided', 'This sign-in request was already decided or has expired. <a href="/consent">Back to sign-in requests</a>'), 409);
+      return html(c, messagePage('Not decided', markup`This sign-in request was already decided or has expired. <a href="/consent">Back to sign-in requests</a>`), 409);
     }
     return redirect(c, '/consent');
   });
@@ -102,7 +100,7 @@ function pairedSession(c: Context, pairing: BrowserPairing): PairedSession | und
  */
 async function checkDecisionRequest(c: Context<GatewayEnv>, pairing: BrowserPairing): Promise<{ form: Record<string, string> } | { refusal: Response }> {
   const session = pairedSession(c, pairing);
-  if (!session) return { refusal: html(c, messagePage('This browser is not paired', `Nothing was decided. ${HOW_TO_DECIDE}`), 403) };
+  if (!session) return { refusal: html(c, messagePage('This browser is not paired', markup`Nothing was decided. ${HOW_TO_DECIDE}`), 403) };
   const origin = c.req.header('origin');
   if (!origin || origin !== c.get('origin')) {
     return { refusal: html(c, messagePage('Cross-origin request refused', 'Nothing was decided: decisions are accepted only from Gatehouse’s own pages. Open the approval page and use its buttons.'), 403) };

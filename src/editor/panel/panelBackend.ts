@@ -12,7 +12,7 @@ import { readTextIfExists } from '../../core/clients/plan';
 import { readClaudeServers, readCodexServers, readCursorServers, readVsCodeServers } from '../../core/clients/readers';
 import type { ServersRead } from '../../core/clients/readers';
 import type { Gatehouse } from '../../core/gatehouse';
-import { readServersFileForEdit, removeServer, saveServer } from '../../core/upstreams/serversConfig';
+import { loadServers, readServersFileForEdit, removeServer, saveServer } from '../../core/upstreams/serversConfig';
 import { describeServerEntry, parseRuleForm, parseServerForm } from './forms';
 import { FieldValidationError } from './protocol';
 import type { ImportSource, PanelSnapshot, RequestMethod, RequestParams, RequestResult } from './protocol';
@@ -63,7 +63,7 @@ export class PanelBackend {
       saveServer: (params) => this.saveServer(params),
       removeServer: ({ name }) => {
         if (!removeServer(this.options.home, name)) throw new Error(`"${name}" is not in servers.json, so there is nothing to remove.`);
-        this.reloadServers();
+        this.reloadServers([name]);
         return null;
       },
       importPreview: ({ source }) => this.importPreview(source),
@@ -220,13 +220,17 @@ export class PanelBackend {
       throw new FieldValidationError({ form: (error as Error).message });
     }
     if (originalName && originalName !== name.trim()) removeServer(this.options.home, originalName);
-    this.reloadServers();
+    this.reloadServers([name.trim(), ...(originalName ? [originalName] : [])]);
     return null;
   }
 
   /** The file watcher would notice too; reloading now makes the panel's next snapshot current. */
-  private reloadServers(): void {
-    this.options.gatehouse()?.gateway.upstreams.reload();
+  /** The panel is the human's own form: what it wrote runs without a second confirmation. */
+  private reloadServers(names: readonly string[]): void {
+    const gatehouse = this.options.gatehouse();
+    if (!gatehouse) return;
+    gatehouse.servers.trust(names, loadServers(this.options.home));
+    gatehouse.gateway.upstreams.reload();
   }
 
   private saveRule(id: string | undefined, form: RequestParams<'saveRule'>['rule']): RequestResult<'saveRule'> {
@@ -311,7 +315,7 @@ export class PanelBackend {
       saveServer(this.options.home, name, entry);
       imported.push(name);
     }
-    if (imported.length) this.reloadServers();
+    if (imported.length) this.reloadServers(imported);
     return { imported };
   }
 }

@@ -4,6 +4,7 @@ import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
+import { neutralizeText } from '../../core/displayText';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
 import type { CatalogEntry } from '../../core/calls/callPath';
@@ -30,16 +31,18 @@ export interface SnapshotInputs {
   readonly apiKeys: readonly ApiKeyRecord[];
 }
 
+/** A held call as the panel shows it: agent-written text with invisible and reordering characters made visible. */
 export function pendingItem(request: ApprovalRequest): PendingItem {
+  const shown = (text: string): string => neutralizeText(text, { keepLineBreaks: true });
   return {
     id: request.id,
-    client: request.clientName || request.clientId,
-    server: request.server,
-    tool: request.originalName,
+    client: shown(request.clientName || request.clientId),
+    server: shown(request.server),
+    tool: shown(request.originalName),
     qualifiedName: request.tool,
-    argumentsJson: JSON.stringify(request.arguments, null, 2),
-    argumentsSummary: summariseArguments(request.arguments),
-    ...(request.additionalInfo ? { additionalInfo: request.additionalInfo } : {}),
+    argumentsJson: shown(JSON.stringify(request.arguments, null, 2)),
+    argumentsSummary: neutralizeText(summariseArguments(request.arguments)),
+    ...(request.additionalInfo ? { additionalInfo: shown(request.additionalInfo) } : {}),
     ...(request.rule ? { matchedRule: request.rule.id } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
     createdAt: request.createdAt,
