@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers that tests drive into .tools/ (ignored by git), so that a fresh
 # machine needs nothing installed by hand. Each component is idempotent.
-#   bash scripts/install-tools.sh [node24] [skills] [chromium] ...
+#   bash scripts/install-tools.sh [node24] [skills] [chromium] ... [bench_peers]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -74,6 +74,15 @@ filesystem_server() {
   if grep -q '"version": "2025.8.21"' "$tools/server-filesystem/node_modules/@modelcontextprotocol/server-filesystem/package.json" 2>/dev/null; then return; fi
   mkdir -p "$tools/server-filesystem"
   (cd "$tools/server-filesystem" && npm init -y >/dev/null && npm i --no-save @modelcontextprotocol/server-filesystem@2025.8.21 zod@3 >/dev/null)
+}
+
+bench_peers() {
+  # The proxies `npm run bench` measures Gatehouse against (not installed by `npm test`).
+  local dir="$tools/bench-peers/node_modules"
+  if grep -q '"version": "4.0.0"' "$dir/supergateway/package.json" 2>/dev/null \
+    && grep -q '"version": "6.7.19"' "$dir/mcp-proxy/package.json" 2>/dev/null; then return; fi
+  mkdir -p "$tools/bench-peers"
+  (cd "$tools/bench-peers" && npm init -y >/dev/null && npm i --no-save supergateway@4.0.0 mcp-proxy@6.7.19 >/dev/null)
 }
 
 conformance() {

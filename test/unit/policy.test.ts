@@ -256,6 +256,23 @@ describe('evaluatePolicy', () => {
     assert.deepEqual(verdict.rule, { id: 'r9', tool: '*', decision: 'allow', reason: 'trusted' });
     assert.deepEqual(verdict.suspended, { ruleOrGrantId: 'r9', recorded: FP_OLD, current: FP_NEW });
   });
+
+  it('decides the same with more globs than the shared glob cache holds, and alternating paths', () => {
+    // 1,500 tool globs and 300 path globs: more than the bounded cache keeps, so compiled globs
+    // are reused per rule; the path readings memo must follow a changing argument.
+    const rules: PolicyFileInput['rules'] = [];
+    for (let i = 0; i < 1_500; i++) rules.push({ tool: `svc${i}__*`, decision: 'allow' });
+    for (let i = 0; i < 300; i++) rules.push({ tool: 'fs__*', when: { path: { glob: `/srv/${i}/**` } }, decision: 'deny' });
+    rules.push({ tool: 'fs__read', decision: 'allow' });
+    const policy = parsePolicy({ rules });
+    const tool = writeTool({ server: 'fs', name: 'read' });
+    for (let round = 0; round < 3; round++) {
+      assert.equal(evaluatePolicy(policy, tool, { path: '/home/me/a.txt' }).decision, 'allow');
+      assert.equal(evaluatePolicy(policy, tool, { path: '/srv/299/x/../y' }).decision, 'deny');
+      assert.equal(evaluatePolicy(policy, tool, { path: '/srv/7/deep/file' }).rule?.id, 'rule-1508');
+      assert.equal(evaluatePolicy(policy, writeTool({ server: 'svc1499', name: 'x' }), {}).rule?.id, 'rule-1500');
+    }
+  });
 });
 
 describe('policy.json schema', () => {

@@ -220,6 +220,32 @@ export function toolGlobMatches(glob: string, qualifiedName: string): boolean {
   return globToRegExp(glob.normalize('NFC'), false).test(qualifiedName.normalize('NFC'));
 }
 
+/**
+ * Each rule's compiled globs, held as long as the parsed policy that owns them. `globCache` is
+ * bounded and cleared when full, so a policy with more globs than that bound would recompile
+ * every one of them on every call.
+ */
+const ruleToolRegex = new WeakMap<PolicyRule, RegExp>();
+const matcherGlobRegex = new WeakMap<MatcherObject, RegExp>();
+
+function ruleToolMatches(rule: PolicyRule, nfcQualifiedName: string): boolean {
+  let regex = ruleToolRegex.get(rule);
+  if (!regex) {
+    regex = globToRegExp(rule.tool.normalize('NFC'), false);
+    ruleToolRegex.set(rule, regex);
+  }
+  return regex.test(nfcQualifiedName);
+}
+
+function matcherGlob(matcher: MatcherObject, glob: string): RegExp {
+  let regex = matcherGlobRegex.get(matcher);
+  if (!regex) {
+    regex = globToRegExp(glob.normalize('NFC'));
+    matcherGlobRegex.set(matcher, regex);
+  }
+  return regex;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Matching arguments
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +433,8 @@ function allowLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
   if (object.glob !== undefined) {
     if (typeof leaf !== 'string') return false;
     const glob = object.glob;
-    if (!pathReadings(leaf, 'allow').some((reading) => globMatches(glob, reading))) return false;
+    const regex = matcherGlob(object, glob);
+    if (!pathReadings(leaf, 'allow').some((reading) => regex.test(reading))) return false;
   }
   if (object.prefix !== undefined) {
     if (typeof leaf !== 'string' || leaf.includes('\0')) return false;
@@ -474,8 +501,8 @@ function conditionHolds(args: Record<string, unknown>, dottedPath: string, match
   return mode === 'allow' ? leaves.every((leaf) => allowLeafMatches(object, leaf)) : leaves.some((leaf) => restrictLeafMatches(object, leaf));
 }
 
-function ruleMatches(rule: PolicyRule, qualifiedName: string, args: Record<string, unknown>): boolean {
-  if (!toolGlobMatches(rule.tool, qualifiedName)) return false;
+function ruleMatches(rule: PolicyRule, nfcQualifiedName: string, args: Record<string, unknown>): boolean {
+  if (!ruleToolMatches(rule, nfcQualifiedName)) return false;
   const mode: MatchMode = rule.decision === 'allow' ? 'allow' : 'restrict';
   return Object.entries(rule.when ?? {}).every(([dottedPath, matcher]) => conditionHolds(args, dottedPath, matcher, mode));
 }
@@ -556,10 +583,11 @@ export function defaultVerdict(policy: PolicyFile, tool: PolicyTool): PolicyVerd
  */
 export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Record<string, unknown>): PolicyVerdict {
   const name = tool.exposedName ?? qualifiedToolName(tool.server, tool.name);
+  const nfcName = name.normalize('NFC');
   // A deny or ask rule written for the raw name still restricts the tool it named; an allow only
   // ever counts for the name the agent sees, so it never reaches a tool the human did not see named.
-  const legacy = tool.legacyName;
-  const matching = policy.rules.filter((rule) => ruleMatches(rule, name, args ?? {}) || (legacy !== undefined && rule.decision !== 'allow' && ruleMatches(rule, legacy, args ?? {})));
+  const legacy = tool.legacyName?.normalize('NFC');
+  const matching = policy.rules.filter((rule) => ruleMatches(rule, nfcName, args ?? {}) || (legacy !== undefined && rule.decision !== 'allow' && ruleMatches(rule, legacy, args ?? {})));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');

@@ -1,0 +1,53 @@
+/**
+ * `npx tsx bench/profile.ts`: CPU profile of `gatehouse serve` on the allowed-call path. Starts
+ * the gateway under `--cpu-prof`, drives BENCH_CALLS (default 3000) allowed calls from 16 lean
+ * clients, stops it (the profile is written on exit) and prints self time by function and by
+ * module. Keep the .cpuprofile (printed path) to open it in a flame graph viewer.
+ * BENCH_PROFILE=catalog profiles `tools/list` over 20 upstreams × 250 tools instead
+ * (BENCH_CALLS lists, default 30).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { leanSession } from './leanClient';
+import { NODE, ROOT, UPSTREAM, gatehouseHome, startGatehouse } from './systems';
+import type { ServersFile } from './systems';
+import { summarise } from './profileSummary';
+
+const CATALOG = process.env.BENCH_PROFILE === 'catalog';
+const CALLS = Number(process.env.BENCH_CALLS ?? (CATALOG ? 30 : 3000));
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-prof-'));
+  const servers: ServersFile = { servers: {} };
+  if (CATALOG) {
+    for (let i = 0; i < 20; i++) servers.servers[`s${i}`] = { type: 'stdio', command: NODE, args: [path.join(ROOT, 'bench/upstreamManyTools.mjs'), '250'] };
+  } else {
+    servers.servers.local = { type: 'stdio', command: UPSTREAM[0], args: UPSTREAM.slice(1) };
+  }
+  const home = gatehouseHome(servers, [{ tool: 'local__echo', decision: 'allow' }]);
+  const gh = await startGatehouse(home, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], upstreams: Object.keys(servers.servers).length });
+  const sessions = await Promise.all(Array.from({ length: CATALOG ? 1 : CLIENTS }, () => leanSession(gh.url, gh.headers)));
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    sessions.map(async (session) => {
+      while (next < CALLS) {
+        const i = next++;
+        const response = CATALOG ? await session.request('tools/list', {}) : await session.request('tools/call', { name: 'local__echo', arguments: { text: `call ${i}` } });
+        if (response.error) throw new Error(response.error.message);
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  await Promise.all(sessions.map((s) => s.close()));
+  await gh.stop();
+  const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  console.log(`${CALLS} ${CATALOG ? 'tools/list over 5,000 tools from 1' : `allowed calls from ${CLIENTS}`} lean clients in ${elapsed.toFixed(0)} ms (${((CALLS / elapsed) * 1000).toFixed(0)} calls/s); profile ${path.join(dir, file)}\n`);
+  summarise(path.join(dir, file), CALLS);
+  fs.rmSync(home.home, { recursive: true, force: true });
+}
+
+main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });
