@@ -134,6 +134,17 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
         const body: unknown = request.method === 'POST' ? await request.json().catch(() => undefined) : undefined;
         return jsonRpcError(404, -32001, 'Session not found: it expired or was closed. Start a new session with initialize.', requestId(body));
       }
+      if (request.method === 'POST' && /^application\/json\b/i.test(request.headers.get('content-type') ?? '')) {
+        // Read here rather than by the SDK, which reads `request.body` and so makes the Node
+        // adapter build a full web Request for every call.
+        let parsedBody: unknown;
+        try {
+          parsedBody = await request.json();
+        } catch {
+          return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
+        }
+        return this.track(session, () => session.transport.handleRequest(request, { parsedBody }));
+      }
       return this.track(session, () => session.transport.handleRequest(request));
     }
 
