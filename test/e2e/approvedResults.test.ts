@@ -1,12 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import type { HumanDecision } from '../../src/core/approvals/humanDecision';
-import { describeChild, runChild, runGatehouse } from '../helpers/cliRun';
+import { agentCliEnv, describeChild, runChild, runGatehouse } from '../helpers/cliRun';
 import { DEFAULT_TOOL_TIMEOUT_SEC, desiredCodexEntry } from '../../src/core/clients/codex';
 import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
-import { everythingServer, REPO_ROOT, startTestGatehouse, tempDir, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { everythingServer, humanWhoDecides, REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
 import { MockAnthropic, text, toolResults, toolUse, type MessagesRequest } from '../helpers/mockAnthropic';
 import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
 
@@ -77,20 +76,6 @@ const SCENARIOS: Scenario[] = [
 
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The human: decides each held call once a client is waiting on it with await_approval. */
-function humanWhoDecides(th: TestGatehouse, decision: HumanDecision): { decided: ApprovalRequest[]; stop(): void } {
-  const decided: ApprovalRequest[] = [];
-  const onRequested = (request: ApprovalRequest): void => {
-    void (async () => {
-      await until(() => th.gatehouse.approvals.waitingCount() > 0, 50);
-      const result = th.gatehouse.decide(request.id, decision);
-      if (result.ok) decided.push(result.request);
-    })();
-  };
-  th.gatehouse.approvals.on('requested', onRequested);
-  return { decided, stop: () => th.gatehouse.approvals.off('requested', onRequested) };
 }
 
 describe('approved results reach the model through Codex and Claude Code', function () {
@@ -175,21 +160,8 @@ describe('approved results reach the model through Codex and Claude Code', funct
     });
 
     function claudeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        HOME: home,
-        GATEHOUSE_HOME: th.home,
-        NO_COLOR: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        // Lists MCP tools to the model directly instead of behind Claude Code's tool search.
-        ENABLE_TOOL_SEARCH: 'false',
-        ...extra,
-      };
-      for (const name of ['ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'XDG_CONFIG_HOME', 'GATEHOUSE_TOKEN']) delete env[name];
-      return env;
+      // ENABLE_TOOL_SEARCH=false lists MCP tools to the model directly instead of behind Claude Code's tool search.
+      return agentCliEnv(home, th.home, { ENABLE_TOOL_SEARCH: 'false', ...extra });
     }
 
     for (const scenario of SCENARIOS) {

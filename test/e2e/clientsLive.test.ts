@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeChild, runChild, runGatehouse, type ChildResult } from '../helpers/cliRun';
+import { agentCliEnv, describeChild, runChild, runGatehouse, type ChildResult } from '../helpers/cliRun';
 import { REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
 
 /**
@@ -35,21 +35,7 @@ describe('the real Claude Code and Gemini CLIs reach the running gateway after `
 
   /** A user's environment: the temp HOME, no real credentials, nothing that phones home. */
   function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      HOME: home,
-      GATEHOUSE_HOME: th.home,
-      NO_COLOR: '1',
-      DISABLE_TELEMETRY: '1',
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_ERROR_REPORTING: '1',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      GEMINI_CLI_NO_RELAUNCH: 'true',
-      ...extra,
-    };
-    for (const secret of ['ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENAI_API_KEY', 'XDG_CONFIG_HOME']) delete env[secret];
-    if (!('GATEHOUSE_TOKEN' in extra)) delete env.GATEHOUSE_TOKEN;
-    return env;
+    return agentCliEnv(home, th.home, extra);
   }
 
   async function connect(client: string, auth: 'env' | 'header' | 'oauth' = 'env'): Promise<ChildResult> {

@@ -17,7 +17,7 @@ import {
   type CodexRun,
   type CodexSandbox,
 } from '../helpers/codexHarness';
-import { startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { humanWhoDecides, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
 import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
 
 /**
@@ -62,22 +62,6 @@ function demoModel(note: { name: string; content: string }): DemoScript {
     (request) => [assistantMessage(`await_approval answered: ${remember(request, 'call_await')}`)],
   ]);
   return { model, outputs };
-}
-
-/** The human: decides each held call once Codex is waiting on it with await_approval. */
-function humanWhoDecides(th: TestGatehouse, decision: HumanDecision): { decided: ApprovalRequest[]; stop(): void } {
-  const decided: ApprovalRequest[] = [];
-  const onRequested = (request: ApprovalRequest): void => {
-    void (async () => {
-      const deadline = Date.now() + 60_000;
-      // The gate listens to 'decided' itself; one more listener is await_approval waiting.
-      await until(() => th.gatehouse.approvals.waitingCount() > 0 || Date.now() > deadline, 50);
-      const result = th.gatehouse.decide(request.id, decision);
-      if (result.ok) decided.push(result.request);
-    })();
-  };
-  th.gatehouse.approvals.on('requested', onRequested);
-  return { decided, stop: () => th.gatehouse.approvals.off('requested', onRequested) };
 }
 
 describe('the mission demo: the real Codex CLI writes a note through Gatehouse after a human decides', function () {

@@ -58,3 +58,27 @@ export function describeChild(name: string, result: ChildResult): string {
 export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ChildResult> {
   return runChild(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], { env, timeoutMs });
 }
+
+/**
+ * A user's environment for the agent CLIs (Claude Code, Gemini CLI) in a test: its own HOME and
+ * Gatehouse home, no real credentials, nothing that phones home. `GATEHOUSE_TOKEN` only if given.
+ */
+export function agentCliEnv(home: string, gatehouseHome: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    GATEHOUSE_HOME: gatehouseHome,
+    NO_COLOR: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    GEMINI_CLI_NO_RELAUNCH: 'true',
+    ...extra,
+  };
+  for (const secret of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENAI_API_KEY', 'XDG_CONFIG_HOME']) {
+    if (!(secret in extra)) delete env[secret];
+  }
+  if (!('GATEHOUSE_TOKEN' in extra)) delete env.GATEHOUSE_TOKEN;
+  return env;
+}

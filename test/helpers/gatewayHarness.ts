@@ -8,6 +8,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { getRequestListener } from '@hono/node-server';
+import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import type { HumanDecision } from '../../src/core/approvals/humanDecision';
 import { Gateway, type GatewayOptions } from '../../src/core/gateway/gateway';
 import { Gatehouse, type GatehouseOptions } from '../../src/core/gatehouse';
 import { watchFile } from '../../src/core/store/watch';
@@ -152,4 +154,22 @@ export async function startTestGatehouse(options: { servers?: Record<string, unk
   await gatehouse.start();
   await gatehouse.gateway.upstreams.settled();
   return { gatehouse, home, key, url: gatehouse.gateway.url, close: () => gatehouse.stop() };
+}
+
+/**
+ * The human of an end-to-end test: decides each held call once a client waits on it with
+ * await_approval (the gate listens to 'decided' itself; one more listener is the waiting agent).
+ */
+export function humanWhoDecides(th: TestGatehouse, decision: HumanDecision): { decided: ApprovalRequest[]; stop(): void } {
+  const decided: ApprovalRequest[] = [];
+  const onRequested = (request: ApprovalRequest): void => {
+    void (async () => {
+      const deadline = Date.now() + 60_000;
+      await until(() => th.gatehouse.approvals.waitingCount() > 0 || Date.now() > deadline, 50);
+      const result = th.gatehouse.decide(request.id, decision);
+      if (result.ok) decided.push(result.request);
+    })();
+  };
+  th.gatehouse.approvals.on('requested', onRequested);
+  return { decided, stop: () => th.gatehouse.approvals.off('requested', onRequested) };
 }
