@@ -38,6 +38,10 @@ describe('approval page in a real browser (Debian Chromium)', function () {
     const page = await context.newPage();
     await page.goto(String(held.approval_url), { timeout: 15_000 });
     assert.match(await page.content(), /This page is read-only/, 'unpaired, the page only explains how to decide');
+    // Times in the reader's own zone, as the browser formats them, with the ISO text in the tooltip.
+    const expires = await page.locator('time').last().evaluate((el) => ({ shown: el.textContent ?? '', iso: el.getAttribute('datetime') ?? '' }));
+    assert.equal(expires.shown, await page.evaluate((iso) => new Date(iso).toLocaleString(), expires.iso));
+    assert.notEqual(expires.shown, expires.iso);
 
     await page.goto(th.gatehouse.createPairingLink(), { timeout: 15_000 });
     await page.waitForURL(/\/approvals$/, { timeout: 15_000 });

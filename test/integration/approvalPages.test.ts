@@ -141,6 +141,7 @@ describe('approval pages: a paired browser decides', function () {
     assert.match(body, /demo › write_note/);
     assert.doesNotMatch(body, /<form/);
     assert.doesNotMatch(body, /name="csrf"/);
+    assert.match(body, /<dt>Expires<\/dt><dd><time datetime="\d{4}-\d\d-\d\dT[^"]+Z">/, 'times are marked up for the script that shows them in local time');
     assert.match(body, /Approve in your editor's notification, in the <code>gatehouse serve<\/code> terminal, or pair this browser from the editor with <strong>Gatehouse: Pair Browser<\/strong>/);
     const list = await (await new TestBrowser(base).get('/approvals')).text();
     assert.match(list, /not paired/);

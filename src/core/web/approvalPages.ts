@@ -96,6 +96,13 @@ function describeDecision(request: ApprovalRequest): Html | string {
   return markup`<p>${decision.kind === 'approve' ? 'Approved' : 'Denied'}${how}${who} via ${shown(decision.channel)} at ${decision.at}.${reason}</p>`;
 }
 
+/** An ISO time that the page's script shows in the reader's own time zone (the ISO text stays in the tooltip). */
+function timeOf(iso: string): Html {
+  return markup`<time datetime="${iso}">${iso}</time>`;
+}
+
+const LOCAL_TIMES_SCRIPT = `(function(){document.querySelectorAll('time[datetime]').forEach(function(t){var iso=t.getAttribute('datetime');var d=new Date(iso);if(isNaN(d.getTime()))return;t.textContent=d.toLocaleString();t.title=iso;});})();`;
+
 const COUNTDOWN_SCRIPT = `(function(){var el=document.getElementById('countdown');if(!el)return;var end=Date.parse(el.getAttribute('data-expires'));
 function tick(){var s=Math.max(0,Math.round((end-Date.now())/1000));el.textContent=s>0?'('+Math.floor(s/60)+':'+String(s%60).padStart(2,'0')+' left)':'(expired: reload the page)';if(s>0)setTimeout(tick,1000);}tick();})();`;
 
@@ -116,8 +123,8 @@ export function approvalPage(request: ApprovalRequest, view: { readonly paired: 
     details.push(markup`<dt>Matched rule</dt><dd>${shown(rule.decision)} ${shown(rule.tool)} <span class="muted">(${shown(rule.id)})</span>${rule.reason ? `: ${shown(rule.reason)}` : ''}</dd>`);
   }
   if (request.reason) details.push(markup`<dt>Why it was held</dt><dd>${shown(request.reason)}</dd>`);
-  details.push(markup`<dt>Requested</dt><dd>${request.createdAt}</dd>`);
-  details.push(markup`<dt>Expires</dt><dd>${request.expiresAt}${pending ? markup` <span id="countdown" data-expires="${request.expiresAt}"></span>` : ''}</dd>`);
+  details.push(markup`<dt>Requested</dt><dd>${timeOf(request.createdAt)}</dd>`);
+  details.push(markup`<dt>Expires</dt><dd>${timeOf(request.expiresAt)}${pending ? markup` <span id="countdown" data-expires="${request.expiresAt}"></span>` : ''}</dd>`);
   details.push(markup`<dt>Request id</dt><dd><code>${shown(request.id)}</code></dd>`);
 
   let decide: Html | string = '';
@@ -137,8 +144,8 @@ export function approvalPage(request: ApprovalRequest, view: { readonly paired: 
 <h2>Arguments</h2>
 <pre>${neutralizeText(JSON.stringify(request.arguments, null, 2), { keepLineBreaks: true })}</pre>
 ${decide}`;
-  const script = pending ? COUNTDOWN_SCRIPT + (view.paired ? FILL_DECISION_KEY_SCRIPT : '') : undefined;
-  return layout(`${request.server} › ${request.originalName}`, body, script ? { nonce, script } : {});
+  const script = LOCAL_TIMES_SCRIPT + (pending ? COUNTDOWN_SCRIPT + (view.paired ? FILL_DECISION_KEY_SCRIPT : '') : '');
+  return layout(`${request.server} › ${request.originalName}`, body, { nonce, script });
 }
 
 /** `GET /approvals` for a paired browser. */
