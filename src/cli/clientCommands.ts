@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { codexSandboxWarning } from '../core/clients/codexSandbox';
 import * as path from 'node:path';
 import { claudeSettingsPath, planClaudePermissions } from '../core/clients/claude';
 import { CLIENTS, clientWriter } from '../core/clients/clientWriters';
@@ -134,6 +135,10 @@ export function registerClientCommands(program: Command, ctx: ClientCommandConte
       const label = displayPath(writer.file, ctx.home);
       const plan = writer.connect(readTextIfExists(writer.file), { url, auth: options.auth, apiKey: options.apiKey, force: options.force, label, ...(entryName ? { entryName } : {}) });
       runPlan(ctx, writer.file, plan, Boolean(options.dryRun));
+      if (client === 'codex') {
+        const warning = codexSandboxWarning(readTextIfExists(writer.file), gatehouseHome(ctx), ctx.env.TMPDIR);
+        if (warning) ctx.out(`Warning: ${warning}`);
+      }
       if (client === 'claude' && options.allowRule) {
         const settings = claudeSettingsPath(ctx.home);
         runPlan(ctx, settings, planClaudePermissions(readTextIfExists(settings), true, displayPath(settings, ctx.home)), Boolean(options.dryRun));
