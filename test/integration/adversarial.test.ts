@@ -44,24 +44,33 @@ describe('adversarial: a same-user agent cannot get a call run without the human
 
   const noteFile = (home: string, name: string): string => path.join(home, 'demo', name);
 
+  /**
+   * What an agent with write access to the home does while the gateway is stopped: a call is held,
+   * the gateway stops, and the agent edits that request in pending.json. Returns its id and key.
+   */
+  async function forgeHeldRequest(home: string, name: string, forge: (request: Record<string, unknown>) => void): Promise<{ id: string; key: string }> {
+    const first = await start(home);
+    const held = structuredOf(await callTool(first.client, 'demo__write_note', { name, content: name }));
+    assert.equal(held.status, 'approval_required');
+    const id = String(held.request_id);
+    await first.client.close();
+    await first.th.close();
+    const file = path.join(home, 'pending.json');
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: Record<string, unknown>[] };
+    forge(saved.requests.find((r) => r.id === id)!);
+    fs.writeFileSync(file, JSON.stringify(saved));
+    return { id, key: first.key };
+  }
+
   describe('forged approvals from disk', function () {
     it('an approval written into pending.json while the gateway was stopped goes back to the human and does not run', async function () {
       const home = tempDir();
-      const first = await start(home);
-      const held = structuredOf(await callTool(first.client, 'demo__write_note', { name: 'forged.txt', content: 'forged' }));
-      assert.equal(held.status, 'approval_required');
-      const id = String(held.request_id);
-      await first.client.close();
-      await first.th.close();
+      const { id, key } = await forgeHeldRequest(home, 'forged.txt', (forged) => {
+        forged.status = 'approved';
+        forged.decision = { kind: 'approve', scope: 'once', channel: 'editor', at: new Date().toISOString() };
+      });
 
-      const file = path.join(home, 'pending.json');
-      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: Record<string, unknown>[] };
-      const forged = saved.requests.find((r) => r.id === id)!;
-      forged.status = 'approved';
-      forged.decision = { kind: 'approve', scope: 'once', channel: 'editor', at: new Date().toISOString() };
-      fs.writeFileSync(file, JSON.stringify(saved));
-
-      const second = await start(home, { key: first.key });
+      const second = await start(home, { key });
       second.th.gatehouse.awaitWindowMs = 100;
       const answer = structuredOf(await callTool(second.client, 'await_approval', { request_id: id }));
       assert.equal(answer.status, 'pending', 'the forged approval is not honoured');
@@ -74,27 +83,20 @@ describe('adversarial: a same-user agent cannot get a call run without the human
 
       const events = readAudit(home).filter((e) => e.requestId === id).map((e) => e.event);
       assert.deepEqual(events, ['held', 'reopened'], 'the audit log shows the reopening, and no execution');
-      const onDisk = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: { id: string; status: string }[] };
+      const onDisk = JSON.parse(fs.readFileSync(path.join(home, 'pending.json'), 'utf8')) as { requests: { id: string; status: string }[] };
       assert.equal(onDisk.requests.find((r) => r.id === id)?.status, 'pending', 'pending.json is corrected too');
     });
 
     it('a forged decision.scope and other stored text are escaped on the approval page, and injected csrf fields stay empty', async function () {
       const home = tempDir();
-      const first = await start(home);
-      const held = structuredOf(await callTool(first.client, 'demo__write_note', { name: 'x.txt', content: 'x' }));
-      const id = String(held.request_id);
-      await first.client.close();
-      await first.th.close();
-      const file = path.join(home, 'pending.json');
-      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: Record<string, unknown>[] };
-      const forged = saved.requests.find((r) => r.id === id)!;
       const injection = '"><form method=post action="/approvals/x/decide"><input name=csrf><button name=decision value=once>ok</button></form><script>alert(1)</script>';
-      forged.status = 'denied';
-      forged.decision = { kind: 'deny', scope: injection, reason: injection, channel: injection, by: injection, at: new Date().toISOString() };
-      forged.clientName = `evil\u202e${injection}`;
-      fs.writeFileSync(file, JSON.stringify(saved));
+      const { id, key } = await forgeHeldRequest(home, 'x.txt', (forged) => {
+        forged.status = 'denied';
+        forged.decision = { kind: 'deny', scope: injection, reason: injection, channel: injection, by: injection, at: new Date().toISOString() };
+        forged.clientName = `evil\u202e${injection}`;
+      });
 
-      const second = await start(home, { key: first.key });
+      const second = await start(home, { key });
       const browser = new TestBrowser(`http://127.0.0.1:${second.th.gatehouse.gateway.port}`);
       assert.equal((await browser.open(second.th.gatehouse.createPairingLink())).status, 200);
       const body = await (await browser.get(`/approvals/${id}`)).text();
