@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { ScriptedModelServer, type Step } from './scriptedModelServer';
 
 /**
  * A scripted stand-in for the Anthropic Messages API, so the real Claude Code CLI can run offline
@@ -18,7 +18,7 @@ export interface MessagesRequest {
   readonly tools?: Array<{ name: string }>;
   readonly [key: string]: unknown;
 }
-export type MessagesStep = ContentBlock[] | ((request: MessagesRequest) => ContentBlock[]);
+export type MessagesStep = Step<MessagesRequest, ContentBlock[]>;
 
 export function toolUse(name: string, input: Record<string, unknown>, id = `toolu_${name.replace(/\W/g, '_')}`): ContentBlock {
   return { type: 'tool_use', id, name, input };
@@ -46,36 +46,17 @@ export function toolResults(request: MessagesRequest): Map<string, string> {
   return results;
 }
 
-export class MockAnthropic {
-  readonly requests: MessagesRequest[] = [];
-  private readonly server: http.Server;
-  private step = 0;
-
-  constructor(
-    private readonly script: readonly MessagesStep[],
-    private readonly fallback: MessagesStep = [text('(the scripted model has nothing more to say)')],
-  ) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this.baseUrl;
+export class MockAnthropic extends ScriptedModelServer<MessagesRequest, ContentBlock[]> {
+  constructor(script: readonly MessagesStep[], fallback: MessagesStep = [text('(the scripted model has nothing more to say)')]) {
+    super(script, fallback);
   }
 
   /** For `ANTHROPIC_BASE_URL`. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.origin;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+  protected handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
     const url = req.url ?? '';
     if (req.method === 'POST' && url.startsWith('/v1/messages/count_tokens')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input_tokens: 1 }));
@@ -87,19 +68,12 @@ export class MockAnthropic {
     }
     let request: MessagesRequest;
     try {
-      request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesRequest;
+      request = JSON.parse(body) as MessagesRequest;
     } catch {
       res.writeHead(400).end();
       return;
     }
-    let blocks: ContentBlock[];
-    if (request.tools?.length) {
-      this.requests.push(request);
-      const step = this.script[this.step++] ?? this.fallback;
-      blocks = typeof step === 'function' ? step(request) : step;
-    } else {
-      blocks = [text('ok')];
-    }
+    const blocks = request.tools?.length ? this.nextOutput(request) : [text('ok')];
     this.stream(res, request, blocks);
   }
 

@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { ScriptedModelServer, type Step } from './scriptedModelServer';
 
 /**
  * A scripted stand-in for the OpenAI Responses API, so the real Codex CLI can run offline. This is
@@ -16,7 +16,7 @@ export interface ResponsesRequest {
   readonly tools?: ResponseItem[];
   readonly [key: string]: unknown;
 }
-export type ScriptStep = ResponseItem[] | ((request: ResponsesRequest) => ResponseItem[]);
+export type ScriptStep = Step<ResponsesRequest, ResponseItem[]>;
 
 /** An MCP tool call as Codex 0.171 expects it: the namespace is `mcp__<server>`, the name the tool's own. */
 export function functionCall(namespace: string, name: string, args: Record<string, unknown>, callId = `call_${name}`): ResponseItem {
@@ -36,27 +36,14 @@ export function functionOutputs(request: ResponsesRequest): Map<string, unknown>
 
 const ZERO_USAGE = { input_tokens: 0, input_tokens_details: null, output_tokens: 0, output_tokens_details: null, total_tokens: 0 };
 
-export class MockModel {
-  readonly requests: ResponsesRequest[] = [];
-  private readonly server: http.Server;
-  private step = 0;
-
-  constructor(
-    private readonly script: readonly ScriptStep[],
-    /** What to answer once the script has run out. */
-    private readonly fallback: ScriptStep = [assistantMessage('(the scripted model has nothing more to say)')],
-  ) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this.baseUrl;
+export class MockModel extends ScriptedModelServer<ResponsesRequest, ResponseItem[]> {
+  constructor(script: readonly ScriptStep[], fallback: ScriptStep = [assistantMessage('(the scripted model has nothing more to say)')]) {
+    super(script, fallback);
   }
 
   /** The `base_url` for `[model_providers.mock]`. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return `${this.origin}/v1`;
   }
 
   /** A `config.toml` preamble that points Codex at this model (TESTING.md). */
@@ -80,28 +67,19 @@ export class MockModel {
     ].join('\n');
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+  protected handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
     if (req.method !== 'POST' || !req.url?.endsWith('/responses')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `mock model: no ${req.method} ${req.url}` } }));
       return;
     }
     let request: ResponsesRequest;
     try {
-      request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ResponsesRequest;
+      request = JSON.parse(body) as ResponsesRequest;
     } catch {
       res.writeHead(400).end();
       return;
     }
-    this.requests.push(request);
-    const step = this.script[this.step++] ?? this.fallback;
-    const items = typeof step === 'function' ? step(request) : step;
+    const items = this.nextOutput(request);
     const id = `resp_${this.requests.length}`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const send = (type: string, data: Record<string, unknown>): void => {
