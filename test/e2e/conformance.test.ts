@@ -2,9 +2,8 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
+import { listenOnLoopback, REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
 import { freePort } from '../helpers/ports';
 
 // The official MCP conformance suite (`@modelcontextprotocol/conformance`, Node 22+, installed into
@@ -51,7 +50,7 @@ const passed = (checks: Check[]): boolean => checks.length > 0 && checks.every((
  */
 async function startKeyHop(target: { port: number; path: string }, key: string): Promise<{ url: string; close(): Promise<void> }> {
   let hopPort = 0;
-  const server = http.createServer((request, response) => {
+  const hop = await listenOnLoopback((request, response) => {
     const headers = { ...request.headers, authorization: `Bearer ${key}` };
     if (headers.host === `127.0.0.1:${hopPort}` || headers.host === `localhost:${hopPort}`) headers.host = `127.0.0.1:${target.port}`;
     const upstream = http.request({ host: '127.0.0.1', port: target.port, method: request.method, path: target.path, headers }, (answer) => {
@@ -61,16 +60,8 @@ async function startKeyHop(target: { port: number; path: string }, key: string):
     upstream.on('error', () => response.destroy());
     request.pipe(upstream);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hopPort = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${hopPort}/mcp`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  hopPort = hop.port;
+  return { url: hop.url, close: hop.close };
 }
 
 describe('the MCP conformance suite: server-everything behind /mcp/<server> passes what it passes directly', function () {

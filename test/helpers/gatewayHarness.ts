@@ -106,10 +106,16 @@ export async function startHttpUpstream(register: (server: McpServer) => void, o
     await server.connect(transport);
     return transport.handleRequest(request);
   });
+  return listenOnLoopback(listener);
+}
+
+/** Serves `listener` on an ephemeral loopback port; `url` is its `/mcp`, and `close` ends every connection. */
+export async function listenOnLoopback(listener: http.RequestListener): Promise<{ port: number; url: string; close(): Promise<void> }> {
   const server = http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    port,
     url: `http://127.0.0.1:${port}/mcp`,
     close: () =>
       new Promise<void>((resolve) => {

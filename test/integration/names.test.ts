@@ -1,12 +1,10 @@
 import * as assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, CallToolResultSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getRequestListener } from '@hono/node-server';
-import { connectClient, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
+import { connectClient, listenOnLoopback, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
 
 /**
  * A real HTTP MCP upstream that lists exactly the tools given, raw (names with spaces or dots, a
@@ -21,16 +19,7 @@ async function rawToolsUpstream(tools: Record<string, unknown>[]): Promise<{ url
     await server.connect(transport);
     return transport.handleRequest(request);
   });
-  const server = http.createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(listener);
 }
 
 const tool = (name: string, inputSchema: unknown = { type: 'object', properties: {} }): Record<string, unknown> => ({ name, description: `the tool ${name}`, inputSchema });
