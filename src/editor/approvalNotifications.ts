@@ -6,6 +6,7 @@ import { neutralizeText } from '../core/displayText';
 import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
+import { commandLink, showPersistentNotification, type PersistentNotification } from './persistentNotification';
 import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText } from './promptText';
 import type { NotificationsMode } from './settings';
 
@@ -37,10 +38,6 @@ export const PromptCommand = {
 
 const channelNames: Record<string, string> = { editor: 'in the editor', browser: 'in the browser', terminal: 'in the serve terminal' };
 
-interface OpenPrompt {
-  close(): void;
-}
-
 /**
  * Keeps every held call in front of the person until it is decided or expires. A toast would
  * hide after a few seconds and could never be withdrawn, so each prompt is a progress
@@ -56,8 +53,8 @@ interface OpenPrompt {
 export class ApprovalNotifier extends Disposable {
   private readonly burst = new NotificationBurst();
   private summaryTimer: NodeJS.Timeout | undefined;
-  private readonly prompts = new Map<string, OpenPrompt>();
-  private summary: (OpenPrompt & { update(count: number): void }) | undefined;
+  private readonly prompts = new Map<string, PersistentNotification>();
+  private summary: { close(): void; update(count: number): void } | undefined;
   private readonly nonce = crypto.randomBytes(16).toString('hex');
 
   constructor(
@@ -126,30 +123,16 @@ export class ApprovalNotifier extends Disposable {
       this.summary.update(count);
       return;
     }
-    const show = link('Show', PromptCommand.showAll, [this.nonce]);
-    this.summary = this.persistent(`${waitingText(count)} ${show}`, (report) => ({
-      update: (next: number) => report(`${waitingText(next)} ${show}`),
-    }));
+    const show = commandLink('Show', PromptCommand.showAll, [this.nonce]);
+    const notification = showPersistentNotification(`${waitingText(count)} ${show}`);
+    this.summary = { close: () => notification.close(), update: (next: number) => notification.update(`${waitingText(next)} ${show}`) };
   }
 
   private showRequest(request: ApprovalRequest): void {
     const args = [request.id, this.nonce];
-    const actions = [link('Approve', PromptCommand.approve, args), link('Deny', PromptCommand.deny, args), link('More…', PromptCommand.more, args)].join(' · ');
+    const actions = [commandLink('Approve', PromptCommand.approve, args), commandLink('Deny', PromptCommand.deny, args), commandLink('More…', PromptCommand.more, args)].join(' · ');
     const why = neutraliseLinks(heldBecause(request));
-    this.prompts.set(request.id, this.persistent(`${notificationText(request)}. Held because ${why}. ${actions}`, () => ({})));
-  }
-
-  /** A notification that stays until `close()`; `extra` gets a way to change its message. */
-  private persistent<T extends object>(message: string, extra: (report: (message: string) => void) => T): OpenPrompt & T {
-    let close: () => void = () => undefined;
-    let report: (message: string) => void = () => undefined;
-    const closed = new Promise<void>((resolve) => (close = resolve));
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatehouse' }, (progress) => {
-      report = (next) => progress.report({ message: next });
-      report(message);
-      return closed;
-    });
-    return { close: () => close(), ...extra((next) => report(next)) };
+    this.prompts.set(request.id, showPersistentNotification(`${notificationText(request)}. Held because ${why}. ${actions}`));
   }
 
   /** Closes the prompt of every call that is no longer pending, and the summary once none is. */
@@ -168,11 +151,6 @@ export class ApprovalNotifier extends Disposable {
       this.summary.update(pending.size);
     }
   }
-}
-
-/** A command link for a notification message; only ids and the nonce go into it. */
-function link(label: string, command: string, args: readonly string[]): string {
-  return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */

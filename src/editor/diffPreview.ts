@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigPlan } from '../core/clients/plan';
 import { Disposable } from './disposable';
+import { commandLink, showPersistentNotification } from './persistentNotification';
 import { neutraliseLinks } from './promptText';
 
 /** The command behind the Write and Cancel links; it needs the provider's nonce. */
@@ -57,21 +58,15 @@ export class DiffPreviewProvider extends Disposable implements vscode.TextDocume
   }
 
   private ask(id: number, message: string): Promise<boolean> {
-    const link = (label: string, write: boolean): string => `[${label}](command:${ANSWER_COMMAND}?${encodeURIComponent(JSON.stringify([id, this.nonce, write]))})`;
+    const link = (label: string, write: boolean): string => commandLink(label, ANSWER_COMMAND, [id, this.nonce, write]);
     return new Promise<boolean>((resolve) => {
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatehouse', cancellable: true }, (progress, token) => {
-        progress.report({ message: `${message} ${link('Write', true)} · ${link('Cancel', false)}` });
-        return new Promise<void>((done) => {
-          const answer = (write: boolean): void => {
-            this.answers.delete(id);
-            subscription.dispose();
-            done();
-            resolve(write);
-          };
-          const subscription = token.onCancellationRequested(() => answer(false));
-          this.answers.set(id, answer);
-        });
-      });
+      const answer = (write: boolean): void => {
+        this.answers.delete(id);
+        notification.close();
+        resolve(write);
+      };
+      const notification = showPersistentNotification(`${message} ${link('Write', true)} · ${link('Cancel', false)}`, () => answer(false));
+      this.answers.set(id, answer);
     });
   }
 
