@@ -219,6 +219,8 @@ function codeServerEnv(dirs: Record<'home' | 'acks' | 'gatehouseHome', string>, 
     // VS Code 1.13x honours the test `payload` only with the smoke-test driver enabled.
     VSCODE_OPTIONS: 'enable-smoke-test-driver',
     [ACK_DIR_ENV]: dirs.acks,
+    // Lets a developer run part of the suite: GATEHOUSE_VSCODE_GREP='notifications' npm run test:vscode
+    ...(process.env.GATEHOUSE_VSCODE_GREP ? { GATEHOUSE_VSCODE_GREP: process.env.GATEHOUSE_VSCODE_GREP } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ export async function run(): Promise<void> {
   const originalReporterLog = Mocha.reporters.Base.consoleLog;
   Mocha.reporters.Base.consoleLog = report;
   try {
-    const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
+    const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec', grep: process.env.GATEHOUSE_VSCODE_GREP });
     mocha.suite.emit('pre-require', globalThis, 'gatehouse-vscode-suite', mocha);
     await import('./extension.test');
     await import('./approvals.test');
