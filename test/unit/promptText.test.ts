@@ -33,7 +33,7 @@ describe('the words of a held-call prompt', () => {
 
   it('says why a call was held in plain words, not policy keys', () => {
     assert.equal(heldBecause(request({ reason: 'the tool is marked destructive; defaults.destructive is "ask"' })), 'write_note can change or delete things, and you asked to approve such tools');
-    assert.equal(heldBecause(request({ reason: 'no rule matches; defaults.other is "ask"' })), 'write_note has no rule of its own, and you asked to approve such tools');
+    assert.equal(heldBecause(request({ reason: 'no rule matches; defaults.other is "ask"' })), 'write_note is not marked read-only or destructive, and you asked to approve such tools');
     assert.equal(heldBecause(request({ reason: 'defaults.servers["demo"] is "ask"' })), 'you asked to approve every call to demo');
     assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask' } })), 'you have a rule that asks before write_note runs');
     assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask', reason: 'notes are shared' } })), 'your rule says: notes are shared');

@@ -3,7 +3,7 @@ import { errorResult, type CallContext, type CallGate, type CatalogEntry, type F
 import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
-import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
+import { addGrant, qualifiedToolName, recordedGrantArguments, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
@@ -288,7 +288,7 @@ export class ApprovalGate implements CallGate {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'allow', request.fingerprint));
     } else if (decision.kind === 'approve' && decision.scope === 'arguments') {
       this.policy.update((policy) =>
-        addGrant(policy, { tool: qualified, argumentsHash: request.argumentsHash, ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
+        addGrant(policy, { tool: qualified, argumentsHash: request.argumentsHash, ...recordedGrantArguments(request.arguments), ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
       );
     } else if (decision.kind === 'deny' && decision.scope === 'always') {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'deny'));
