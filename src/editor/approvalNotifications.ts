@@ -72,12 +72,12 @@ export class ApprovalNotifier extends Disposable {
     }
     if (channel.onDidChangePendingCount) this.register(channel.onDidChangePendingCount(() => this.withdrawSettled()));
     const decide = (decision: HumanDecision) => (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision, this.log);
+      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision);
     };
     this.register(vscode.commands.registerCommand(PromptCommand.approve, decide(decisionFor('once', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.deny, decide(decisionFor('deny', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.more, (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id, this.log);
+      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id);
     }));
     this.register(vscode.commands.registerCommand(PromptCommand.showAll, (nonce: unknown) => {
       if (nonce === this.nonce) void vscode.commands.executeCommand(CommandId.showPending);
@@ -155,17 +155,15 @@ export class ApprovalNotifier extends Disposable {
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */
-export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision, log: vscode.LogOutputChannel): Promise<void> {
+export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision): Promise<void> {
   const before = channel.findRequest(id);
   if (before && before.status !== 'pending') {
     void vscode.window.showInformationMessage(settledText(before));
     return;
   }
   const result = await channel.decideRequest(id, decision);
-  if (result.ok) {
-    log.info(`${decision.kind === 'approve' ? `Approved (${decision.scope})` : 'Denied'} ${result.request.tool} for ${result.request.clientName} (${id})`);
-    return;
-  }
+  // The window that runs the gateway logs every decision as it happens (gatewayHost.ts).
+  if (result.ok) return;
   const after = channel.findRequest(id);
   void vscode.window.showInformationMessage(after && after.status !== 'pending' ? settledText(after) : `Gatehouse: ${result.message}`);
 }
@@ -187,7 +185,7 @@ interface DetailItem extends vscode.QuickPickItem {
  * Everything about one held call and every way to decide it, in one quick pick: the decisions
  * first (so typing "Approve" picks one), then each argument in full, the matched rule and the expiry.
  */
-export async function showApprovalDetails(channel: ApprovalChannel, id: string, log?: vscode.LogOutputChannel): Promise<void> {
+export async function showApprovalDetails(channel: ApprovalChannel, id: string): Promise<void> {
   const request = channel.findRequest(id);
   if (!request) {
     void vscode.window.showInformationMessage('Gatehouse: this request is gone (it was decided or expired a while ago).');
@@ -237,7 +235,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     if (!picked.decision) continue;
     const decision = await picked.decision();
     if (!decision) continue;
-    await decideAndReport(channel, request.id, decision, log ?? noLog);
+    await decideAndReport(channel, request.id, decision);
     return;
   }
 }
@@ -252,4 +250,3 @@ async function askDenyReason(): Promise<HumanDecision | undefined> {
   return reason === undefined ? undefined : decisionFor('deny', 'editor', reason);
 }
 
-const noLog = { info: () => undefined } as unknown as vscode.LogOutputChannel;

@@ -82,7 +82,7 @@ async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
 
 async function showPending({ gateway, log }: CommandServices): Promise<void> {
   if (gateway.state.kind === 'running') {
-    await showPendingApprovals(gateway, log);
+    await showPendingApprovals(gateway);
   } else if (gateway.state.kind === 'failed') {
     await showGatewayFailure(gateway.state, log);
   } else {

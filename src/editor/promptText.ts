@@ -1,5 +1,5 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
-import { verdictInWords } from '../core/approvals/plainWords';
+import { auditEntryInWords, verdictInWords } from '../core/approvals/plainWords';
 import { neutralizeText } from '../core/displayText';
 
 /**
@@ -48,6 +48,15 @@ export function heldBecause(request: Pick<ApprovalRequest, 'server' | 'originalN
 export function whoAsked(request: Pick<ApprovalRequest, 'clientId' | 'clientName'>): string {
   if (request.clientId.startsWith('key:')) return `with the API key "${request.clientName}"`;
   return `signed in with OAuth as client ${request.clientId.slice(0, 8)} (see the panel's Clients tab)`;
+}
+
+/** "You approved it once, in a paired browser: demo__write_note for codex (apr_1)", for the Output log. */
+export function decisionLogLine(request: ApprovalRequest): string {
+  const decision = request.decision;
+  const what = `${request.tool} for ${request.clientName} (${request.id})`;
+  if (request.status === 'expired' || !decision) return `Expired before anyone decided: ${what}`;
+  const words = auditEntryInWords({ event: 'decided', decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind, channel: decision.channel });
+  return neutralizeText(`${words}: ${what}${decision.reason ? ` — “${decision.reason}”` : ''}`);
 }
 
 /** "5 calls waiting for your approval" */

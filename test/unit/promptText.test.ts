@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
-import { heldBecause, neutraliseLinks, notificationText, waitingText } from '../../src/editor/promptText';
+import { decisionLogLine, heldBecause, neutraliseLinks, notificationText, waitingText, whoAsked } from '../../src/editor/promptText';
 
 function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
@@ -43,5 +43,16 @@ describe('the words of a held-call prompt', () => {
   it('counts waiting calls', () => {
     assert.equal(waitingText(1), '1 call waiting for your approval');
     assert.equal(waitingText(7), '7 calls waiting for your approval');
+  });
+
+  it('logs a decision made anywhere in words, with the tool, the client and the request id', () => {
+    assert.equal(decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', channel: 'browser' } })), 'You approved it once, in a paired browser: demo__write_note for codex (apr_test)');
+    assert.equal(decisionLogLine(request({ status: 'denied', decision: { kind: 'deny', reason: 'use the wiki', channel: 'editor' } })), 'You denied it, in the editor: demo__write_note for codex (apr_test) — “use the wiki”');
+    assert.equal(decisionLogLine(request({ status: 'expired' })), 'Expired before anyone decided: demo__write_note for codex (apr_test)');
+  });
+
+  it('says how the caller signed in, which tells apart clients of one name', () => {
+    assert.equal(whoAsked(request()), 'with the API key "codex"');
+    assert.match(whoAsked(request({ clientId: '5f1c2a9e-aaaa', clientName: 'Codex CLI' })), /OAuth as client 5f1c2a9e/);
   });
 });

@@ -4,7 +4,7 @@ import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecisio
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, setToolDecision } from '../../core/approvals/policy';
-import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
+import type { PolicyFile } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
 import { codexConfigPath } from '../../core/clients/codex';
 import { JSON_CLIENTS } from '../../core/clients/jsonClients';

@@ -43,6 +43,8 @@ export interface ToolView {
   /** What a call with no special arguments gets now. */
   readonly decision: Decision;
   readonly source: ToolSource;
+  /** Why, in words: "write_note can change or delete things, and you asked to approve such tools". */
+  readonly why: string;
   /** The three-state control: the tool's own rule, or `default` when none. */
   readonly control: Decision | 'default';
   readonly ruleId?: string;

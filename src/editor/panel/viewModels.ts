@@ -83,6 +83,7 @@ export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'poli
     destructive: entry.tool.annotations?.destructiveHint === true,
     decision: verdict.decision,
     source: verdict.source,
+    why: verdictInWords(verdict, entry.originalName, entry.server),
     control: own ? own.decision : 'default',
     ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
     grantCount,
