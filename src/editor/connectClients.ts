@@ -16,6 +16,7 @@ import { askModal } from './diffPreview';
 import type { DiffPreviewProvider } from './diffPreview';
 import type { GatewayHost } from './gatewayHost';
 import { readSettings } from './settings';
+import { showSecretOnce } from './secretOnce';
 
 export interface ConnectServices {
   readonly gateway: GatewayHost;
@@ -167,27 +168,14 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
   }
 }
 
-/**
- * Shown once: the key exists nowhere else, so this carries the exact line to run. Never in a
- * toast, which would keep the key in the notification centre: a modal, or, where the host
- * refuses modals (smoke-test mode), an input box holding the line, both gone once closed.
- */
+/** The one-time export line, with Copy; see showSecretOnce for why never in a toast. */
 async function offerExportLine(client: ConnectableClient, keyLabel: string, exportLine: string): Promise<void> {
-  const copy = 'Copy Export Line';
-  const where = `In the shell that starts ${CLIENT_NAMES[client]}, run the line below. Key "${keyLabel}" is shown only this once.`;
-  let choice: string | undefined;
-  try {
-    choice = await vscode.window.showInformationMessage(`${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`, { modal: true, detail: `${where}\n\n${exportLine}` }, copy);
-  } catch {
-    const line = await vscode.window.showInputBox({
-      title: `Gatehouse: ${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`,
-      prompt: `${where} Enter copies it; Escape closes.`,
-      value: exportLine,
-      ignoreFocusOut: true,
-    });
-    choice = line === undefined ? undefined : copy;
-  }
-  if (choice === copy) await vscode.env.clipboard.writeText(exportLine);
+  await showSecretOnce({
+    title: `${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`,
+    detail: `In the shell that starts ${CLIENT_NAMES[client]}, run the line below. Key "${keyLabel}" is shown only this once.`,
+    secret: exportLine,
+    copyLabel: 'Copy Export Line',
+  });
 }
 
 async function offerCodexLogin(): Promise<void> {

@@ -46,8 +46,8 @@ describe('the words of a held-call prompt', () => {
   });
 
   it('logs a decision made anywhere in words, with the tool, the client and the request id', () => {
-    assert.equal(decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', channel: 'browser' } })), 'You approved it once, in a paired browser: demo__write_note for codex (apr_test)');
-    assert.equal(decisionLogLine(request({ status: 'denied', decision: { kind: 'deny', reason: 'use the wiki', channel: 'editor' } })), 'You denied it, in the editor: demo__write_note for codex (apr_test) — “use the wiki”');
+    assert.equal(decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', channel: 'browser', at: '2026-01-01T00:00:00.000Z' } })), 'You approved it once, in a paired browser: demo__write_note for codex (apr_test)');
+    assert.equal(decisionLogLine(request({ status: 'denied', decision: { kind: 'deny', reason: 'use the wiki', channel: 'editor', at: '2026-01-01T00:00:00.000Z' } })), 'You denied it, in the editor: demo__write_note for codex (apr_test) — “use the wiki”');
     assert.equal(decisionLogLine(request({ status: 'expired' })), 'Expired before anyone decided: demo__write_note for codex (apr_test)');
   });
 
