@@ -190,7 +190,7 @@ function tryCallView(): HTMLElement {
         : result
           ? [
               h('p', {}, decisionBadge(result.decision), ' ', tryOutcome(result.decision), ': ', result.why, '.'),
-              result.details ? h('p', { className: 'muted small' }, `Decided by ${result.details}`) : null,
+              result.details ? h('p', { className: 'muted small' }, `Details: ${result.details}`) : null,
               result.suspended ? h('div', { className: 'warning-text' }, icon('warning'), ' Suspended: the tool changed since this was approved.') : null,
             ]
           : h('span', { className: 'muted' }, 'Type a tool name to see its decision.'),
