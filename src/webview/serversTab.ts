@@ -120,7 +120,7 @@ function serverSection(server: ServerView, filter: string): HTMLElement | null {
       : h(
           'table',
           { className: 'tools' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'Comes from'))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'Why'))),
           h('tbody', {}, tools.map(toolRow)),
         ),
   );

@@ -28,6 +28,8 @@ export interface PendingItem {
   readonly additionalInfo?: string;
   readonly matchedRule?: string;
   readonly reason?: string;
+  /** Why it was held, in words ("write_note can change or delete things, and you asked to approve such tools"). */
+  readonly why?: string;
   readonly createdAt: string;
   readonly expiresAt: string;
 }

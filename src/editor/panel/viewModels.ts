@@ -11,7 +11,7 @@ import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
 import type { CatalogEntry } from '../../core/calls/callPath';
 import type { UpstreamState } from '../../core/upstreams/upstream';
-import { summariseArguments } from '../promptText';
+import { heldBecause, summariseArguments } from '../promptText';
 import { truncate } from './format';
 import { serverFormFromEntry } from './forms';
 import type { HistoryFilter, HistoryRow, PanelSnapshot, PendingItem, ServerView, ToolView, TryCallResult } from './protocol';
@@ -47,6 +47,7 @@ export function pendingItem(request: ApprovalRequest): PendingItem {
     ...(request.additionalInfo ? { additionalInfo: shown(request.additionalInfo) } : {}),
     ...(request.rule ? { matchedRule: request.rule.id } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
+    why: shown(heldBecause(request)),
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
   };
