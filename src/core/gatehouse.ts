@@ -135,8 +135,9 @@ export class Gatehouse {
         message: `policy.json has a problem, so Gatehouse cannot remember this decision there (${problem.detail}). Nothing was decided: approve or deny once, or fix policy.json first.`,
       };
     }
-    if (decision.kind === 'approve' && decision.arguments) {
+    if (decision.kind === 'approve' && decision.arguments !== undefined) {
       const request = this.approvals.get(requestId);
+      // Checked as given (null, arrays and all): an edit that fails is never a plain approval.
       if (request?.status === 'pending') {
         const checked = this.checkEdit(request, decision.arguments);
         if (!checked.ok) return { ok: false, message: `${checked.message} Nothing was decided.` };

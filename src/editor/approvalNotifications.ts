@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { RESOURCE_READ, SAMPLING_REQUEST } from '../core/approvals/approvalGate';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
 import { neutralizeText } from '../core/displayText';
@@ -71,12 +72,12 @@ export class ApprovalNotifier extends Disposable {
     }
     if (channel.onDidChangePendingCount) this.register(channel.onDidChangePendingCount(() => this.withdrawSettled()));
     const decide = (decision: HumanDecision) => (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision, this.log);
+      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision);
     };
     this.register(vscode.commands.registerCommand(PromptCommand.approve, decide(decisionFor('once', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.deny, decide(decisionFor('deny', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.more, (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id, this.log);
+      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id);
     }));
     this.register(vscode.commands.registerCommand(PromptCommand.showAll, (nonce: unknown) => {
       if (nonce === this.nonce) void vscode.commands.executeCommand(CommandId.showPending);
@@ -154,17 +155,15 @@ export class ApprovalNotifier extends Disposable {
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */
-export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision, log: vscode.LogOutputChannel): Promise<void> {
+export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision): Promise<void> {
   const before = channel.findRequest(id);
   if (before && before.status !== 'pending') {
     void vscode.window.showInformationMessage(settledText(before));
     return;
   }
+  // The owner window's Output log records the decision (`decisionLogLine`), whichever channel made it.
   const result = await channel.decideRequest(id, decision);
-  if (result.ok) {
-    log.info(`${decision.kind === 'approve' ? `Approved (${decision.scope})` : 'Denied'} ${result.request.tool} for ${result.request.clientName} (${id})`);
-    return;
-  }
+  if (result.ok) return;
   const after = channel.findRequest(id);
   void vscode.window.showInformationMessage(after && after.status !== 'pending' ? settledText(after) : `Gatehouse: ${result.message}`);
 }
@@ -180,13 +179,15 @@ export function settledText(request: ApprovalRequest): string {
 interface DetailItem extends vscode.QuickPickItem {
   readonly decision?: () => Promise<HumanDecision | undefined>;
   readonly openPanel?: true;
+  /** "Approve with changes…": the panel's JSON editor for this call. */
+  readonly edit?: true;
 }
 
 /**
  * Everything about one held call and every way to decide it, in one quick pick: the decisions
  * first (so typing "Approve" picks one), then each argument in full, the matched rule and the expiry.
  */
-export async function showApprovalDetails(channel: ApprovalChannel, id: string, log?: vscode.LogOutputChannel): Promise<void> {
+export async function showApprovalDetails(channel: ApprovalChannel, id: string): Promise<void> {
   const request = channel.findRequest(id);
   if (!request) {
     void vscode.window.showInformationMessage('Gatehouse: this request is gone (it was decided or expired a while ago).');
@@ -206,6 +207,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
+    ...(editable(request) ? [{ label: '$(edit) Approve with changes…', description: 'edit the arguments as JSON first; the agent is told', edit: true as const }] : []),
     { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
@@ -228,17 +230,23 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
       ignoreFocusOut: true,
     });
     if (!picked) return;
-    if (picked.openPanel) {
-      await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
+    if (picked.openPanel || picked.edit) {
+      // One JSON editor for held calls, the panel's, checked by the core against the tool's schema.
+      await vscode.commands.executeCommand(CommandId.openPanel, 'pending', ...(picked.edit ? [request.id] : []));
       return;
     }
     // Argument and request lines are there to read; picking one shows the list again.
     if (!picked.decision) continue;
     const decision = await picked.decision();
     if (!decision) continue;
-    await decideAndReport(channel, request.id, decision, log ?? noLog);
+    await decideAndReport(channel, request.id, decision);
     return;
   }
+}
+
+/** Sampling requests and resource reads are approved as they are (`Gatehouse.checkEdit`). */
+function editable(request: ApprovalRequest): boolean {
+  return request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ;
 }
 
 async function askDenyReason(): Promise<HumanDecision | undefined> {
@@ -251,4 +259,3 @@ async function askDenyReason(): Promise<HumanDecision | undefined> {
   return reason === undefined ? undefined : decisionFor('deny', 'editor', reason);
 }
 
-const noLog = { info: () => undefined } as unknown as vscode.LogOutputChannel;

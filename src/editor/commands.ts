@@ -41,7 +41,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
   [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
-  [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
+  [CommandId.openPanel]: async ({ gateway }, tab, edit) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined, typeof edit === 'string' ? edit : undefined),
 };
 
 function extensionUri(): vscode.Uri {
@@ -82,7 +82,7 @@ async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
 
 async function showPending({ gateway, log }: CommandServices): Promise<void> {
   if (gateway.state.kind === 'running') {
-    await showPendingApprovals(gateway, log);
+    await showPendingApprovals(gateway);
   } else if (gateway.state.kind === 'failed') {
     await showGatewayFailure(gateway.state, log);
   } else {

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { decisionLogLine } from './decisionLog';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import type { HumanDecision } from '../core/approvals/humanDecision';
 import { Gatehouse } from '../core/gatehouse';
@@ -251,7 +252,11 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
       refresh();
       if (this.running === gatehouse && !this.isDisposed) this.requestEmitter.fire(request);
     });
-    gatehouse.approvals.on('decided', refresh);
+    gatehouse.approvals.on('decided', (request) => {
+      // One line per decision, from whichever channel made it, so the Output log misses none.
+      if (this.running === gatehouse) this.log.info(decisionLogLine(request));
+      refresh();
+    });
     gatehouse.approvals.on('expired', refresh);
     // Requests persisted in pending.json survive a restart; show them at once.
     refresh();
