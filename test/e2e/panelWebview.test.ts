@@ -165,7 +165,7 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     const page = await openPanel(context, backend);
     await page.setViewportSize({ width: 900, height: 500 });
     await page.locator(`li[data-request-id="${ids[7]}"]`).scrollIntoViewIfNeeded();
-    assert.ok(await page.evaluate(() => window.scrollY > 0), 'the list is longer than the window');
+    assert.ok(await page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY > 0), 'the list is longer than the window');
     const toolbar = page.getByRole('toolbar', { name: 'Decide the selected calls' });
     const box = await toolbar.boundingBox();
     assert.ok(box && box.y >= 0 && box.y < 5, `the toolbar sticks to the top (y = ${box?.y})`);
