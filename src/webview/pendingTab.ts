@@ -267,7 +267,8 @@ function editForm(item: PendingItem, edit: PendingEdit): HTMLElement {
     value: edit.text,
     'data-focus-key': id,
     oninput: (event: Event) => (edit.text = (event.target as HTMLTextAreaElement).value),
-  });
+    // The text as its default too, so what the editor starts from is readable as the element's text.
+  }, edit.text);
   if (edit.error) {
     textarea.setAttribute('aria-invalid', 'true');
     textarea.setAttribute('aria-describedby', `${id}-error`);
