@@ -8,7 +8,8 @@ import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
 import { commandLink, showPersistentNotification, type PersistentNotification } from './persistentNotification';
-import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText } from './promptText';
+import { verdictDetails } from '../core/approvals/plainWords';
+import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText, whoAsked } from './promptText';
 import type { NotificationsMode } from './settings';
 
 /**
@@ -161,8 +162,8 @@ export async function decideAndReport(channel: ApprovalChannel, id: string, deci
     void vscode.window.showInformationMessage(settledText(before));
     return;
   }
-  // The owner window's Output log records the decision (`decisionLogLine`), whichever channel made it.
   const result = await channel.decideRequest(id, decision);
+  // The window that runs the gateway logs every decision as it happens (gatewayHost.ts).
   if (result.ok) return;
   const after = channel.findRequest(id);
   void vscode.window.showInformationMessage(after && after.status !== 'pending' ? settledText(after) : `Gatehouse: ${result.message}`);
@@ -214,10 +215,10 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
     separator('Arguments'),
     ...Object.entries(request.arguments).map(([key, value]) => info(`$(symbol-field) ${key}`, typeof value === 'string' ? value : JSON.stringify(value))),
     separator('Request'),
-    info(`$(account) ${request.clientName}`, `client ${request.clientId}`),
+    info(`$(account) Asked by ${request.clientName}`, whoAsked(request)),
     ...(request.reopened ? [info('$(history) Asked again', request.reopened)] : []),
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
-    info(`$(law) Held because ${heldBecause(request)}`, request.rule ? `rule "${request.rule.id}": ${request.rule.decision}` : request.reason),
+    info(`$(law) Held because ${heldBecause(request)}`, `policy: ${verdictDetails({ decision: 'ask', ...(request.reason ? { reason: request.reason } : {}), ...(request.rule ? { rule: request.rule } : {}) })}`),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
     separator('More'),
     { label: '$(layout-panel) Open in the Gatehouse panel', description: 'every pending call, rules and history', openPanel: true },

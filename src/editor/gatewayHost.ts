@@ -1,6 +1,5 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { decisionLogLine } from './decisionLog';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import type { HumanDecision } from '../core/approvals/humanDecision';
 import { Gatehouse } from '../core/gatehouse';
@@ -17,6 +16,7 @@ import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
 import type { OwnershipRole } from './gatewayOwnership';
 import type { FollowerChannel } from './windowChannel';
+import { decisionLogLine } from './promptText';
 import { readSettings, Setting } from './settings';
 import { announceSignInNeeded } from './upstreamSignIn';
 
@@ -252,12 +252,16 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
       refresh();
       if (this.running === gatehouse && !this.isDisposed) this.requestEmitter.fire(request);
     });
+    // Every decision reaches the Output log here, wherever it was made: a prompt, Details, the
+    // panel (one by one or in a batch), a paired browser, the serve terminal, another window.
     gatehouse.approvals.on('decided', (request) => {
-      // One line per decision, from whichever channel made it, so the Output log misses none.
-      if (this.running === gatehouse) this.log.info(decisionLogLine(request));
       refresh();
+      this.log.info(decisionLogLine(request));
     });
-    gatehouse.approvals.on('expired', refresh);
+    gatehouse.approvals.on('expired', (request) => {
+      refresh();
+      this.log.info(decisionLogLine(request));
+    });
     // Requests persisted in pending.json survive a restart; show them at once.
     refresh();
   }

@@ -1,7 +1,7 @@
 import { isPanelTab } from '../editor/panel/protocol';
 import type { HostToWebview, PanelSnapshot, PanelTab } from '../editor/panel/protocol';
 import { act, client, mount, postMessage, render, saveState, ui } from './app';
-import { clientsTab } from './clientsTab';
+import { clientsTab, forgetCreatedKey } from './clientsTab';
 import { h, icon } from './dom';
 import type { Child } from './dom';
 import { historyTab, loadHistory, scheduleHistory } from './historyTab';
@@ -32,6 +32,9 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   } else if (message.method === 'showTab' && isPanelTab(message.params.tab)) {
     switchTab(message.params.tab);
     if (message.params.tab === 'pending' && typeof message.params.edit === 'string') openEditor(message.params.edit);
+  } else if (message.method === 'hidden') {
+    forgetCreatedKey();
+    render();
   }
 });
 
@@ -89,6 +92,8 @@ function onTabKey(event: KeyboardEvent, tab: PanelTab): void {
 }
 
 function switchTab(tab: PanelTab): void {
+  // A key is shown once: leaving the tab is as good as pressing Done.
+  if (tab !== ui.tab) forgetCreatedKey();
   ui.tab = tab;
   ui.message = undefined;
   ui.confirming = undefined;

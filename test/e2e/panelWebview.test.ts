@@ -80,7 +80,7 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     for (const [tab, text] of [
       ['servers', 'write_note'],
       ['rules', 'Rules'],
-      ['history', 'Decision'],
+      ['history', 'What happened'],
       ['clients', 'API keys'],
       ['pending', 'No calls are waiting'],
     ] as const) {

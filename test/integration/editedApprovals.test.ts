@@ -91,6 +91,8 @@ describe('approve with changes: the human edits a held call before it runs', fun
     assert.equal(structured(edited).bytes, Buffer.byteLength('human wrote this'), 'the edited arguments now run without asking');
     const original = structured(await call(client, 'demo__write_note', { name: 'g.txt', content: 'agent wrote this' }));
     assert.equal(original.status, 'approval_required', 'the agent\'s original arguments still ask');
+    const grants = (JSON.parse(fs.readFileSync(path.join(th.home, 'policy.json'), 'utf8')) as { grants: { argumentsHash: string; arguments?: unknown }[] }).grants;
+    assert.deepEqual(grants.map((grant) => [grant.argumentsHash, grant.arguments]), [[argumentsHash({ name: 'g.txt', content: 'human wrote this' }), { content: 'human wrote this', name: 'g.txt' }]], 'policy.json shows the edited arguments as what the grant covers');
   });
 
   it('refuses an edit the tool\'s input schema rejects, with a message that says why, and keeps the call pending', async function () {

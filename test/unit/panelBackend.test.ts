@@ -133,6 +133,17 @@ describe('panel backend over the real core', function () {
     await assert.rejects(backend.handle('tryCall', { tool: 'demo__write_note', arguments: '{oops' }), (error: unknown) => error instanceof FieldValidationError && /not valid JSON/.test(error.fieldErrors.arguments));
   });
 
+  it('says in words why "try a call" decides as it does, and that a tool which does not exist does not exist', async () => {
+    const held = await backend.handle('tryCall', { tool: 'demo__write_note', arguments: '{"name": "a.txt"}' });
+    assert.equal(held.why, 'write_note can change or delete things, and you asked to approve such tools');
+    assert.match(held.details, /defaults\.destructive is "ask"/, 'the machine name stays in the details line');
+    await assert.rejects(
+      backend.handle('tryCall', { tool: 'demo__write_nothing', arguments: '' }),
+      (error: unknown) => error instanceof FieldValidationError && /There is no tool "demo__write_nothing"\. Did you mean .*demo__write_note/.test(error.fieldErrors.tool),
+    );
+    await assert.rejects(backend.handle('tryCall', { tool: 'nothing', arguments: '' }), (error: unknown) => error instanceof FieldValidationError && /There is no tool "nothing"/.test(error.fieldErrors.tool));
+  });
+
   it('edits, reorders and deletes rules through the human channel', async () => {
     const first = await backend.handle('saveRule', { rule: { tool: 'demo__*', when: '', decision: 'ask', reason: '' } });
     const second = await backend.handle('saveRule', { rule: { tool: 'demo__echo', when: '', decision: 'deny', reason: 'no echo' } });

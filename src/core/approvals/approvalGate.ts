@@ -3,7 +3,7 @@ import { errorResult, type CallContext, type CallGate, type CatalogEntry, type F
 import { argumentsToRun, type ApprovalQueue, type ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
-import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
+import { addGrant, qualifiedToolName, recordedGrantArguments, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
@@ -290,9 +290,9 @@ export class ApprovalGate implements CallGate {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'allow', request.fingerprint));
     } else if (decision.kind === 'approve' && decision.scope === 'arguments') {
       // A grant from an edited call covers what the human approved, never what the agent first asked.
-      const { argumentsHash: approvedHash } = argumentsToRun(request);
+      const approved = argumentsToRun(request);
       this.policy.update((policy) =>
-        addGrant(policy, { tool: qualified, argumentsHash: approvedHash, ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
+        addGrant(policy, { tool: qualified, argumentsHash: approved.argumentsHash, ...recordedGrantArguments(approved.arguments), ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
       );
     } else if (decision.kind === 'deny' && decision.scope === 'always') {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'deny'));

@@ -4,7 +4,7 @@ import { APPROVAL_SCOPES, decisionFor, editedDecisionFor, isDecisionChoice } fro
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, setToolDecision } from '../../core/approvals/policy';
-import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
+import type { PolicyFile } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
 import { codexConfigPath } from '../../core/clients/codex';
 import { JSON_CLIENTS } from '../../core/clients/jsonClients';
@@ -274,15 +274,11 @@ export class PanelBackend {
     } catch (error) {
       throw new FieldValidationError({ arguments: (error as Error).message });
     }
-    const entry = this.findTool(tool.trim());
-    let policyTool: PolicyTool;
-    if (entry) policyTool = gatehouse.gate.policyTool(entry);
-    else {
-      const separator = tool.indexOf('__');
-      if (separator <= 0) throw new FieldValidationError({ tool: `Pick a tool named <server>__<tool>, for example demo__write_note.` });
-      policyTool = { server: tool.slice(0, separator), name: tool.slice(separator + 2) };
-    }
-    return tryCallVerdict(gatehouse.policy.evaluate(policyTool, args));
+    const name = tool.trim();
+    const entry = this.findTool(name);
+    // A verdict for a tool that does not exist would read as if it might run; say so instead.
+    if (!entry) throw new FieldValidationError({ tool: unknownToolMessage(name, [...gatehouse.gateway.upstreams.catalog.keys()], gatehouse.gateway.upstreams.states()) });
+    return tryCallVerdict(gatehouse.policy.evaluate(gatehouse.gate.policyTool(entry), args), { name: entry.originalName, server: entry.server });
   }
 
   private importFile(source: ImportSource): string {
@@ -334,4 +330,14 @@ export class PanelBackend {
     if (imported.length) this.reloadServers(imported);
     return { imported };
   }
+}
+
+/** "There is no tool demo__nope. Tools with that in their name: demo__note_read, …" */
+export function unknownToolMessage(name: string, tools: readonly string[], upstreams: ReadonlyArray<{ readonly name: string; readonly status: string }>): string {
+  const separator = name.indexOf('__');
+  const server = separator > 0 ? upstreams.find((state) => state.name === name.slice(0, separator)) : undefined;
+  if (server && server.status !== 'ready') return `There is no tool "${name}" right now: its server ${server.name} is ${server.status.replace(/-/g, ' ')}, so its tools are not known.`;
+  const words = name.toLowerCase().split(/__|[^a-z0-9]+/).filter((word) => word.length >= 3);
+  const near = tools.filter((candidate) => words.some((word) => candidate.toLowerCase().includes(word))).slice(0, 5);
+  return `There is no tool "${name}".${near.length ? ` Did you mean ${near.join(', ')}?` : ' Pick one from the list (names are <server>__<tool>).'}`;
 }

@@ -94,6 +94,10 @@ export class PolicyPanel {
     this.panel.webview.html = this.html(initialState);
     this.disposables.push(
       this.panel.onDidDispose(() => this.dispose()),
+      // The webview keeps its context when hidden; a key shown once must not be there on return.
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible && this.ready) this.notify('hidden', {});
+      }),
       this.panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
       gateway.onDidChangeState(() => this.scheduleRefresh()),
       gateway.onDidChangePendingCount(() => this.scheduleRefresh()),

@@ -47,6 +47,8 @@ export interface ToolView {
   /** What a call with no special arguments gets now. */
   readonly decision: Decision;
   readonly source: ToolSource;
+  /** Why, in words: "write_note can change or delete things, and you asked to approve such tools". */
+  readonly why: string;
   /** The three-state control: the tool's own rule, or `default` when none. */
   readonly control: Decision | 'default';
   readonly ruleId?: string;
@@ -92,12 +94,18 @@ export interface GrantView {
   readonly id: string;
   readonly tool: string;
   readonly argumentsHash: string;
+  /** What the grant covers in words: `name: "notes.txt", content: "hi"`, or why that cannot be shown. */
+  readonly covers: string;
+  /** False when the arguments cannot be shown (not recorded, or not the ones the hash binds). */
+  readonly coversShown: boolean;
   readonly createdAt?: string;
 }
 
 export interface ClientView {
   readonly id: string;
   readonly name: string;
+  /** Where several clients share a name, what tells this one apart ("2 of 3, registered 30 Nov 14:02"). */
+  readonly distinguisher?: string;
   readonly createdAt: string;
   readonly lastUsedAt?: string;
   readonly detail: string;
@@ -154,17 +162,37 @@ export interface HistoryFilter {
   readonly until?: string;
 }
 
+/** History's "what happened" filter: the words shown, and the word the audit reader matches (auditReader.ts). */
+export const HAPPENED_FILTERS: ReadonlyArray<{ readonly value: string; readonly label: string }> = [
+  { value: '', label: 'anything' },
+  { value: 'allowed', label: 'ran without asking' },
+  { value: 'held', label: 'held for approval' },
+  { value: 'approved', label: 'you approved' },
+  { value: 'denied', label: 'denied or blocked' },
+  { value: 'executed', label: 'ran after approval' },
+  { value: 'expired', label: 'expired' },
+];
+
 export interface HistoryRow {
   readonly ts: string;
   readonly event: string;
   readonly client: string;
   readonly tool: string;
   readonly decision: string;
+  /** What happened, in words: "You approved it once, in the editor". */
+  readonly happened: string;
+  /** The reason and the arguments, for a person. */
   readonly detail: string;
+  /** The log's own names (event, decision, rule), for the details line. */
+  readonly machine: string;
 }
 
 export interface TryCallResult {
   readonly decision: Decision;
+  /** Why, in words ("write_note can change or delete things, and you asked to approve such tools"). */
+  readonly why: string;
+  /** The rule, grant or default that decided, by its machine name. */
+  readonly details: string;
   readonly source: ToolSource;
   readonly ruleId?: string;
   readonly grantId?: string;
@@ -212,6 +240,8 @@ export interface PanelNotifications {
   snapshot: PanelSnapshot;
   /** Asks the webview to show a tab (the panel was opened from a notification's Details). */
   showTab: { tab: PanelTab; edit?: string };
+  /** The panel went out of sight (another editor tab): a one-time key on screen is forgotten. */
+  hidden: Record<string, never>;
 }
 
 /** Field name → message; shown next to the field that is wrong. */

@@ -4,7 +4,9 @@ import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
+import { describeGrantArguments, grantArguments } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
+import { auditEntryInWords, verdictDetails, verdictInWords } from '../../core/approvals/plainWords';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
 import { neutralizeText } from '../../core/displayText';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
@@ -86,6 +88,7 @@ export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'poli
     destructive: entry.tool.annotations?.destructiveHint === true,
     decision: verdict.decision,
     source: verdict.source,
+    why: verdictInWords(verdict, entry.originalName, entry.server),
     control: own ? own.decision : 'default',
     ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
     grantCount,
@@ -130,7 +133,14 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
         ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
         ...(rule.fingerprint !== undefined ? { fingerprint: rule.fingerprint } : {}),
       })),
-      grants: policy.grants.map((grant) => ({ id: grant.id, tool: grant.tool, argumentsHash: grant.argumentsHash, ...(grant.createdAt ? { createdAt: grant.createdAt } : {}) })),
+      grants: policy.grants.map((grant) => ({
+        id: grant.id,
+        tool: grant.tool,
+        argumentsHash: grant.argumentsHash,
+        covers: neutralizeText(describeGrantArguments(grant)),
+        coversShown: grantArguments(grant).kind === 'shown',
+        ...(grant.createdAt ? { createdAt: grant.createdAt } : {}),
+      })),
       ...(inputs.pendingChange ? { pendingChange: inputs.pendingChange.diffSummary } : {}),
       ...(inputs.policyError ? { error: inputs.policyError } : {}),
     },
@@ -138,6 +148,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
       oauth: inputs.oauthClients.map((client) => ({
         id: client.clientId,
         name: client.clientName,
+        ...sameNameDistinguisher(inputs.oauthClients, client),
         createdAt: client.createdAt,
         ...(client.lastUsedAt ? { lastUsedAt: client.lastUsedAt } : {}),
         detail: [client.redirectHosts.length ? `redirects to ${client.redirectHosts.join(', ')}` : '', client.consentedScopes ? `scopes: ${client.consentedScopes.join(' ')}` : 'not yet consented']
@@ -150,10 +161,22 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   };
 }
 
-/** The "try a call" box: the real verdict for a tool and arguments typed as JSON. */
-export function tryCallVerdict(verdict: PolicyVerdict): TryCallResult {
+/**
+ * Several registrations can carry one name (each `codex mcp login` registers Codex CLI again);
+ * the person needs to tell them apart to revoke the right one: its place among them and its id.
+ */
+function sameNameDistinguisher(all: readonly ConnectedClient[], client: ConnectedClient): { distinguisher?: string } {
+  const namesakes = all.filter((other) => other.clientName === client.clientName).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (namesakes.length < 2) return {};
+  return { distinguisher: `${namesakes.indexOf(client) + 1} of ${namesakes.length} named so, id ${client.clientId.slice(0, 8)}` };
+}
+
+/** The "try a call" box: the real verdict for a tool (its own name and server) and arguments typed as JSON. */
+export function tryCallVerdict(verdict: PolicyVerdict, tool: { readonly name: string; readonly server: string }): TryCallResult {
   return {
     decision: verdict.decision,
+    why: verdictInWords(verdict, tool.name, tool.server),
+    details: verdictDetails(verdict),
     source: verdict.source,
     ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
     ...(verdict.grant ? { grantId: verdict.grant.id } : {}),
@@ -195,11 +218,16 @@ export function auditFilter(filter: HistoryFilter): { since?: Date; until?: Date
 
 export function historyRow(entry: AuditEntry): HistoryRow {
   const detail = [
-    entry.reason,
-    entry.rule ? `rule ${entry.rule}` : undefined,
-    entry.channel ? `via ${entry.channel}` : undefined,
-    entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
+    entry.event === 'decided' || entry.event === 'denied' ? entry.reason : undefined,
     entry.arguments !== undefined ? truncate(canonicalJson(entry.arguments), 120) : undefined,
+  ].filter((part): part is string => Boolean(part));
+  const machine = [
+    `event ${entry.event}`,
+    entry.decision ? `decision ${entry.decision}` : undefined,
+    entry.rule ? `rule ${entry.rule}` : undefined,
+    entry.channel ? `channel ${entry.channel}` : undefined,
+    entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
+    entry.event !== 'decided' && entry.event !== 'denied' ? entry.reason : undefined,
   ].filter((part): part is string => Boolean(part));
   return {
     ts: entry.ts,
@@ -207,6 +235,8 @@ export function historyRow(entry: AuditEntry): HistoryRow {
     client: entry.client ?? entry.clientName ?? entry.clientId ?? '',
     tool: entry.tool ?? '',
     decision: entry.decision ?? '',
-    detail: detail.join(' · '),
+    happened: auditEntryInWords(entry),
+    detail: neutralizeText(detail.join(' · ')),
+    machine: neutralizeText(machine.join(' · ')),
   };
 }

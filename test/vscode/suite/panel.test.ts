@@ -143,11 +143,11 @@ describe('the policy panel', () => {
     await inWebview('fill', '#try-tool', { value: 'demo__write_note' });
     await inWebview('fill', '#try-args', { value: '{"name": "keys.secret", "content": "x"}' });
     const verdict = await webviewTextEventually('#try-result', /deny/);
-    assert.match(verdict, new RegExp(`matched rule ${added.id}`));
+    assert.match(verdict, new RegExp(`rule "${added.id}"`));
     assert.match(verdict, /secrets stay out of notes/);
     await inWebview('fill', '#try-args', { value: '{"name": "plain.txt"}' });
     const toolRule = policy.rules.find((rule) => rule.tool === 'demo__write_note' && rule.when === undefined);
-    await webviewTextEventually('#try-result', new RegExp(`allow.*matched rule ${toolRule?.id}`));
+    await webviewTextEventually('#try-result', new RegExp(`allow.*rule "${toolRule?.id}"`));
     await screenshotThemes('rules');
   });
 
@@ -156,7 +156,7 @@ describe('the policy panel', () => {
     await webviewTextEventually('table.history tbody', /demo__write_note/);
     await inWebview('select', '#history-decision', { value: 'held' });
     // Held rows carry no channel and no result; decided, executed and allowed rows do.
-    const rows = await webviewTextEventually('table.history tbody', /^(?!.*(via editor|result ok)).*held/s);
+    const rows = await webviewTextEventually('table.history tbody', /^(?!.*(channel editor|result ok)).*Held for your approval/s);
     assert.match(rows, /panel-suite/);
     await screenshotThemes('history', ['dark']);
   });
