@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { RESOURCE_READ, SAMPLING_REQUEST } from '../core/approvals/approvalGate';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
 import { neutralizeText } from '../core/displayText';
@@ -179,6 +180,8 @@ export function settledText(request: ApprovalRequest): string {
 interface DetailItem extends vscode.QuickPickItem {
   readonly decision?: () => Promise<HumanDecision | undefined>;
   readonly openPanel?: true;
+  /** "Approve with changes…": the panel's JSON editor for this call. */
+  readonly edit?: true;
 }
 
 /**
@@ -205,6 +208,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
     { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
+    ...(editable(request) ? [{ label: '$(edit) Approve with changes…', description: 'edit the arguments as JSON first; the agent is told', edit: true as const }] : []),
     { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
@@ -227,8 +231,9 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
       ignoreFocusOut: true,
     });
     if (!picked) return;
-    if (picked.openPanel) {
-      await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
+    if (picked.openPanel || picked.edit) {
+      // One JSON editor for held calls, the panel's, checked by the core against the tool's schema.
+      await vscode.commands.executeCommand(CommandId.openPanel, 'pending', ...(picked.edit ? [request.id] : []));
       return;
     }
     // Argument and request lines are there to read; picking one shows the list again.
@@ -238,6 +243,11 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
     await decideAndReport(channel, request.id, decision);
     return;
   }
+}
+
+/** Sampling requests and resource reads are approved as they are (`Gatehouse.checkEdit`). */
+function editable(request: ApprovalRequest): boolean {
+  return request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ;
 }
 
 async function askDenyReason(): Promise<HumanDecision | undefined> {

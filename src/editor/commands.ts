@@ -42,7 +42,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
   [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
-  [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
+  [CommandId.openPanel]: async ({ gateway }, tab, edit) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined, typeof edit === 'string' ? edit : undefined),
 };
 
 function extensionUri(): vscode.Uri {

@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+import { argumentsToRun, type ApprovalRequest } from '../core/approvals/approvalQueue';
 import { auditEntryInWords, verdictInWords } from '../core/approvals/plainWords';
 import { neutralizeText } from '../core/displayText';
 
@@ -55,7 +55,9 @@ export function decisionLogLine(request: ApprovalRequest): string {
   const decision = request.decision;
   const what = `${request.tool} for ${request.clientName} (${request.id})`;
   if (request.status === 'expired' || !decision) return `Expired before anyone decided: ${what}`;
-  const words = auditEntryInWords({ event: 'decided', decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind, channel: decision.channel });
+  const { edited, argumentsHash: editedArgumentsHash } = argumentsToRun(request);
+  // The arguments stay out of the Output log (they may hold secrets); the audit log keeps them, redacted.
+  const words = auditEntryInWords({ event: 'decided', decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind, channel: decision.channel, ...(edited ? { editedArgumentsHash } : {}) });
   return neutralizeText(`${words}: ${what}${decision.reason ? ` — “${decision.reason}”` : ''}`);
 }
 

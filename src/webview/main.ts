@@ -6,7 +6,7 @@ import { h, icon } from './dom';
 import type { Child } from './dom';
 import { historyTab, loadHistory, scheduleHistory } from './historyTab';
 import { forgetSettled, nextTab } from './panelLogic';
-import { pendingState, pendingTab, tickCountdowns } from './pendingTab';
+import { openEditor, pendingState, pendingTab, tickCountdowns } from './pendingTab';
 import { rulesState, rulesTab, runTryCall } from './rulesTab';
 import { serversTab } from './serversTab';
 
@@ -31,6 +31,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     if (ui.tab === 'history') scheduleHistory();
   } else if (message.method === 'showTab' && isPanelTab(message.params.tab)) {
     switchTab(message.params.tab);
+    if (message.params.tab === 'pending' && typeof message.params.edit === 'string') openEditor(message.params.edit);
   } else if (message.method === 'hidden') {
     forgetCreatedKey();
     render();

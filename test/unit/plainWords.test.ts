@@ -33,4 +33,10 @@ describe('the policy in plain words', () => {
     assert.equal(auditEntryInWords({ event: 'allowed', decision: 'allow', resultStatus: 'ok' }), 'Ran without asking');
     assert.equal(auditEntryInWords({ event: 'expired' }), 'Expired before anyone decided');
   });
+
+  it('tells an approval with changes, and its run, from a plain one in History', function () {
+    assert.equal(auditEntryInWords({ event: 'decided', decision: 'approve:once', channel: 'editor', editedArgumentsHash: 'h2' }), 'You approved it once, with your changes to its arguments, in the editor');
+    assert.equal(auditEntryInWords({ event: 'executed', resultStatus: 'ok', editedArgumentsHash: 'h2' }), 'Ran with your changed arguments after your approval');
+    assert.equal(auditEntryInWords({ event: 'executed', resultStatus: 'error', editedArgumentsHash: 'h2' }), 'Ran with your changed arguments after your approval; the tool reported an error');
+  });
 });

@@ -51,6 +51,12 @@ describe('the words of a held-call prompt', () => {
     assert.equal(decisionLogLine(request({ status: 'expired' })), 'Expired before anyone decided: demo__write_note for codex (apr_test)');
   });
 
+  it('says when the human changed the arguments, without writing them (they may hold secrets)', () => {
+    const line = decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', arguments: { name: 'plan.md', content: 'sk-live-secret' }, argumentsHash: 'h2', channel: 'editor', at: '2026-01-01T00:00:00.000Z' } }));
+    assert.equal(line, 'You approved it once, with your changes to its arguments, in the editor: demo__write_note for codex (apr_test)');
+    assert.doesNotMatch(line, /sk-live/);
+  });
+
   it('says how the caller signed in, which tells apart clients of one name', () => {
     assert.equal(whoAsked(request()), 'with the API key "codex"');
     assert.match(whoAsked(request({ clientId: '5f1c2a9e-aaaa', clientName: 'Codex CLI' })), /OAuth as client 5f1c2a9e/);

@@ -69,6 +69,8 @@ export interface AuditFacts {
   readonly channel?: string;
   readonly reason?: string;
   readonly resultStatus?: 'ok' | 'error';
+  /** Set on the lines of an approval with changes: the hash of the arguments the human approved instead. */
+  readonly editedArgumentsHash?: string;
 }
 
 /** "You approved it once, in the editor", "Blocked by your policy", "Ran: ok". */
@@ -80,10 +82,14 @@ export function auditEntryInWords(entry: AuditFacts): string {
       return entry.resultStatus === 'error' ? 'Ran without asking; the tool reported an error' : 'Ran without asking';
     case 'held':
       return 'Held for your approval';
-    case 'decided':
-      return withWhere(DECIDED_WORDS[entry.decision ?? ''] ?? `You decided: ${entry.decision ?? 'unknown'}`);
-    case 'executed':
-      return entry.resultStatus === 'error' ? 'Ran after your approval; the tool reported an error' : 'Ran after your approval';
+    case 'decided': {
+      const words = DECIDED_WORDS[entry.decision ?? ''] ?? `You decided: ${entry.decision ?? 'unknown'}`;
+      return withWhere(entry.editedArgumentsHash ? `${words}, with your changes to its arguments` : words);
+    }
+    case 'executed': {
+      const ran = entry.editedArgumentsHash ? 'Ran with your changed arguments after your approval' : 'Ran after your approval';
+      return entry.resultStatus === 'error' ? `${ran}; the tool reported an error` : ran;
+    }
     case 'denied':
       return entry.channel === 'limit' ? 'Refused: too many calls waiting' : 'Blocked by your policy';
     case 'expired':

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
+import { APPROVAL_SCOPES, decisionFor, editedDecisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, setToolDecision } from '../../core/approvals/policy';
@@ -51,6 +51,7 @@ export class PanelBackend {
   constructor(private readonly options: PanelBackendOptions) {
     this.handlers = {
       decide: (params) => this.decide(params),
+      approveWithChanges: (params) => this.approveWithChanges(params),
       setToolDecision: ({ tool, decision }) => this.updatePolicy((policy) => setToolDecision(policy, tool, decision, decision === 'allow' ? this.fingerprintOf(tool) : undefined)),
       setServerDefault: ({ server, decision }) =>
         this.updatePolicy((policy) => {
@@ -207,6 +208,21 @@ export class PanelBackend {
       else failures.push(result.message);
     }
     return { decided, failures };
+  }
+
+  /** "Approve with changes" from the panel's editor; every problem is shown under the JSON it is about. */
+  private approveWithChanges({ id, scope, arguments: text }: RequestParams<'approveWithChanges'>): null {
+    const gatehouse = this.core();
+    if (!(APPROVAL_SCOPES as readonly string[]).includes(scope)) throw new Error(`Unknown approval scope "${String(scope)}".`);
+    let edited: unknown;
+    try {
+      edited = JSON.parse(String(text));
+    } catch (error) {
+      throw new FieldValidationError({ arguments: `This is not valid JSON (${error instanceof Error ? error.message : String(error)}). Nothing was decided.` });
+    }
+    const result = gatehouse.decide(id, editedDecisionFor(scope, 'editor', edited as Record<string, unknown>));
+    if (!result.ok) throw new FieldValidationError({ arguments: result.message });
+    return null;
   }
 
   private saveServer({ originalName, name, form }: RequestParams<'saveServer'>): null {

@@ -1,4 +1,4 @@
-import type { DecisionChoice } from '../../core/approvals/humanDecision';
+import type { ApprovalScope, DecisionChoice } from '../../core/approvals/humanDecision';
 /**
  * The typed message protocol between the policy panel's host (extension side) and its webview.
  * Three kinds of message, in the manner of vscode-pull-request-github and GitLens: the webview
@@ -25,6 +25,10 @@ export interface PendingItem {
   readonly qualifiedName: string;
   readonly argumentsJson: string;
   readonly argumentsSummary: string;
+  /** The arguments as JSON to start an edit from: the exact text, not the neutralised one above. */
+  readonly argumentsEditable: string;
+  /** Set when the call can be approved with changes: the tool's input schema, for the editor to show. */
+  readonly inputSchemaJson?: string;
   readonly additionalInfo?: string;
   readonly matchedRule?: string;
   readonly reason?: string;
@@ -200,10 +204,14 @@ export interface TryCallResult {
 
 /** The panel's decision buttons: the core's decision choices. */
 export type DecideAction = DecisionChoice;
+/** What an approval with changes covers: the core's approval scopes. */
+export type EditScope = ApprovalScope;
 
 /** Each request method: its parameters and its result. */
 export interface PanelRequests {
   decide: { params: { ids: readonly string[]; action: DecideAction; reason?: string }; result: { decided: number; failures: readonly string[] } };
+  /** Approve one call with the human's edited arguments (JSON text); a `FieldValidationError` on `arguments` says why not. */
+  approveWithChanges: { params: { id: string; scope: EditScope; arguments: string }; result: null };
   setToolDecision: { params: { tool: string; decision: Decision | 'default' }; result: null };
   setServerDefault: { params: { server: string; decision: Decision | 'default' }; result: null };
   setDefault: { params: { key: 'readOnly' | 'destructive' | 'other'; decision: Decision }; result: null };
@@ -233,7 +241,7 @@ export type RequestResult<M extends RequestMethod> = PanelRequests[M]['result'];
 export interface PanelNotifications {
   snapshot: PanelSnapshot;
   /** Asks the webview to show a tab (the panel was opened from a notification's Details). */
-  showTab: { tab: PanelTab };
+  showTab: { tab: PanelTab; edit?: string };
   /** The panel went out of sight (another editor tab): a one-time key on screen is forgotten. */
   hidden: Record<string, never>;
 }
@@ -258,7 +266,7 @@ export class FieldValidationError extends Error {
 }
 
 const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
-  'decide', 'setToolDecision', 'setServerDefault', 'setDefault', 'saveServer', 'removeServer', 'importPreview', 'importServers',
+  'decide', 'approveWithChanges', 'setToolDecision', 'setServerDefault', 'setDefault', 'saveServer', 'removeServer', 'importPreview', 'importServers',
   'saveRule', 'removeRule', 'moveRule', 'removeGrant', 'tryCall', 'resolvePendingPolicy', 'history', 'exportHistory',
   'createApiKey', 'revokeApiKey', 'revokeClient', 'copy',
 ]);

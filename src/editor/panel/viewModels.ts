@@ -1,3 +1,5 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { RESOURCE_READ, SAMPLING_REQUEST } from '../../core/approvals/approvalGate';
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
@@ -34,7 +36,7 @@ export interface SnapshotInputs {
 }
 
 /** A held call as the panel shows it: agent-written text with invisible and reordering characters made visible. */
-export function pendingItem(request: ApprovalRequest): PendingItem {
+export function pendingItem(request: ApprovalRequest, tool?: Tool): PendingItem {
   const shown = (text: string): string => neutralizeText(text, { keepLineBreaks: true });
   return {
     id: request.id,
@@ -44,6 +46,9 @@ export function pendingItem(request: ApprovalRequest): PendingItem {
     qualifiedName: request.tool,
     argumentsJson: shown(JSON.stringify(request.arguments, null, 2)),
     argumentsSummary: neutralizeText(summariseArguments(request.arguments)),
+    argumentsEditable: JSON.stringify(request.arguments, null, 2),
+    // Only tool calls are edited (`Gatehouse.checkEdit`), never a server's sampling request or a resource read.
+    ...(tool && request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ ? { inputSchemaJson: JSON.stringify(tool.inputSchema, null, 2) } : {}),
     ...(request.additionalInfo ? { additionalInfo: shown(request.additionalInfo) } : {}),
     ...(request.rule ? { matchedRule: request.rule.id } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
@@ -115,7 +120,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   const { policy } = inputs;
   return {
     gateway: inputs.gateway,
-    pending: inputs.pending.map(pendingItem),
+    pending: inputs.pending.map((request) => pendingItem(request, inputs.catalog.find((entry) => entry.name === request.tool)?.tool)),
     maxReasonLength: MAX_REASON_LENGTH,
     servers: serverViews(inputs),
     ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
