@@ -151,7 +151,7 @@ describe('serve terminal: keystroke decisions', function () {
     assert.match(shown, /name: "term.txt"/);
     assert.match(shown, /content: "approved at the terminal"/);
     assert.match(shown, /the agent says: Writing the terminal note/);
-    assert.match(shown, /held because write_note can change or delete things, and you asked to approve such tools\n  \(policy: the tool is marked destructive; defaults\.destructive is "ask"\)/);
+    assert.match(shown, /held because write_note can change or delete things, and you asked to approve such tools\n {2}\(policy: the tool is marked destructive; defaults\.destructive is "ask"\)/);
     assert.match(shown, /expires .*\(in 10 min\)/);
     const waiting = callTool(client, 'await_approval', { request_id: id });
     await until(() => th.gatehouse.approvals.waitingCount() > 0);
