@@ -71,6 +71,8 @@ describe('panel view models', () => {
       const byName = Object.fromEntries(server.tools.map((view) => [view.name, view]));
       assert.deepEqual([byName.echo.decision, byName.echo.source, byName.echo.control, byName.echo.readOnly], ['allow', 'default', 'default', true]);
       assert.deepEqual([byName.write_note.decision, byName.write_note.source, byName.write_note.destructive], ['ask', 'default', true]);
+      assert.equal(byName.write_note.why, 'write_note can change or delete things, and you asked to approve such tools');
+      assert.equal(byName.echo.why, 'echo only reads, and you let reading tools run');
       assert.deepEqual(snapshot.toolNames, ['demo__echo', 'demo__write_note']);
     });
 
