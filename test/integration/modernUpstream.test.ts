@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, ElicitRequestSchema, ListToolsResultSchema, McpError, type CallToolResult, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
-import { connectClient, REPO_ROOT, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
+import { CallToolResultSchema, ElicitRequestSchema, ListToolsResultSchema, McpError, ToolListChangedNotificationSchema, type CallToolResult, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
+import { connectClient, REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 
 // An old client (SDK 1.x, MCP 2025-11-25) → Gatehouse → a new upstream (SDK 2.x McpServer, MCP
 // 2026-07-28). Nothing is mocked: the upstream is test/fixtures/upstreams/modernServer.mjs, a
@@ -75,6 +75,7 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
           { tool: 'web__echo', decision: 'allow' },
           { tool: 'modern__confirm_deploy', decision: 'allow' },
           { tool: 'modern__ask_model', decision: 'allow' },
+          { tool: 'modern__grow*', decision: 'allow' },
           { tool: 'modern__write_note', decision: 'ask' },
         ],
       },
@@ -147,6 +148,16 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
     // The client accepts the elicitation by itself while the call is held.
     await call(old.client, 'modern__confirm_deploy', { env: 'staging' });
     assert.equal(th.gatehouse.approvals.get(requestId)?.status, 'pending');
+  });
+
+  it("follows a new upstream's tools/list_changed, which 2026-07-28 delivers on a subscriptions/listen stream", async function () {
+    const listed = async (): Promise<string[]> => (await old.client.listTools()).tools.map((t) => t.name);
+    assert.equal((await listed()).includes('modern__grown_1'), false);
+    const changed = new Promise<void>((resolve) => old.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    assert.equal(text(await call(old.client, 'modern__grow')), 'grew grown_1');
+    await changed;
+    await until(async () => (await listed()).includes('modern__grown_1'));
+    assert.equal(text(await call(old.client, 'modern__grown_1')), 'grown 1');
   });
 
   it('reads resources and templates, gets prompts and completes arguments of a new upstream', async function () {

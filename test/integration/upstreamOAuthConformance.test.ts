@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { REPO_ROOT, tempDir } from '../helpers/gatewayHarness';
 
 // The MCP conformance suite's client authorization scenarios, with Gatehouse as the OAuth client
@@ -60,7 +61,7 @@ function runScenario(scenario: string, env: NodeJS.ProcessEnv = {}, specVersion?
 
 function assertPassed(scenario: string, result: { code: number | null; output: string }): void {
   // The suite colours its output even without a terminal.
-  result = { ...result, output: result.output.replace(/\x1b\[[0-9;]*m/g, '') };
+  result = { ...result, output: stripVTControlCharacters(result.output) };
   const summary = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(result.output);
   assert.ok(summary, `${scenario} printed no result:\n${result.output.slice(-3000)}`);
   assert.equal(summary[3], '0', `${scenario} had failed checks:\n${result.output.slice(-4000)}`);
@@ -98,7 +99,7 @@ describe('Gatehouse as the OAuth client of an upstream (MCP conformance suite, c
  */
 function scenariosOf(revision: string): string[] {
   if (!fs.existsSync(NODE24) || !fs.existsSync(CONFORMANCE)) return [];
-  const listed = spawnSync(NODE24, [CONFORMANCE, 'list'], { encoding: 'utf8' }).stdout.replace(/\x1b\[[0-9;]*m/g, '');
+  const listed = stripVTControlCharacters(spawnSync(NODE24, [CONFORMANCE, 'list'], { encoding: 'utf8' }).stdout);
   const client = listed.slice(listed.indexOf('Client scenarios'), listed.indexOf('Authorization server scenarios'));
   return [...client.matchAll(/^\s+- (auth\/\S+) \[([^\]]*)\]/gm)].filter((m) => m[2].split(',').includes(revision)).map((m) => m[1]);
 }
