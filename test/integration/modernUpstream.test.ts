@@ -76,6 +76,8 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
           { tool: 'modern__confirm_deploy', decision: 'allow' },
           { tool: 'modern__ask_model', decision: 'allow' },
           { tool: 'modern__grow*', decision: 'allow' },
+          { tool: 'modern__count', decision: 'allow' },
+          { tool: 'web__confirm_deploy', decision: 'allow' },
           { tool: 'modern__write_note', decision: 'ask' },
         ],
       },
@@ -140,6 +142,21 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
     assert.equal(text(result), 'deployed to prod for Ada');
     // The server checks that its opaque requestState came back verbatim.
     assert.deepEqual(result.structuredContent, { deployed: true, env: 'prod', who: 'Ada', state: 'deploy:prod' });
+  });
+
+  it('does the same input-required round trip with a new upstream over streamable HTTP', async function () {
+    const before = old.asked.length;
+    const result = await call(old.client, 'web__confirm_deploy', { env: 'edge' });
+    assert.equal(old.asked.length, before + 1);
+    assert.equal(old.asked.at(-1)?.message, 'Deploy to edge?');
+    assert.deepEqual(result.structuredContent, { deployed: true, env: 'edge', who: 'Ada', state: 'deploy:edge' });
+  });
+
+  it("relays a new upstream's progress to the calling client under the client's own token", async function () {
+    const reports: number[] = [];
+    const result = (await old.client.callTool({ name: 'modern__count', arguments: { n: 3 } }, CallToolResultSchema, { onprogress: (p) => reports.push(p.progress) })) as CallToolResult;
+    assert.equal(text(result), 'counted to 3');
+    assert.deepEqual(reports, [1, 2, 3]);
   });
 
   it('never counts an elicitation answer as the approval of a held call', async function () {
