@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, ElicitRequestSchema, ListToolsResultSchema, McpError, ToolListChangedNotificationSchema, type CallToolResult, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ElicitRequestSchema, ListToolsResultSchema, McpError, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema, type CallToolResult, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 
 // An old client (SDK 1.x, MCP 2025-11-25) → Gatehouse → a new upstream (SDK 2.x McpServer, MCP
@@ -77,6 +77,7 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
           { tool: 'modern__ask_model', decision: 'allow' },
           { tool: 'modern__grow*', decision: 'allow' },
           { tool: 'modern__count', decision: 'allow' },
+          { tool: 'modern__touch_readme', decision: 'allow' },
           { tool: 'web__confirm_deploy', decision: 'allow' },
           { tool: 'modern__write_note', decision: 'ask' },
         ],
@@ -175,6 +176,14 @@ describe('a 2025-11-25 client through Gatehouse to 2026-07-28 upstreams (SDK 2.x
     await changed;
     await until(async () => (await listed()).includes('modern__grown_1'));
     assert.equal(text(await call(old.client, 'modern__grown_1')), 'grown 1');
+  });
+
+  it("passes a new upstream's resources/updated to a subscribed client (the subscription is a subscriptions/listen stream for the URI)", async function () {
+    const updated = new Promise<string>((resolve) => old.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
+    await old.client.subscribeResource({ uri: 'gatehouse://modern/note://readme' });
+    assert.equal(text(await call(old.client, 'modern__touch_readme')), 'touched');
+    assert.equal(await updated, 'gatehouse://modern/note://readme');
+    await old.client.unsubscribeResource({ uri: 'gatehouse://modern/note://readme' });
   });
 
   it('reads resources and templates, gets prompts and completes arguments of a new upstream', async function () {
