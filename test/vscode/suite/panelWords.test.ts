@@ -134,6 +134,30 @@ describe('the panel in plain words', () => {
     await vscode.commands.executeCommand('notifications.hideList');
   });
 
+  it('shows the key from "Gatehouse: Create API Key" once, outside the notification centre, with the suggested name for an empty answer', async () => {
+    const before = new Set(new ApiKeyStore(home).list().map((record) => record.label));
+    let done = false;
+    const running = Promise.resolve(vscode.commands.executeCommand('gatehouse.createApiKey')).finally(() => (done = true));
+    // An empty "Who will use this key?" takes the suggestion.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    let created: string | undefined;
+    for (let attempt = 0; attempt < 50 && !created; attempt++) {
+      created = new ApiKeyStore(home).list().find((record) => !before.has(record.label))?.label;
+      if (!created) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(created ?? '', /^codex(-\d+)?$/, 'an empty answer takes the suggested label');
+    // The key now waits in a modal, or here (modals are refused in tests) in an input box.
+    const rows = await notificationTexts();
+    assert.ok(!rows.some((row) => /gh_[A-Za-z0-9_-]{20,}/.test(row)), `a one-time key is in the notification centre: ${JSON.stringify(rows)}`);
+    await vscode.commands.executeCommand('notifications.hideList');
+    while (!done) {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await running;
+  });
+
   it('keeps every piece of text at WCAG AA contrast (4.5:1, large text 3:1) in light, dark and high-contrast themes', async function () {
     this.timeout(180_000);
     // Something on every tab: a held call, a rule, a grant (above), history and a key.
