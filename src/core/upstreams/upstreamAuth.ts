@@ -1,13 +1,14 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { auth, extractWWWAuthenticateParams, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, extractWWWAuthenticateParams, type AddClientAuthentication, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { SecretStateFile } from '../auth/stateFile';
 import { GATEHOUSE_VERSION } from '../version';
+import { isMachineGrant, machineGrant } from './machineGrants';
 import { expandEnvReferences, type HttpServerConfig } from './serversConfig';
 
 /** Where the authorization server sends the browser back: a route on the gateway's own loopback port. */
@@ -148,11 +149,15 @@ function covers(granted: string | undefined, wanted: string | undefined): boolea
  * - `interactive` (the human ran `gatehouse login` or clicked Sign in): ignores stored tokens,
  *   registers if needed and captures the authorization URL for the human's browser.
  * - `exchange` (the browser came back): trades the code for tokens with the stored verifier.
+ * With `oauth.grant` set to a grant without a browser (client credentials, JWT bearer,
+ * enterprise), there is no redirect: `auth()` asks for tokens with the configured credentials.
  */
 export class UpstreamOAuthProvider implements OAuthClientProvider {
   authorizationUrl: URL | undefined;
   private verifier: string | undefined;
   private stateValue: string | undefined;
+  readonly prepareTokenRequest?: (scope?: string) => Promise<URLSearchParams>;
+  readonly addClientAuthentication?: AddClientAuthentication;
 
   constructor(
     readonly store: UpstreamOAuthStore,
@@ -160,10 +165,17 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
     private readonly redirect: () => string,
     readonly mode: ProviderMode,
     private readonly pending?: { codeVerifier: string },
-  ) {}
+    fetchFn?: FetchLike,
+  ) {
+    const grant = machineGrant(config.oauth, () => this.discoveryState(), fetchFn);
+    if (grant) {
+      this.prepareTokenRequest = grant.prepareTokenRequest;
+      if (grant.addClientAuthentication) this.addClientAuthentication = grant.addClientAuthentication;
+    }
+  }
 
-  get redirectUrl(): string {
-    return this.redirect();
+  get redirectUrl(): string | undefined {
+    return isMachineGrant(this.config.oauth) ? undefined : this.redirect();
   }
 
   get clientMetadataUrl(): string | undefined {
@@ -177,7 +189,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
       client_uri: 'https://github.com/gatehouse-dev/gatehouse',
       software_id: 'gatehouse',
       software_version: GATEHOUSE_VERSION,
-      redirect_uris: [this.redirectUrl],
+      redirect_uris: this.redirectUrl ? [this.redirectUrl] : [],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
@@ -207,7 +219,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
       return { client_id: configured.clientId, ...(secret ? { client_secret: secret } : {}) };
     }
     const stored = this.store.read().client as OAuthClientInformationMixed | undefined;
-    if (this.mode === 'interactive' && stored && 'redirect_uris' in stored && Array.isArray(stored.redirect_uris) && !stored.redirect_uris.includes(this.redirectUrl)) {
+    if (this.mode === 'interactive' && stored && 'redirect_uris' in stored && Array.isArray(stored.redirect_uris) && !stored.redirect_uris.includes(this.redirect())) {
       // Registered for another port (the gateway moved): register again for this redirect.
       return undefined;
     }
@@ -231,7 +243,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
 
   saveTokens(tokens: OAuthTokens): void {
     // A background refresh that finishes after `gatehouse logout` forgot the sign-in must not bring it back.
-    if (this.mode === 'background' && !this.store.read().tokens) throw new SignInRequiredError(this.store.server, 'it was signed out');
+    if (this.mode === 'background' && !isMachineGrant(this.config.oauth) && !this.store.read().tokens) throw new SignInRequiredError(this.store.server, 'it was signed out');
     this.store.update((state) => {
       state.tokens = tokens as Record<string, unknown>;
       state.tokensExpireAt = tokens.expires_in !== undefined ? new Date(Date.now() + tokens.expires_in * 1000).toISOString() : undefined;
@@ -358,6 +370,9 @@ export interface SignInStart {
  */
 export async function startSignIn(options: { home: string; server: string; config: HttpServerConfig; redirectUrl: string; fetchFn?: FetchLike }): Promise<SignInStart> {
   const { config, server } = options;
+  if (isMachineGrant(config.oauth)) {
+    throw new Error(`${server} gets its tokens from the credentials in servers.json (oauth.grant "${config.oauth?.grant}"), so nobody signs in to it. Gatehouse asks for tokens by itself when it connects.`);
+  }
   const store = new UpstreamOAuthStore(options.home, server, config.url);
   const fetchFn = options.fetchFn ?? fetch;
   const stored = store.read();
@@ -515,6 +530,7 @@ export async function signOut(options: { home: string; server: string; config: H
 /** A short description of an upstream's sign-in, for `gatehouse servers list`. */
 export function describeSignIn(home: string, server: string, config: HttpServerConfig): string {
   if (!usesOAuth(config)) return '';
+  if (isMachineGrant(config.oauth)) return `OAuth ${config.oauth?.grant?.replace('_', ' ')} (no sign-in)`;
   const state = new UpstreamOAuthStore(home, server, config.url).read();
   if (state.tokens) return state.stepUpScope ? 'signed in (needs more permission: sign in again)' : 'signed in';
   if (state.signInReason || state.client || state.discovery || config.oauth) return 'needs sign-in';
