@@ -88,6 +88,12 @@ describe('Gatehouse as the OAuth client of an upstream (MCP conformance suite, c
     });
   }
 
+  it('tells the human to register an app when the provider has no dynamic registration and no client id is configured', async () => {
+    const result = await runScenario('auth/pre-registration', { GATEHOUSE_FIXTURE_NO_CLIENT: '1' });
+    assert.match(result.output, /conf's provider does not let apps register themselves \(it offers no dynamic client registration\), so Gatehouse needs an OAuth app of yours there\. Create one with the redirect URI http:\/\/127\.0\.0\.1:\d+\/oauth\/upstream\/callback, add it to "conf" in servers\.json/);
+    assert.doesNotMatch(result.output, /OVERALL: PASSED/, 'nothing signed in without a client');
+  });
+
   it('passes auth/metadata-default when `gatehouse login` runs before any gateway (the CLI receives the callback itself)', async () => {
     assertPassed('auth/metadata-default', await runScenario('auth/metadata-default', { GATEHOUSE_FIXTURE_LOGIN_FIRST: '1' }));
   });

@@ -388,7 +388,12 @@ export async function startSignIn(options: { home: string; server: string; confi
     delete state.outcome;
   });
   const provider = new UpstreamOAuthProvider(store, config, () => options.redirectUrl, 'interactive');
-  const result = await auth(provider, { serverUrl: config.url, resourceMetadataUrl: challenge.resourceMetadataUrl, scope, fetchFn });
+  let result: Awaited<ReturnType<typeof auth>>;
+  try {
+    result = await auth(provider, { serverUrl: config.url, resourceMetadataUrl: challenge.resourceMetadataUrl, scope, fetchFn });
+  } catch (error) {
+    throw explainStartFailure(server, options.redirectUrl, error);
+  }
   if (result !== 'REDIRECT' || !provider.authorizationUrl || !provider.issuedVerifier || !provider.issuedState) {
     throw new Error(`${server} did not ask for a sign-in (it answered without one).`);
   }
@@ -397,6 +402,19 @@ export async function startSignIn(options: { home: string; server: string; confi
     state.pending = pending;
   });
   return { authorizationUrl: provider.authorizationUrl.href, state: pending.state };
+}
+
+/** A sign-in that cannot start, in words that say what the human does next. */
+function explainStartFailure(server: string, redirectUrl: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/does not support dynamic client registration/i.test(message)) {
+    return new Error(
+      `${server}'s provider does not let apps register themselves (it offers no dynamic client registration), so Gatehouse needs an OAuth app of yours there. ` +
+        `Create one with the redirect URI ${redirectUrl}, add it to "${server}" in servers.json as "oauth": { "clientId": "<its client id>", "clientSecret": "\${env:<VARIABLE>}" } (the secret only if the app has one), and sign in again.`,
+      { cause: error },
+    );
+  }
+  return new Error(`The sign-in to ${server} could not start: ${message}`, { cause: error });
 }
 
 /** An unauthenticated initialize, to read the upstream's 401 challenge. */
