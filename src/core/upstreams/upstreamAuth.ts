@@ -298,6 +298,22 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
   }
 }
 
+/**
+ * @hono/node-server replaces the global Response with its own class, so a Response that fetch
+ * returns is no `instanceof Response` in the gateway's process, and the SDK then reads an OAuth
+ * error as "[object Response]": a refresh the provider refused (`invalid_grant`) looked like a
+ * server error, the dead tokens were kept and the reason lost. Every fetch the SDK's `auth()`
+ * sees goes through this, which re-makes such a Response with the global class.
+ */
+export function withGlobalResponse(base: FetchLike = fetch): FetchLike {
+  return async (url, init) => {
+    const response: Response = await base(url, init);
+    if (response instanceof Response) return response;
+    const foreign = response as Response;
+    return new Response(foreign.body, { status: foreign.status, statusText: foreign.statusText, headers: foreign.headers });
+  };
+}
+
 /** Whether an HTTP upstream is left to OAuth: a configured Authorization header means a static token instead. */
 export function usesOAuth(config: HttpServerConfig): boolean {
   return !Object.keys(config.headers).some((name) => name.toLowerCase() === 'authorization');
@@ -314,8 +330,9 @@ function staticHeaders(config: HttpServerConfig): Record<string, string> {
  * authorization itself.
  */
 export function challengeRecordingFetch(store: UpstreamOAuthStore, base: FetchLike = fetch): FetchLike {
+  const fetchGlobal = withGlobalResponse(base);
   return async (url, init) => {
-    const response = await base(url, init);
+    const response = await fetchGlobal(url, init);
     if (response.status === 401) {
       const { scope, resourceMetadataUrl } = extractWWWAuthenticateParams(response);
       if (scope || resourceMetadataUrl) {
@@ -354,7 +371,7 @@ export function refreshDueAt(store: UpstreamOAuthStore): number | undefined {
 /** Refreshes the stored tokens through the SDK (`auth()` with the refresh token). Throws SignInRequiredError when refused. */
 export async function refreshNow(store: UpstreamOAuthStore, config: HttpServerConfig, redirect: () => string, fetchFn?: FetchLike): Promise<void> {
   const provider = new UpstreamOAuthProvider(store, config, redirect, 'background');
-  await auth(provider, { serverUrl: config.url, fetchFn });
+  await auth(provider, { serverUrl: config.url, fetchFn: withGlobalResponse(fetchFn) });
 }
 
 export interface SignInStart {
@@ -374,7 +391,7 @@ export async function startSignIn(options: { home: string; server: string; confi
     throw new Error(`${server} gets its tokens from the credentials in servers.json (oauth.grant "${config.oauth?.grant}"), so nobody signs in to it. Gatehouse asks for tokens by itself when it connects.`);
   }
   const store = new UpstreamOAuthStore(options.home, server, config.url);
-  const fetchFn = options.fetchFn ?? fetch;
+  const fetchFn = withGlobalResponse(options.fetchFn);
   const stored = store.read();
   const probed = await probeChallenge(config, fetchFn);
   const challenge = probed.scope || probed.resourceMetadataUrl ? probed : { scope: stored.challenge?.scope, resourceMetadataUrl: stored.challenge?.resourceMetadataUrl ? new URL(stored.challenge.resourceMetadataUrl) : undefined };
@@ -498,7 +515,7 @@ export async function completeSignIn(options: { home: string; servers: ReadonlyM
   if (!config) return fail(`${server} is no longer configured.`);
   const provider = new UpstreamOAuthProvider(store, config, () => pending.redirectUri, 'exchange', { codeVerifier: pending.codeVerifier });
   try {
-    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: options.fetchFn });
+    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: withGlobalResponse(options.fetchFn) });
   } catch (error) {
     return fail(`Exchanging the sign-in code for ${server} failed: ${error instanceof Error ? error.message : String(error)}`);
   }

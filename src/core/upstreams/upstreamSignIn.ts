@@ -61,8 +61,10 @@ export class UpstreamSignIn {
     // Configured credentials that are refused are a configuration error, not something a sign-in fixes.
     if (isMachineGrant(this.config.oauth)) return undefined;
     if (error instanceof SignInRequiredError) return error.reason;
-    if (error instanceof UnauthorizedError) return 'it asks for a sign-in';
-    if (error instanceof StreamableHTTPError && error.code === 401) return 'it refused the stored sign-in';
+    // The SDK's own errors do not say why; a refresh the provider refused has left its reason in the file.
+    const recorded = this.store.read().signInReason;
+    if (error instanceof UnauthorizedError) return recorded ?? 'it asks for a sign-in';
+    if (error instanceof StreamableHTTPError && error.code === 401) return recorded ?? 'it refused the stored sign-in';
     return undefined;
   }
 
