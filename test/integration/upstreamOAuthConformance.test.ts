@@ -18,7 +18,8 @@ const FIXTURE = path.join(REPO_ROOT, 'test/fixtures/conformance/authClient.mjs')
  * other 2026-07-28 scenarios need that revision's transport (the SDK 1.x client Gatehouse uses
  * cannot speak it). Of the `extension` scenarios that the 2025-11-25 requirement set runs, the
  * grants without a browser (client credentials with a secret or a private key, workload JWT
- * bearer, enterprise-managed ID-JAG) are configured with `oauth.grant`; DPoP is not built.
+ * bearer, enterprise-managed ID-JAG) are configured with `oauth.grant`; DPoP-bound tokens are used
+ * whenever the authorization server offers them.
  */
 const SCENARIOS = [
   'auth/metadata-default',
@@ -47,6 +48,8 @@ const SCENARIOS = [
   'auth/client-credentials-jwt',
   'auth/wif-jwt-bearer',
   'auth/enterprise-managed-authorization',
+  'auth/dpop',
+  'auth/dpop-nonce',
 ];
 
 function runScenario(scenario: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {

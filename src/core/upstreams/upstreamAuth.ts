@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { SecretStateFile } from '../auth/stateFile';
 import { GATEHOUSE_VERSION } from '../version';
 import { isMachineGrant, machineGrant } from './machineGrants';
+import { dpopFetch } from './upstreamDpop';
 import { expandEnvReferences, type HttpServerConfig } from './serversConfig';
 
 /** Where the authorization server sends the browser back: a route on the gateway's own loopback port. */
@@ -52,6 +53,8 @@ const UpstreamOAuthFileSchema = z
     stepUpScope: z.string().optional(),
     /** Why the server needs sign-in again (a refresh that was refused, …), for the human. */
     signInReason: z.string().optional(),
+    /** The DPoP signing key (RFC 9449), when the authorization server binds tokens to one. */
+    dpopKey: looseRecord.optional(),
     /** How the last sign-in ended, so a `gatehouse login` in another process learns it. */
     outcome: OutcomeSchema.optional(),
   })
@@ -330,7 +333,7 @@ function staticHeaders(config: HttpServerConfig): Record<string, string> {
  * authorization itself.
  */
 export function challengeRecordingFetch(store: UpstreamOAuthStore, base: FetchLike = fetch): FetchLike {
-  const fetchGlobal = withGlobalResponse(base);
+  const fetchGlobal = withGlobalResponse(dpopFetch(store, base));
   return async (url, init) => {
     const response = await fetchGlobal(url, init);
     if (response.status === 401) {
@@ -371,7 +374,7 @@ export function refreshDueAt(store: UpstreamOAuthStore): number | undefined {
 /** Refreshes the stored tokens through the SDK (`auth()` with the refresh token). Throws SignInRequiredError when refused. */
 export async function refreshNow(store: UpstreamOAuthStore, config: HttpServerConfig, redirect: () => string, fetchFn?: FetchLike): Promise<void> {
   const provider = new UpstreamOAuthProvider(store, config, redirect, 'background');
-  await auth(provider, { serverUrl: config.url, fetchFn: withGlobalResponse(fetchFn) });
+  await auth(provider, { serverUrl: config.url, fetchFn: withGlobalResponse(dpopFetch(store, fetchFn)) });
 }
 
 export interface SignInStart {
@@ -515,7 +518,7 @@ export async function completeSignIn(options: { home: string; servers: ReadonlyM
   if (!config) return fail(`${server} is no longer configured.`);
   const provider = new UpstreamOAuthProvider(store, config, () => pending.redirectUri, 'exchange', { codeVerifier: pending.codeVerifier });
   try {
-    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: withGlobalResponse(options.fetchFn) });
+    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: withGlobalResponse(dpopFetch(store, options.fetchFn)) });
   } catch (error) {
     return fail(`Exchanging the sign-in code for ${server} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
