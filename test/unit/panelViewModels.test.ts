@@ -71,6 +71,8 @@ describe('panel view models', () => {
       const byName = Object.fromEntries(server.tools.map((view) => [view.name, view]));
       assert.deepEqual([byName.echo.decision, byName.echo.source, byName.echo.control, byName.echo.readOnly], ['allow', 'default', 'default', true]);
       assert.deepEqual([byName.write_note.decision, byName.write_note.source, byName.write_note.destructive], ['ask', 'default', true]);
+      assert.equal(byName.write_note.why, 'write_note can change or delete things, and you asked to approve such tools');
+      assert.equal(byName.echo.why, 'echo only reads, and you let reading tools run');
       assert.deepEqual(snapshot.toolNames, ['demo__echo', 'demo__write_note']);
     });
 
@@ -258,9 +260,15 @@ describe('panel view models', () => {
         tool: 'demo__write_note',
         decision: 'deny',
         happened: 'Blocked by your policy',
-        detail: 'no notes · {"name":"a"}',
-        machine: 'event denied · decision deny · rule rule-1 · channel policy',
+        detail: 'because your rule says: no notes · {"name":"a"}',
+        machine: 'event denied · decision deny · rule rule-1 · channel policy · no notes',
       });
+    });
+
+    it('says in words why a call was held', () => {
+      const row = historyRow({ ts: '2026-01-01T00:00:00.000Z', event: 'held', server: 'demo', tool: 'demo__write_note', decision: 'ask', reason: 'the tool is marked destructive; defaults.destructive is "ask"', arguments: {} });
+      assert.equal(row.detail, 'because write_note can change or delete things, and you asked to approve such tools · {}');
+      assert.match(row.machine, /defaults\.destructive is "ask"/);
     });
 
     it('says in words what a decision was, with the log\'s names in the details line', () => {

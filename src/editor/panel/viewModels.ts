@@ -217,9 +217,20 @@ export function auditFilter(filter: HistoryFilter): { since?: Date; until?: Date
   };
 }
 
+/** Why the policy held or blocked a call, in words, from what the audit line kept of the verdict. */
+function policyWhy(entry: AuditEntry): string | undefined {
+  if ((entry.event !== 'held' && !(entry.event === 'denied' && entry.channel === 'policy')) || !entry.tool) return undefined;
+  const server = entry.server ?? entry.tool.split('__')[0];
+  const name = entry.tool.startsWith(`${server}__`) ? entry.tool.slice(server.length + 2) : entry.tool;
+  const decision = entry.event === 'held' ? 'ask' : 'deny';
+  // A rule's own reason is the audit line's reason; its id is all that names it.
+  const rule = entry.rule ? { id: entry.rule, decision, ...(entry.reason ? { reason: entry.reason } : {}) } : undefined;
+  return `because ${verdictInWords({ decision, ...(entry.reason ? { reason: entry.reason } : {}), ...(rule ? { rule } : {}) }, name, server)}`;
+}
+
 export function historyRow(entry: AuditEntry): HistoryRow {
   const detail = [
-    entry.event === 'decided' || entry.event === 'denied' ? entry.reason : undefined,
+    policyWhy(entry) ?? (entry.event === 'decided' || entry.event === 'denied' ? entry.reason : undefined),
     entry.arguments !== undefined ? truncate(canonicalJson(entry.arguments), 120) : undefined,
   ].filter((part): part is string => Boolean(part));
   const machine = [
@@ -229,6 +240,7 @@ export function historyRow(entry: AuditEntry): HistoryRow {
     entry.channel ? `channel ${entry.channel}` : undefined,
     entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
     entry.event !== 'decided' && entry.event !== 'denied' ? entry.reason : undefined,
+    entry.event === 'denied' && policyWhy(entry) ? entry.reason : undefined,
   ].filter((part): part is string => Boolean(part));
   return {
     ts: entry.ts,
