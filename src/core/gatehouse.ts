@@ -3,7 +3,7 @@ import { errorResult, type CallContext } from './calls/callPath';
 import { ADDITIONAL_INFO, ApprovalGate, MAX_HELD_ARGUMENTS_BYTES, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
 import { canonicalJson, sha256Hex } from './approvals/canonical';
 import { ApprovalQueue, argumentsToRun, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
-import { checkEditedArguments } from './approvals/editedArguments';
+import { canEditArguments, checkEditedArguments } from './approvals/editedArguments';
 import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
@@ -153,7 +153,7 @@ export class Gatehouse {
    * input schema, and not denied by the policy.
    */
   checkEdit(request: ApprovalRequest, edited: unknown): ReturnType<typeof checkEditedArguments> {
-    if (request.originalName === SAMPLING_REQUEST || request.originalName === RESOURCE_READ) {
+    if (!canEditArguments(request)) {
       return { ok: false, message: 'Only a tool call\'s arguments can be changed; approve or deny this request as it is.' };
     }
     const entry = this.gateway.upstreams.catalog.get(request.tool);

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { RESOURCE_READ, SAMPLING_REQUEST } from '../core/approvals/approvalGate';
+import { canEditArguments } from '../core/approvals/editedArguments';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
 import { neutralizeText } from '../core/displayText';
@@ -208,7 +208,7 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
     { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
-    ...(editable(request) ? [{ label: '$(edit) Approve with changes…', description: 'edit the arguments as JSON first; the agent is told', edit: true as const }] : []),
+    ...(canEditArguments(request) ? [{ label: '$(edit) Approve with changes…', description: 'edit the arguments as JSON first; the agent is told', edit: true as const }] : []),
     { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
@@ -245,10 +245,6 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string):
   }
 }
 
-/** Sampling requests and resource reads are approved as they are (`Gatehouse.checkEdit`). */
-function editable(request: ApprovalRequest): boolean {
-  return request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ;
-}
 
 async function askDenyReason(): Promise<HumanDecision | undefined> {
   const reason = await vscode.window.showInputBox({

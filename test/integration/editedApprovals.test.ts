@@ -2,25 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { readAudit } from '../../src/core/approvals/auditReader';
 import { argumentsHash } from '../../src/core/approvals/canonical';
 import { editedDecisionFor } from '../../src/core/approvals/humanDecision';
 import { connectClient, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
-
-type Structured = Record<string, unknown> & { status?: string; request_id?: string };
-
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 120_000 })) as CallToolResult;
-}
-
-function structured(result: CallToolResult): Structured {
-  return (result.structuredContent ?? {}) as Structured;
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-}
+import { callTool as call, structuredOf as structured, toolText as text } from '../helpers/pairedBrowser';
 
 describe('approve with changes: the human edits a held call before it runs', function () {
   let th: TestGatehouse;

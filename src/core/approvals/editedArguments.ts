@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { RESOURCE_READ, SAMPLING_REQUEST } from './approvalGate';
 import { argumentsHash, canonicalJson } from './canonical';
 import type { PolicyTool, PolicyVerdict } from './policy';
 
@@ -29,6 +30,11 @@ const draft07 = addFormats(new Ajv({ allErrors: true, strict: false }));
 const draft2020 = addFormats(new Ajv2020({ allErrors: true, strict: false }));
 /** Compiled validators per tool object: the catalog keeps one object per listed tool version. */
 const compiled = new WeakMap<Tool, ValidateFunction>();
+
+/** Only tool calls are edited: a server's sampling request and a resource read are approved as they are. */
+export function canEditArguments(request: { readonly originalName: string }): boolean {
+  return request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ;
+}
 
 /** Checks edited arguments for the tool; returns them canonical, or why they cannot run. */
 export function checkEditedArguments(edited: unknown, context: EditContext): EditCheck {

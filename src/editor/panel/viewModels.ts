@@ -1,5 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { RESOURCE_READ, SAMPLING_REQUEST } from '../../core/approvals/approvalGate';
+import { canEditArguments } from '../../core/approvals/editedArguments';
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
@@ -48,7 +48,7 @@ export function pendingItem(request: ApprovalRequest, tool?: Tool): PendingItem 
     argumentsSummary: neutralizeText(summariseArguments(request.arguments)),
     argumentsEditable: JSON.stringify(request.arguments, null, 2),
     // Only tool calls are edited (`Gatehouse.checkEdit`), never a server's sampling request or a resource read.
-    ...(tool && request.originalName !== SAMPLING_REQUEST && request.originalName !== RESOURCE_READ ? { inputSchemaJson: JSON.stringify(tool.inputSchema, null, 2) } : {}),
+    ...(tool && canEditArguments(request) ? { inputSchemaJson: JSON.stringify(tool.inputSchema, null, 2) } : {}),
     ...(request.additionalInfo ? { additionalInfo: shown(request.additionalInfo) } : {}),
     ...(request.rule ? { matchedRule: request.rule.id } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
