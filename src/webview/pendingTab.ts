@@ -136,6 +136,7 @@ function pendingCard(item: PendingItem): HTMLElement {
       h('h2', {}, h('span', { className: 'client' }, item.client), ' wants to run ', h('strong', {}, `${item.server} › ${item.tool}`)),
       h('span', { className: 'countdown', 'data-expires': item.expiresAt, 'aria-label': 'Time left to decide' }, formatRemaining(item.expiresAt, Date.now())),
     ),
+    item.why ? h('p', { className: 'why' }, `Held because ${item.why}.`) : null,
     item.additionalInfo ? h('p', { className: 'info' }, icon('comment'), ' ', item.additionalInfo) : null,
     h(
       'details',
@@ -144,8 +145,9 @@ function pendingCard(item: PendingItem): HTMLElement {
         open: pendingState.expanded.has(item.id),
         ontoggle: (event: Event) => ((event.target as HTMLDetailsElement).open ? pendingState.expanded.add(item.id) : pendingState.expanded.delete(item.id)),
       },
-      h('summary', {}, h('span', { className: 'summary-line' }, `Arguments: ${item.argumentsSummary || 'none'}`), ' ', h('span', { className: 'muted small' }, item.matchedRule ? `· asked by rule ${item.matchedRule}` : '· asked by the defaults')),
-      item.reason ? h('p', { className: 'muted small' }, item.reason) : null,
+      h('summary', {}, h('span', { className: 'summary-line' }, `Arguments: ${item.argumentsSummary || 'none'}`)),
+      // The policy's own names, for a person who wants to find the rule; the words above say why.
+      item.reason || item.matchedRule ? h('p', { className: 'muted small' }, `Policy: ${item.reason ?? `rule "${item.matchedRule}"`}`) : null,
       h('pre', { className: 'arguments' }, item.argumentsJson),
     ),
     h(

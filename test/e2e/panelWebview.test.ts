@@ -122,6 +122,8 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     const height = (await card.boundingBox())?.height ?? Infinity;
     assert.ok(height < 140, `a card without additional_info is at most a few lines high (${height} px; six equal buttons made it about 260)`);
     assert.match(await card.locator('summary').first().innerText(), /Arguments: .*compact\.txt/);
+    assert.equal(await card.locator('p.why').innerText(), 'Held because write_note can change or delete things, and you asked to approve such tools.');
+    assert.doesNotMatch(await card.innerText(), /asked by rule|defaults\./, 'the policy\'s names stay folded away with the arguments');
     await card.getByRole('button', { name: /More decisions/ }).click();
     assert.deepEqual((await card.getByRole('menuitem').allTextContents()).map((t) => t.trim()), [
       'Approve for this session',
