@@ -94,6 +94,7 @@ export class Gatehouse {
     this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit, (server) => this.serverConfigHash(server));
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
+    this.gateway.on('conversationEnded', (id) => this.gate.sessionClosed(id));
   }
 
   async start(): Promise<void> {

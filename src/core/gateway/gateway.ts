@@ -57,6 +57,8 @@ export interface GatewayEvents {
   stopped: [];
   sessionOpened: [McpSession];
   sessionClosed: [McpSession];
+  /** A 2026-07-28 client's conversation (its principal on one endpoint) has been idle for the session idle time. */
+  conversationEnded: [conversationId: string];
   /** An upstream answered a call (allowed, or approved and run); front ends look for foreign approval links. */
   upstreamResult: [UpstreamResult];
 }
@@ -138,6 +140,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.features = new FeatureRouter(this.upstreams, this.sessions, () => this.gate);
     this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
     this.sessions.on('closed', (session) => this.emit('sessionClosed', session));
+    this.sessions.on('conversationEnded', (id) => this.emit('conversationEnded', id));
     for (const tool of (options.ownTools ?? ((upstreams) => ownTools({ upstreams })))(this.upstreams)) this.ownTools.set(tool.definition.name, tool);
     this.upstreams.on('catalogChanged', () => this.sessions.notifyToolsChanged());
     this.app = this.createApp();

@@ -1,0 +1,229 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import { connectClient, everythingServer, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
+
+// A 2026-07-28 client (the SDK 2.x client, pinned to that revision: no initialize, no session)
+// beside a 2025-era client, on the same Gatehouse URL, in front of 2025-era upstreams (the built-in
+// demo and server-everything over stdio).
+
+interface CallResult {
+  readonly content: { type: string; text?: string }[];
+  readonly structuredContent?: Record<string, unknown>;
+  readonly isError?: boolean;
+}
+
+type Elicited = { readonly mode?: string; readonly message: string; readonly url?: string };
+
+/** A 2026-07-28 client; it answers every elicitation by itself ("accept"), as some clients do. */
+async function modernClient(url: string, key: string, options: { elicitation?: boolean } = {}): Promise<{ client: Client; elicited: Elicited[] }> {
+  const elicited: Elicited[] = [];
+  const client = new Client(
+    { name: 'modern-agent', version: '1.0.0' },
+    { capabilities: options.elicitation === false ? {} : { elicitation: { form: {}, url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  if (options.elicitation !== false) {
+    client.setRequestHandler('elicitation/create', async (request) => {
+      elicited.push(request.params as Elicited);
+      return request.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+    });
+  }
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  return { client, elicited };
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallResult> {
+  return (await client.callTool({ name, arguments: args }, { timeout: 120_000 })) as unknown as CallResult;
+}
+
+function text(result: CallResult): string {
+  return result.content.map((c) => c.text ?? '').join('\n');
+}
+
+function nextHeld(th: TestGatehouse): Promise<ApprovalRequest> {
+  return new Promise((resolve) => th.gatehouse.approvals.once('requested', resolve));
+}
+
+/** One raw JSON-RPC POST, for what no SDK client sends. */
+async function post(th: TestGatehouse, body: unknown, headers: Record<string, string> = {}, endpoint = th.url): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${th.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+  const raw = await response.text();
+  const data = raw.startsWith('{') ? raw : (/^data: (.*)$/m.exec(raw)?.[1] ?? '{}');
+  return { status: response.status, json: JSON.parse(data) as Record<string, unknown> };
+}
+
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same URL', function () {
+  this.timeout(120_000);
+  let th: TestGatehouse;
+  /** The built-in demo alone, whose write_note is held and leaves a file when it runs. */
+  let demo: TestGatehouse;
+
+  before(async function () {
+    demo = await startTestGatehouse();
+    th = await startTestGatehouse({
+      servers: { everything: everythingServer() },
+      policy: { rules: [{ tool: 'everything__trigger-elicitation-request', decision: 'allow' }, { tool: 'everything__trigger-url-elicitation', decision: 'allow' }] },
+    });
+  });
+  after(async function () {
+    await th?.close();
+    await demo?.close();
+  });
+
+  it('answers server/discover and lists the same tools to both eras, without a session for the new one', async function () {
+    const { client } = await modernClient(demo.url, demo.key);
+    const legacy = await connectClient(demo.url, demo.key, 'legacy-agent');
+    try {
+      const modern = (await client.listTools()).tools.map((t) => t.name).sort();
+      const old = (await legacy.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(modern, old);
+      assert.ok(modern.includes('demo__write_note') && modern.includes('await_approval'), modern.join(', '));
+      assert.equal(demo.gatehouse.gateway.sessions.size, 1, 'only the 2025 client opened a session');
+      const discovered = await post(demo, { jsonrpc: '2.0', id: 'd1', method: 'server/discover', params: { _meta: ENVELOPE } }, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' });
+      assert.equal(discovered.json.id, 'd1', JSON.stringify(discovered.json));
+      const result = discovered.json.result as { supportedVersions?: string[]; capabilities?: Record<string, unknown> };
+      assert.ok(result?.supportedVersions?.includes('2026-07-28'), JSON.stringify(discovered.json));
+      assert.ok(result.capabilities?.tools);
+    } finally {
+      await client.close();
+      await legacy.close();
+    }
+  });
+
+  it('answers every error with the id of the request it answers', async function () {
+    const noSession = await post(th, { jsonrpc: '2.0', id: 41, method: 'tools/list', params: {} });
+    assert.equal(noSession.status, 400);
+    assert.equal(noSession.json.id, 41);
+    const unknownMethod = await post(th, { jsonrpc: '2.0', id: 'm-7', method: 'no/such', params: { _meta: ENVELOPE } }, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'no/such' });
+    assert.equal(unknownMethod.json.id, 'm-7');
+    assert.ok(unknownMethod.json.error, JSON.stringify(unknownMethod.json));
+    const staleSession = await post(th, { jsonrpc: '2.0', id: 'x', method: 'tools/list', params: {} }, { 'mcp-session-id': 'gone' });
+    assert.equal(staleSession.status, 404);
+    assert.equal(staleSession.json.id, 'x');
+  });
+
+  it('holds a call for a 2026-07-28 client and returns the approved result through await_approval', async function () {
+    const { client } = await modernClient(demo.url, demo.key, { elicitation: false });
+    try {
+      const held = await call(client, 'demo__write_note', { name: 'era.txt', content: 'new era' });
+      const structured = held.structuredContent as { status: string; request_id: string; approval_url: string };
+      assert.equal(structured.status, 'approval_required');
+      assert.match(structured.approval_url, /\/approvals\/apr_/);
+      const waiting = call(client, 'await_approval', { request_id: structured.request_id });
+      await until(() => demo.gatehouse.approvals.waitingCount() > 0);
+      assert.equal(demo.gatehouse.decide(structured.request_id, { kind: 'approve', scope: 'once', channel: 'editor' }).ok, true);
+      const result = await waiting;
+      assert.equal(result.isError, undefined);
+      assert.equal((result.structuredContent as { status?: string }).status, 'approved');
+      assert.match(JSON.stringify(result.structuredContent), /era\.txt/, 'the approved result is inside structuredContent');
+      assert.equal(fs.readFileSync(path.join(demo.home, 'demo', 'era.txt'), 'utf8'), 'new era');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('finds a held call from another request of the same client without a session, and not from another client', async function () {
+    const first = await modernClient(demo.url, demo.key, { elicitation: false });
+    const held = (await call(first.client, 'demo__write_note', { name: 'later.txt', content: 'x' })).structuredContent as { request_id: string };
+    await first.client.close();
+    const second = await modernClient(demo.url, demo.key, { elicitation: false });
+    const otherKey = demo.gatehouse.gateway.apiKeys.create('intruder');
+    const intruder = await modernClient(demo.url, otherKey, { elicitation: false });
+    try {
+      const stolen = await call(intruder.client, 'await_approval', { request_id: held.request_id });
+      assert.equal(stolen.isError, true);
+      const waiting = call(second.client, 'await_approval', { request_id: held.request_id });
+      await until(() => demo.gatehouse.approvals.waitingCount() > 0);
+      demo.gatehouse.decide(held.request_id, { kind: 'deny', reason: 'not today', channel: 'editor' });
+      assert.match(JSON.stringify((await waiting).structuredContent), /not today/);
+    } finally {
+      await second.client.close();
+      await intruder.client.close();
+    }
+  });
+
+  it("shows a URL-eliciting client the approval page natively, and its own answer approves nothing", async function () {
+    const { client, elicited } = await modernClient(demo.url, demo.key);
+    try {
+      const heldNow = nextHeld(demo);
+      // The client accepts the URL elicitation at once and retries; the retry waits on the human.
+      const running = call(client, 'demo__write_note', { name: 'attack.txt', content: 'self-approved?' });
+      const request = await heldNow;
+      await until(() => elicited.length > 0);
+      assert.equal(elicited[0].mode, 'url');
+      assert.match(elicited[0].url ?? '', new RegExp(`/approvals/${request.id}$`));
+      assert.match(elicited[0].message, /Answering this prompt decides nothing/);
+      await until(() => demo.gatehouse.approvals.waitingCount() > 0);
+      assert.equal(demo.gatehouse.approvals.get(request.id)?.status, 'pending', "the client's accept decided nothing");
+      assert.equal(fs.existsSync(path.join(demo.home, 'demo', 'attack.txt')), false);
+      demo.gatehouse.decide(request.id, { kind: 'approve', scope: 'once', channel: 'editor' });
+      const result = await running;
+      assert.match(JSON.stringify(result.structuredContent), /attack\.txt/);
+      assert.equal(fs.readFileSync(path.join(demo.home, 'demo', 'attack.txt'), 'utf8'), 'self-approved?');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses a forged or another client's requestState", async function () {
+    const forged = await post(
+      demo,
+      { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'demo__write_note', arguments: { name: 'f.txt', content: 'x' }, requestState: 'v1.eyJwIjp7ImFwcHJvdmFsIjoiYXByX3gifX0.AAAA', inputResponses: {}, _meta: ENVELOPE } },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'demo__write_note' },
+    );
+    assert.equal(forged.json.id, 9);
+    assert.match(JSON.stringify(forged.json.error), /Invalid or expired requestState/);
+    assert.ok(forged.json.error, JSON.stringify(forged.json));
+  });
+
+  it("turns a 2025-era upstream's elicitation into input-required rounds for a 2026-07-28 client", async function () {
+    const { client, elicited } = await modernClient(th.url, th.key);
+    try {
+      const form = await call(client, 'everything__trigger-elicitation-request');
+      assert.equal(elicited.at(-1)?.message, 'Please provide inputs for the following fields:');
+      assert.match(text(form), /Ada Lovelace/);
+      const url = await call(client, 'everything__trigger-url-elicitation', { url: 'https://example.com/connect', message: 'Connect your account' });
+      assert.equal(elicited.at(-1)?.mode, 'url');
+      assert.equal(elicited.at(-1)?.url, 'https://example.com/connect');
+      assert.match(text(url), /User completed the URL elicitation flow/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('tells a client without elicitation which side lacks what', async function () {
+    const { client } = await modernClient(th.url, th.key, { elicitation: false });
+    try {
+      const result = await call(client, 'everything__trigger-elicitation-request');
+      assert.equal(result.isError, true);
+      assert.match(text(result), /does not support elicitation/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reads a resource of a 2025-era upstream for a 2026-07-28 client', async function () {
+    const { client } = await modernClient(th.url, th.key);
+    try {
+      const listed = await client.listResources();
+      const first = listed.resources.find((r) => r.uri.startsWith('gatehouse://everything/'));
+      assert.ok(first, JSON.stringify(listed.resources.slice(0, 3)));
+      const read = await client.readResource({ uri: first.uri });
+      assert.equal(read.contents[0].uri, first.uri);
+    } finally {
+      await client.close();
+    }
+  });
+});
