@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { listenOnLoopback, REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
+import { answerConsent, browseAuthorization } from '../helpers/oauthTestKit';
 import { freePort } from '../helpers/ports';
 
 // The official MCP conformance suite (`@modelcontextprotocol/conformance`, Node 22+, installed into
@@ -158,6 +159,62 @@ describe('the MCP conformance suite, per revision: a reference server behind /mc
   for (const revision of ['2025-11-25', '2026-07-28']) {
     it(`passes every ${revision} scenario through the gateway that the reference server passes directly`, async function () {
       assert.deepEqual(await compare(upstreamUrl, hop!.url, `reference server, ${revision}`, ['--requirements', revision]), [], 'scenarios that pass directly but not through Gatehouse');
+    });
+  }
+});
+
+// Gatehouse as the authorization server: the suite's authorization-server scenarios (metadata and
+// the authorization code grant with PKCE) per revision. The suite prints an authorization URL for
+// a human; this test is the browser (it follows the URL) and the human (it allows the consent
+// prompt Gatehouse raises); the suite's own loopback callback receives the code.
+describe('the MCP conformance suite, per revision: Gatehouse as the authorization server', function () {
+  this.timeout(300_000);
+  let th: TestGatehouse | undefined;
+
+  before(async function () {
+    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    th = await startTestGatehouse();
+  });
+
+  after(async function () {
+    await th?.close();
+  });
+
+  for (const revision of ['2025-11-25', '2026-07-28']) {
+    it(`passes every ${revision} authorization-server scenario`, async function () {
+      const issuer = `http://127.0.0.1:${th!.gatehouse.gateway.port}`;
+      const callbackPort = await freePort();
+      const registered = await fetch(`${issuer}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: 'conformance suite', redirect_uris: [`http://127.0.0.1:${callbackPort}/callback`], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+      });
+      const client = (await registered.json()) as { client_id: string };
+      const consent = answerConsent(th!.gatehouse.consent, 'allow');
+      const outputDir = tempDir('conformance-as-');
+      const args = [suite, 'authorization', '--url', issuer, '--client-id', client.client_id, '--resource', th!.gatehouse.gateway.url, '--port', String(callbackPort), '--spec-version', revision, '-o', outputDir];
+      const child = spawn(node24, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let printed = '';
+      let browsed: Promise<void> | undefined;
+      child.stdout!.on('data', (chunk: Buffer) => {
+        printed += chunk.toString();
+        const url = /(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/.exec(printed)?.[1];
+        if (url && !browsed) browsed = browseAuthorization(url).then(async (callback) => void (await fetch(callback)));
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', () => resolve());
+      });
+      consent.stop();
+      await browsed;
+      const checks = fs
+        .readdirSync(outputDir)
+        .flatMap((dir) => JSON.parse(fs.readFileSync(path.join(outputDir, dir, 'checks.json'), 'utf8')) as Check[]);
+      const scenarios = fs.readdirSync(outputDir).map((dir) => dir.replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, ''));
+      console.log(`      ${revision}: ${scenarios.join(', ')}: ${checks.filter((c) => c.status !== 'FAILURE').length} of ${checks.length} checks`);
+      assert.ok(scenarios.length >= 2 && checks.length > 0, `the suite ran the authorization-server scenarios: ${printed.slice(-2000)}`);
+      assert.deepEqual(checks.filter((c) => c.status === 'FAILURE').map((c) => c.id), [], printed.slice(-3000));
+      assert.ok(consent.requests.length > 0, 'the grant went through the human\'s consent');
     });
   }
 });
