@@ -168,7 +168,10 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
     const message =
       `Gatehouse holds this call for the human's approval (request ${held.request_id}). Open the page to see it, then approve or deny it in your editor, ` +
       'the gatehouse serve terminal or a paired browser. Answering this prompt decides nothing.';
-    return inputRequired({ inputRequests: { approval: inputRequired.elicitUrl({ message, url: held.approval_url }) }, requestState });
+    const ask = inputRequired.elicitUrl({ message, url: held.approval_url });
+    // The 2026-07-28 URL shape has no elicitationId, but Codex 0.171 (rmcp) refuses a URL input
+    // request without one; an extra field costs other clients nothing.
+    return inputRequired({ inputRequests: { approval: { ...ask, params: { ...ask.params, elicitationId: held.request_id } } as InputRequest }, requestState });
   }
 
   /** The way back to a 2026-07-28 client: notifications on the request's stream; requests only as input rounds. */
