@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
-import { connectClient, everythingServer, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
+import { connectClient, everythingServer, REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 
 // A 2026-07-28 client (the SDK 2.x client, pinned to that revision: no initialize, no session)
 // beside a 2025-era client, on the same Gatehouse URL, in front of 2025-era upstreams (the built-in
@@ -73,8 +73,17 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
   before(async function () {
     demo = await startTestGatehouse();
     th = await startTestGatehouse({
-      servers: { everything: everythingServer() },
-      policy: { rules: [{ tool: 'everything__trigger-elicitation-request', decision: 'allow' }, { tool: 'everything__trigger-url-elicitation', decision: 'allow' }] },
+      servers: {
+        everything: everythingServer(),
+        growing: { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/growing.mjs')], env: { GROWING_TOOLS: '0' } },
+      },
+      policy: {
+        rules: [
+          { tool: 'everything__trigger-elicitation-request', decision: 'allow' },
+          { tool: 'everything__trigger-url-elicitation', decision: 'allow' },
+          { tool: 'growing__add-item', decision: 'allow' },
+        ],
+      },
     });
   });
   after(async function () {
@@ -222,6 +231,24 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
       assert.ok(first, JSON.stringify(listed.resources.slice(0, 3)));
       const read = await client.readResource({ uri: first.uri });
       assert.equal(read.contents[0].uri, first.uri);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('tells a 2026-07-28 client on subscriptions/listen that the prompt list changed', async function () {
+    const changes: string[][] = [];
+    const client = new Client(
+      { name: 'listening-agent', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } }, listChanged: { prompts: { onChanged: (_error, prompts) => changes.push((prompts ?? []).map((p) => p.name)) } } },
+    );
+    await client.connect(new StreamableHTTPClientTransport(new URL(th.url), { requestInit: { headers: { Authorization: `Bearer ${th.key}` } } }));
+    try {
+      assert.ok(!(await client.listPrompts()).prompts.some((p) => p.name === 'growing__item-1'));
+      // The growing upstream registers prompt item-1 and sends prompts/list_changed (2025 wire);
+      // Gatehouse passes it on to the open listen stream, and the client re-lists.
+      assert.match(text(await call(client, 'growing__add-item')), /added item 1/);
+      await until(() => changes.some((names) => names.includes('growing__item-1')));
     } finally {
       await client.close();
     }

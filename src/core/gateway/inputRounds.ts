@@ -34,7 +34,10 @@ export class ParkedCall {
   private counter = 0;
   private readonly controller = new AbortController();
 
-  constructor(readonly clientId: string) {}
+  constructor(
+    readonly clientId: string,
+    private readonly onFinished: () => void,
+  ) {}
 
   /** The call's own cancellation: the client's HTTP exchanges end with every round, the call does not. */
   get signal(): AbortSignal {
@@ -90,6 +93,7 @@ export class ParkedCall {
   private finish(result: CallToolResult): void {
     this.outcome = result;
     this.holdOpen(false);
+    this.onFinished();
     this.poke();
   }
 
@@ -112,12 +116,13 @@ export class ParkedCall {
   }
 }
 
-/** The parked calls, by id; a finished call stays until its result has been fetched once. */
+/** The parked calls, by id; a finished call stays until its result has been fetched once, or the round timeout. */
 export class ParkedCalls {
   private readonly calls = new Map<string, ParkedCall>();
 
   open(clientId: string): ParkedCall {
-    const call = new ParkedCall(clientId);
+    // A result the client never comes back for is dropped after the round timeout.
+    const call: ParkedCall = new ParkedCall(clientId, () => setTimeout(() => this.forget(call), ROUND_TIMEOUT_MS).unref());
     this.calls.set(call.id, call);
     return call;
   }
