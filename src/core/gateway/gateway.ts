@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
-import { ErrorCode, McpError, type CallToolResult, type ClientCapabilities, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
@@ -260,14 +260,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const own = this.ownToolsFor(view).get(name);
     if (own) return own.call(args, context);
     const entry = view.findTool(name);
-    if (!entry) {
-      const refusal = this.upstreams.signInRefusal(view.server ? `${view.server}__${name}` : name);
-      if (refusal) return refusal;
-      // `/mcp/<server>` stands in for the upstream, so an unknown name is the protocol error the
-      // specification gives it (Tools › Error Handling: -32602); `/mcp` tells the model what to call instead.
-      if (view.server) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${name}" is not a tool of "${view.server}". Call tools/list to see the available tools.`);
-      return errorResult(`Gatehouse has no tool named "${name}". Call list_integrations to see the available tools.`);
-    }
+    if (!entry) return this.upstreams.signInRefusal(view.server ? `${view.server}__${name}` : name) ?? errorResult(`Gatehouse has no tool named "${name}". ${view.server ? 'Call tools/list' : 'Call list_integrations'} to see the available tools.`);
     const forward = (forwarded: Record<string, unknown>): Promise<CallToolResult> => this.callUpstream({ server: entry.server, tool: entry.originalName }, forwarded, context);
     return this.gate ? this.gate.call(entry, args, context, forward) : forward(args);
   }
