@@ -163,6 +163,30 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
     }
   });
 
+  it('scopes "approve for this session" to the client on one endpoint when there is no session', async function () {
+    const first = await modernClient(demo.url, demo.key, { elicitation: false });
+    const other = await modernClient(`${demo.url}/demo`, demo.key, { elicitation: false });
+    try {
+      const held = (await call(first.client, 'demo__write_note', { name: 's1.txt', content: 'one' })).structuredContent as { request_id: string };
+      const waiting = call(first.client, 'await_approval', { request_id: held.request_id });
+      await until(() => demo.gatehouse.approvals.waitingCount() > 0);
+      demo.gatehouse.decide(held.request_id, { kind: 'approve', scope: 'session', channel: 'editor' });
+      assert.equal(((await waiting).structuredContent as { status: string }).status, 'approved');
+      // A new connection of the same client on the same endpoint is the same conversation.
+      const again = await modernClient(demo.url, demo.key, { elicitation: false });
+      const allowed = await call(again.client, 'demo__write_note', { name: 's2.txt', content: 'two' });
+      await again.client.close();
+      assert.notEqual((allowed.structuredContent as { status?: string } | undefined)?.status, 'approval_required', JSON.stringify(allowed));
+      assert.equal(fs.readFileSync(path.join(demo.home, 'demo', 's2.txt'), 'utf8'), 'two');
+      // The same tool on another endpoint is another conversation: held again.
+      const elsewhere = await call(other.client, 'write_note', { name: 's3.txt', content: 'three' });
+      assert.equal((elsewhere.structuredContent as { status: string }).status, 'approval_required');
+    } finally {
+      await first.client.close();
+      await other.client.close();
+    }
+  });
+
   it("shows a URL-eliciting client the approval page natively, and its own answer approves nothing", async function () {
     const { client, elicited } = await modernClient(demo.url, demo.key);
     try {
