@@ -11,6 +11,7 @@ import { auditLogOptionsFromEnv } from './approvals/auditSettings';
 import { PolicyStore } from './approvals/policyStore';
 import { ServersGuard } from './approvals/serversGuard';
 import { ConsentBroker } from './auth/consent';
+import type { ApprovalPrompt } from './gateway/modernServing';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
@@ -31,6 +32,8 @@ export interface GatehouseOptions {
   readonly routes?: (app: Hono<GatewayEnv>, gatehouse: Gatehouse) => void;
   /** Browser pairing for the approval pages (tests pass one with their own clock). */
   readonly pairing?: BrowserPairing;
+  /** How a held call reaches a 2026-07-28 client that can open URLs; `GATEHOUSE_APPROVAL_PROMPT` by default, else `result`. */
+  readonly approvalPrompt?: ApprovalPrompt;
 }
 
 /**
@@ -68,6 +71,7 @@ export class Gatehouse {
     this.gateway = new Gateway({
       home,
       port: options.port,
+      approvalPrompt: options.approvalPrompt ?? (process.env.GATEHOUSE_APPROVAL_PROMPT === 'url-elicitation' ? 'url-elicitation' : 'result'),
       authenticators: oauth.authenticators,
       mcpMiddleware: oauth.mcpMiddleware,
       ownTools: (upstreams) =>

@@ -19,19 +19,12 @@ const REQUEST_ID = /apr_[A-Za-z0-9_-]{20,}/;
 
 describe('the real Codex CLI on MCP 2026-07-28: a held call and its approval', function () {
   this.timeout(180_000);
-  let th: TestGatehouse;
   const opened: McpSession[] = [];
 
-  before(async function () {
-    th = await startTestGatehouse();
+  for (const prompt of ['result', 'url-elicitation'] as const) {
+  it(`holds write_note (${prompt === 'result' ? 'approval_required, then await_approval' : 'as a URL elicitation Codex answers by itself'}), and the model reads the approved result only after the human approves in the editor`, async function () {
+    const th: TestGatehouse = await startTestGatehouse({ approvalPrompt: prompt });
     th.gatehouse.gateway.on('sessionOpened', (session) => opened.push(session));
-  });
-
-  after(async function () {
-    await th?.close();
-  });
-
-  it('holds write_note as a URL elicitation, and the model reads the approved result only after the human approves in the editor', async function () {
     const outputs = new Map<string, string>();
     const remember = (request: ResponsesRequest, callId: string): string => {
       const output = functionOutputs(request).get(callId);
@@ -61,14 +54,23 @@ describe('the real Codex CLI on MCP 2026-07-28: a held call and its approval', f
       assert.equal(opened.length, 0, `Codex opened no 2025-era session, so it spoke 2026-07-28\n${describeRun(run)}`);
       assert.equal(human.decided.length, 1, `the human decided one held call\n${describeRun(run)}`);
       assert.equal(human.decided[0].decision?.channel, 'editor', 'the decision came from the human channel, not from the elicitation answer');
-      const seen = outputs.get('call_await') ?? outputs.get('call_tool') ?? '';
-      assert.match(seen, /"status":"approved"/, describeRun(run));
-      assert.match(seen, /Wrote \d+ bytes/);
+      if (prompt === 'result') {
+        assert.match(outputs.get('call_tool') ?? '', /"status":"approval_required"/, describeRun(run));
+        const seen = outputs.get('call_await') ?? '';
+        assert.match(seen, /"status":"approved"/, describeRun(run));
+        assert.match(seen, /Wrote \d+ bytes/);
+      } else {
+        // The call itself answers once the human has decided: write_note's own structured result.
+        assert.match(outputs.get('call_tool') ?? '', /"bytes":24/, describeRun(run));
+        assert.match(outputs.get('call_tool') ?? '', /modern\.txt/);
+      }
       assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'modern.txt'), 'utf8'), 'from codex on 2026-07-28');
     } finally {
       human.stop();
       await model.stop();
       sandbox.remove();
+      await th.close();
     }
   });
+  }
 });

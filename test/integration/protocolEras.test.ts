@@ -69,9 +69,12 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
   let th: TestGatehouse;
   /** The built-in demo alone, whose write_note is held and leaves a file when it runs. */
   let demo: TestGatehouse;
+  /** The demo again, with held calls offered as URL elicitations to clients that can open URLs. */
+  let prompting: TestGatehouse;
 
   before(async function () {
     demo = await startTestGatehouse();
+    prompting = await startTestGatehouse({ approvalPrompt: 'url-elicitation' });
     th = await startTestGatehouse({
       servers: {
         everything: everythingServer(),
@@ -89,6 +92,7 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
   after(async function () {
     await th?.close();
     await demo?.close();
+    await prompting?.close();
   });
 
   it('answers server/discover and lists the same tools to both eras, without a session for the new one', async function () {
@@ -187,10 +191,22 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
     }
   });
 
-  it("shows a URL-eliciting client the approval page natively, and its own answer approves nothing", async function () {
-    const { client, elicited } = await modernClient(demo.url, demo.key);
+  it('gives a URL-eliciting client the approval_required result unless URL prompts are turned on', async function () {
+    // A key of its own: the session-grant test above approved write_note for demo.key's conversation.
+    const { client, elicited } = await modernClient(demo.url, demo.gatehouse.gateway.apiKeys.create('plain'));
     try {
-      const heldNow = nextHeld(demo);
+      const held = await call(client, 'demo__write_note', { name: 'plain.txt', content: 'x' });
+      assert.equal((held.structuredContent as { status: string }).status, 'approval_required');
+      assert.equal(elicited.length, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("shows a URL-eliciting client the approval page natively, and its own answer approves nothing", async function () {
+    const { client, elicited } = await modernClient(prompting.url, prompting.key);
+    try {
+      const heldNow = nextHeld(prompting);
       // The client accepts the URL elicitation at once and retries; the retry waits on the human.
       const running = call(client, 'demo__write_note', { name: 'attack.txt', content: 'self-approved?' });
       const request = await heldNow;
@@ -198,13 +214,15 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
       assert.equal(elicited[0].mode, 'url');
       assert.match(elicited[0].url ?? '', new RegExp(`/approvals/${request.id}$`));
       assert.match(elicited[0].message, /Answering this prompt decides nothing/);
-      await until(() => demo.gatehouse.approvals.waitingCount() > 0);
-      assert.equal(demo.gatehouse.approvals.get(request.id)?.status, 'pending', "the client's accept decided nothing");
-      assert.equal(fs.existsSync(path.join(demo.home, 'demo', 'attack.txt')), false);
-      demo.gatehouse.decide(request.id, { kind: 'approve', scope: 'once', channel: 'editor' });
+      await until(() => prompting.gatehouse.approvals.waitingCount() > 0);
+      assert.equal(prompting.gatehouse.approvals.get(request.id)?.status, 'pending', "the client's accept decided nothing");
+      assert.equal(fs.existsSync(path.join(prompting.home, 'demo', 'attack.txt')), false);
+      prompting.gatehouse.decide(request.id, { kind: 'approve', scope: 'once', channel: 'editor' });
       const result = await running;
+      // The retry is the call the client made, so it answers with write_note's own structured result.
       assert.match(JSON.stringify(result.structuredContent), /attack\.txt/);
-      assert.equal(fs.readFileSync(path.join(demo.home, 'demo', 'attack.txt'), 'utf8'), 'self-approved?');
+      assert.match(text(result), /Approved by the human \(editor\)/);
+      assert.equal(fs.readFileSync(path.join(prompting.home, 'demo', 'attack.txt'), 'utf8'), 'self-approved?');
     } finally {
       await client.close();
     }

@@ -18,6 +18,7 @@ import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
 import { McpSessions, type McpSession } from './mcpSessions';
+import type { ApprovalPrompt } from './modernServing';
 
 /** The documented default port. */
 export const DEFAULT_PORT = 7337;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** The gateway's own tools; by default `list_integrations` alone (Gatehouse adds `await_approval`). */
   readonly ownTools?: (upstreams: UpstreamManager) => readonly GatewayTool[];
+  /** How a held call reaches a 2026-07-28 client that declares URL elicitation (`result` by default). */
+  readonly approvalPrompt?: ApprovalPrompt;
   /** How long an upstream call may go without reporting progress (15 minutes by default). */
   readonly upstreamCallTimeoutMs?: number;
 }
@@ -136,6 +139,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         rootsChanged: () => this.upstreams.notifyRootsChanged(),
       },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
+      options.approvalPrompt,
     );
     this.features = new FeatureRouter(this.upstreams, this.sessions, () => this.gate);
     this.sessions.on('opened', (session) => this.emit('sessionOpened', session));

@@ -31,7 +31,7 @@ import type { Principal } from '../auth/principal';
 import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
 import { AGGREGATE_INSTRUCTIONS, jsonRpcError, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
-import { ModernServing } from './modernServing';
+import { ModernServing, type ApprovalPrompt } from './modernServing';
 import type { GatewayView } from './views';
 
 /** RFC 5424 severities in MCP's order, most verbose first. */
@@ -75,9 +75,10 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
   constructor(
     private readonly backend: SessionBackend,
     private readonly idleMs: number,
+    approvalPrompt?: ApprovalPrompt,
   ) {
     super();
-    this.modern = new ModernServing(backend, idleMs);
+    this.modern = new ModernServing(backend, idleMs, approvalPrompt);
     this.modern.on('conversationEnded', (id) => this.emit('conversationEnded', id));
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4)));
     this.sweeper.unref();

@@ -27,7 +27,16 @@ import type { GatewayView } from './views';
  * and bound to the client): the held call it waits on, or the parked upstream call and the key of
  * the question the client answers.
  */
-type RoundState = { readonly approval: string } | { readonly parked: string; readonly key: string };
+type RoundState = { readonly approval: string; readonly url: string; readonly expires: string } | { readonly parked: string; readonly key: string };
+
+/**
+ * How a held call reaches a 2026-07-28 client: the `approval_required` result every client
+ * understands (the default), or, for clients that declare URL elicitation, an input-required URL
+ * elicitation of the approval page (`url-elicitation`). Claude Code and Codex both negotiate
+ * 2026-07-28 and declare URL elicitation but answer such prompts by themselves in `-p`/`exec`
+ * mode, so the native prompt is opt-in rather than what those models meet by default.
+ */
+export type ApprovalPrompt = 'result' | 'url-elicitation';
 
 /**
  * The 2026-07-28 revision of the MCP endpoint: no initialize and no session; every request carries
@@ -56,6 +65,7 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
   constructor(
     private readonly backend: SessionBackend,
     private readonly idleMs: number,
+    private readonly approvalPrompt: ApprovalPrompt = 'result',
   ) {
     super();
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4)));
@@ -137,7 +147,7 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
     const principal = principalOf(ctx.http?.authInfo);
     const state = ctx.mcpReq.requestState<RoundState>();
     if (state && 'approval' in state) {
-      return this.backend.callTool(view, AWAIT_APPROVAL, { request_id: state.approval }, context(ctx));
+      return asCallResult(await this.backend.callTool(view, AWAIT_APPROVAL, { request_id: state.approval }, context(ctx)), state);
     }
     let call: ParkedCall | undefined;
     if (state && 'parked' in state) {
@@ -161,10 +171,10 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
 
   /** A held call, for a client that can open a URL for its human: the approval page as a URL elicitation. */
   private async approvalAsInput(result: CallToolResult, ctx: ServerContext): Promise<unknown> {
-    const held = result.structuredContent as { status?: unknown; request_id?: unknown; approval_url?: unknown; message?: unknown } | undefined;
+    const held = result.structuredContent as { status?: unknown; request_id?: unknown; approval_url?: unknown; expires_at?: unknown; message?: unknown } | undefined;
     if (held?.status !== 'approval_required' || typeof held.request_id !== 'string' || typeof held.approval_url !== 'string') return result;
-    if (!capabilitiesOf(ctx)?.elicitation?.url) return result;
-    const requestState = await this.codec.mint({ approval: held.request_id }, ctx);
+    if (this.approvalPrompt !== 'url-elicitation' || !capabilitiesOf(ctx)?.elicitation?.url) return result;
+    const requestState = await this.codec.mint({ approval: held.request_id, url: held.approval_url, expires: String(held.expires_at ?? '') }, ctx);
     const message =
       `Gatehouse holds this call for the human's approval (request ${held.request_id}). Open the page to see it, then approve or deny it in your editor, ` +
       'the gatehouse serve terminal or a paired browser. Answering this prompt decides nothing.';
@@ -219,4 +229,23 @@ function asInputRequest(request: ServerRequest): InputRequest {
     return { method: request.method, params } as InputRequest;
   }
   return request as InputRequest;
+}
+
+/**
+ * await_approval's answer as the result of the tool the client called, so that it fits that
+ * tool's output schema (which admits the upstream's own result and `approval_required`): an
+ * approved call's own structured result, `approval_required` again while the human has not
+ * decided, and a denial or expiry as an error result, whose structuredContent is not checked.
+ */
+function asCallResult(answer: CallToolResult, state: { readonly approval: string; readonly url: string; readonly expires: string }): CallToolResult {
+  const said = (answer.structuredContent ?? {}) as { status?: string; message?: string; result?: { structured_content?: Record<string, unknown> } };
+  if (said.status === 'approved' && said.result?.structured_content) {
+    return { content: answer.content, structuredContent: said.result.structured_content, ...(answer.isError ? { isError: true } : {}) };
+  }
+  if (said.status === 'approved') return answer;
+  if (said.status === 'pending') {
+    const message = `${said.message ?? 'The human has not decided yet.'} Share the approval link ${state.url} with the human and call await_approval with request_id "${state.approval}".`;
+    return { content: [{ type: 'text', text: message }], structuredContent: { status: 'approval_required', request_id: state.approval, approval_url: state.url, expires_at: state.expires, message } };
+  }
+  return { ...answer, isError: true };
 }
