@@ -27,7 +27,9 @@ async function modernClient(url: string, key: string, options: { elicitation?: b
   if (options.elicitation !== false) {
     client.setRequestHandler('elicitation/create', async (request) => {
       elicited.push(request.params as Elicited);
-      return request.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+      if (request.params.mode === 'url') return { action: 'accept' };
+      const asks = Object.keys((request.params as { requestedSchema?: { properties?: object } }).requestedSchema?.properties ?? {});
+      return { action: 'accept', content: asks.includes('confirm') ? { confirm: true, who: 'Ada Lovelace' } : { name: 'Ada Lovelace', check: true } };
     });
   }
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
@@ -293,6 +295,31 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
       await until(() => changes.some((names) => names.includes('growing__item-1')));
     } finally {
       await client.close();
+    }
+  });
+
+  it('carries a 2026-07-28 upstream\'s input-required round to a 2026-07-28 client, and holds its destructive tool like any other', async function () {
+    const modern = await startTestGatehouse({
+      servers: { modern: { type: 'stdio', command: process.execPath, args: [path.join(REPO_ROOT, 'test/fixtures/upstreams/modernServer.mjs')], env: {}, protocol: '2026-07-28' } },
+      policy: { rules: [{ tool: 'modern__confirm_deploy', decision: 'allow' }] },
+    });
+    const { client, elicited } = await modernClient(modern.url, modern.key);
+    try {
+      // The upstream asks with an input-required result; Gatehouse relays it as a round of its own.
+      elicited.length = 0;
+      const deployed = await call(client, 'modern__confirm_deploy', { env: 'prod' });
+      assert.equal(elicited.at(-1)?.message, 'Deploy to prod?');
+      assert.match(text(deployed), /deployed to prod for Ada Lovelace/, JSON.stringify(deployed));
+      const held = await call(client, 'modern__write_note', { text: 'from the new era' });
+      const request = (held.structuredContent as { status: string; request_id: string });
+      assert.equal(request.status, 'approval_required');
+      const waiting = call(client, 'await_approval', { request_id: request.request_id });
+      await until(() => modern.gatehouse.approvals.waitingCount() > 0);
+      modern.gatehouse.decide(request.request_id, { kind: 'approve', scope: 'once', channel: 'editor' });
+      assert.match(JSON.stringify((await waiting).structuredContent), /from the new era/);
+    } finally {
+      await client.close();
+      await modern.close();
     }
   });
 });
