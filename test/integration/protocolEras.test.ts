@@ -29,7 +29,8 @@ async function modernClient(url: string, key: string, options: { elicitation?: b
       elicited.push(request.params as Elicited);
       if (request.params.mode === 'url') return { action: 'accept' };
       const asks = Object.keys((request.params as { requestedSchema?: { properties?: object } }).requestedSchema?.properties ?? {});
-      return { action: 'accept', content: asks.includes('confirm') ? { confirm: true, who: 'Ada Lovelace' } : { name: 'Ada Lovelace', check: true } };
+      const content: Record<string, string | boolean> = asks.includes('confirm') ? { confirm: true, who: 'Ada Lovelace' } : { name: 'Ada Lovelace', check: true };
+      return { action: 'accept', content };
     });
   }
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
