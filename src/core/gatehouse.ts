@@ -12,6 +12,7 @@ import { auditLogOptionsFromEnv } from './approvals/auditSettings';
 import { PolicyStore } from './approvals/policyStore';
 import { ServersGuard } from './approvals/serversGuard';
 import { ConsentBroker } from './auth/consent';
+import type { ApprovalPrompt } from './gateway/modernServing';
 import { oauthGatewayOptions } from './auth/oauthRoutes';
 import { OAuthService } from './auth/oauthService';
 import { Gateway, type GatewayEnv } from './gateway/gateway';
@@ -32,6 +33,8 @@ export interface GatehouseOptions {
   readonly routes?: (app: Hono<GatewayEnv>, gatehouse: Gatehouse) => void;
   /** Browser pairing for the approval pages (tests pass one with their own clock). */
   readonly pairing?: BrowserPairing;
+  /** How a held call reaches a 2026-07-28 client that can open URLs; `GATEHOUSE_APPROVAL_PROMPT` by default, else `result`. */
+  readonly approvalPrompt?: ApprovalPrompt;
 }
 
 /**
@@ -69,6 +72,7 @@ export class Gatehouse {
     this.gateway = new Gateway({
       home,
       port: options.port,
+      approvalPrompt: options.approvalPrompt ?? (process.env.GATEHOUSE_APPROVAL_PROMPT === 'url-elicitation' ? 'url-elicitation' : 'result'),
       authenticators: oauth.authenticators,
       mcpMiddleware: oauth.mcpMiddleware,
       ownTools: (upstreams) =>
@@ -95,6 +99,7 @@ export class Gatehouse {
     this.gate = new ApprovalGate(this.policy, this.approvals, (id) => `http://127.0.0.1:${this.gateway.port}/approvals/${id}`, audit, (server) => this.serverConfigHash(server));
     this.gateway.setCallGate(this.gate);
     this.gateway.on('sessionClosed', (session) => this.gate.sessionClosed(session.id));
+    this.gateway.on('conversationEnded', (id) => this.gate.sessionClosed(id));
   }
 
   async start(): Promise<void> {

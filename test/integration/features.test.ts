@@ -14,7 +14,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { APPROVAL_REQUIRED_ERROR } from '../../src/core/gateway/featureRouter';
-import { PAGE_SIZE } from '../../src/core/gateway/mcpSessions';
+import { PAGE_SIZE } from '../../src/core/gateway/endpointBasics';
 import { REPO_ROOT, connectClient, everythingServer, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
 
 function growingServer(tools = 0): { type: 'stdio'; command: string; args: string[]; env: Record<string, string> } {

@@ -18,6 +18,7 @@ import { UpstreamManager } from '../upstreams/upstreamManager';
 import { GATEHOUSE_VERSION } from '../version';
 import { hostAndOriginGuard, jsonError } from './guards';
 import { McpSessions, type McpSession } from './mcpSessions';
+import type { ApprovalPrompt } from './modernServing';
 
 /** The documented default port. */
 export const DEFAULT_PORT = 7337;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** The gateway's own tools; by default `list_integrations` alone (Gatehouse adds `await_approval`). */
   readonly ownTools?: (upstreams: UpstreamManager) => readonly GatewayTool[];
+  /** How a held call reaches a 2026-07-28 client that declares URL elicitation (`result` by default). */
+  readonly approvalPrompt?: ApprovalPrompt;
   /** How long an upstream call may go without reporting progress (15 minutes by default). */
   readonly upstreamCallTimeoutMs?: number;
 }
@@ -57,6 +60,8 @@ export interface GatewayEvents {
   stopped: [];
   sessionOpened: [McpSession];
   sessionClosed: [McpSession];
+  /** A 2026-07-28 client's conversation (its principal on one endpoint) has been idle for the session idle time. */
+  conversationEnded: [conversationId: string];
   /** An upstream answered a call (allowed, or approved and run); front ends look for foreign approval links. */
   upstreamResult: [UpstreamResult];
 }
@@ -134,10 +139,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         rootsChanged: () => this.upstreams.notifyRootsChanged(),
       },
       options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
+      options.approvalPrompt,
     );
     this.features = new FeatureRouter(this.upstreams, this.sessions, () => this.gate);
     this.sessions.on('opened', (session) => this.emit('sessionOpened', session));
     this.sessions.on('closed', (session) => this.emit('sessionClosed', session));
+    this.sessions.on('conversationEnded', (id) => this.emit('conversationEnded', id));
     for (const tool of (options.ownTools ?? ((upstreams) => ownTools({ upstreams })))(this.upstreams)) this.ownTools.set(tool.definition.name, tool);
     this.upstreams.on('catalogChanged', () => this.sessions.notifyToolsChanged());
     this.app = this.createApp();

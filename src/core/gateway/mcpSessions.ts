@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { CLIENT_CAPABILITIES_META_KEY, isLegacyRequest } from '@modelcontextprotocol/server';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
@@ -19,51 +20,22 @@ import {
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
-  type CallToolResult,
   type ClientCapabilities,
-  type CompleteRequest,
-  type CompleteResult,
-  type GetPromptResult,
   type LoggingLevel,
   type LoggingMessageNotification,
-  type Prompt,
-  type ReadResourceResult,
-  type Resource,
-  type ResourceTemplate,
   type Root,
   type ServerNotification,
   type ServerRequest,
-  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
 import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
+import { AGGREGATE_INSTRUCTIONS, jsonRpcError, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
+import { ModernServing, type ApprovalPrompt } from './modernServing';
 import type { GatewayView } from './views';
-
-/** What each session's MCP server asks of the gateway; `view` is the endpoint the session was opened on. */
-export interface SessionBackend {
-  listTools(view: GatewayView): Tool[];
-  callTool(view: GatewayView, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
-  listResources(view: GatewayView): Resource[];
-  listResourceTemplates(view: GatewayView): ResourceTemplate[];
-  readResource(view: GatewayView, uri: string, context: CallContext): Promise<ReadResourceResult>;
-  subscribe(view: GatewayView, sessionId: string, uri: string, subscribed: boolean, signal: AbortSignal): Promise<void>;
-  listPrompts(view: GatewayView): Prompt[];
-  getPrompt(view: GatewayView, name: string, args: Record<string, string> | undefined, context: CallContext): Promise<GetPromptResult>;
-  complete(view: GatewayView, params: CompleteRequest['params'], signal: AbortSignal): Promise<CompleteResult>;
-  /** The most verbose level any session asked for, to set on the upstreams. */
-  setLogLevel(view: GatewayView, level: LoggingLevel, signal: AbortSignal): Promise<void>;
-  /** Runs before a client's `initialize` is answered, with what the client can do. */
-  clientArriving(capabilities: ClientCapabilities | undefined): Promise<void>;
-  /** A client's roots changed (`notifications/roots/list_changed`). */
-  rootsChanged(): void;
-}
 
 /** RFC 5424 severities in MCP's order, most verbose first. */
 const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-/** How many tools, resources or prompts one list page holds. */
-export const PAGE_SIZE = 500;
 
 /** How long a client's roots may take to answer a query that no call caused. */
 const ROOTS_TIMEOUT_MS = 5_000;
@@ -87,12 +59,6 @@ type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] };
 /** A relayed elicitation or sampling request waits for a person; the call's own cancellation bounds it. */
 const RELAYED_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
 
-const INSTRUCTIONS =
-  'Gatehouse fronts the user\'s MCP servers; their tools are named <server>__<tool>. Call list_integrations to see them. ' +
-  'Some calls need the human\'s approval: such a call returns status "approval_required" with an approval_url and a request_id. ' +
-  'Then tell the human what you want to do and why, share the approval_url, and call await_approval with the request_id in the same turn. ' +
-  'Never try to approve a call yourself.';
-
 /** MCP sessions one client may keep open at once. */
 export const MAX_SESSIONS_PER_CLIENT = 32;
 
@@ -100,15 +66,20 @@ export const MAX_SESSIONS_PER_CLIENT = 32;
  * The stateful MCP sessions of the streamable HTTP transport (MCP spec, "Session Management"):
  * one SDK Server and transport per session, bound to the principal that created it.
  */
-export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession] }> {
+export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession]; conversationEnded: [conversationId: string] }> {
   private readonly sessions = new Map<string, TrackedSession>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The 2026-07-28 revision on the same URLs: requests without a session that carry its `_meta` envelope. */
+  private readonly modern: ModernServing;
 
   constructor(
     private readonly backend: SessionBackend,
     private readonly idleMs: number,
+    approvalPrompt?: ApprovalPrompt,
   ) {
     super();
+    this.modern = new ModernServing(backend, idleMs, approvalPrompt);
+    this.modern.on('conversationEnded', (id) => this.emit('conversationEnded', id));
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4)));
     this.sweeper.unref();
   }
@@ -123,7 +94,10 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
 
   /**
    * Handles one request on the MCP endpoint for an authenticated principal: a request on an
-   * existing session (which must be the principal's own), or an `initialize` that opens one.
+   * existing session (which must be the principal's own), an `initialize` that opens one, or a
+   * 2026-07-28 request, which needs no session. The SDK's `isLegacyRequest` decides the era of a
+   * request without a session from its own content (the `_meta` envelope and the
+   * MCP-Protocol-Version header), as its `createMcpHandler` would.
    */
   async handle(request: Request, principal: Principal, view: GatewayView): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');
@@ -154,6 +128,11 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       body = await request.json();
     } catch {
       return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    if (!(await isLegacyRequest(request, body))) {
+      // What a 2026-07-28 client can do arrives with each request, as `initialize` brings it for 2025.
+      await this.backend.clientArriving(envelopeCapabilities(body));
+      return this.modern.handle(request, principal, view, body);
     }
     const messages = Array.isArray(body) ? body : [body];
     const isInitialize = messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
@@ -186,7 +165,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       { name: view.server ? `gatehouse-${view.server}` : 'gatehouse', title: view.server ? `${view.server} via Gatehouse` : 'Gatehouse', version: GATEHOUSE_VERSION },
       {
         capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, completions: {}, logging: {} },
-        instructions: view.server ? serverInstructions(view.server) : INSTRUCTIONS,
+        instructions: view.server ? serverInstructions(view.server) : AGGREGATE_INSTRUCTIONS,
       },
     );
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -258,14 +237,17 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
   /** Tells every session that the tool list changed (MCP `notifications/tools/list_changed`). */
   notifyToolsChanged(): void {
     for (const session of this.sessions.values()) void session.server.sendToolListChanged().catch(() => undefined);
+    this.modern.notify('tools');
   }
 
   notifyResourcesChanged(): void {
     for (const session of this.sessions.values()) void session.server.sendResourceListChanged().catch(() => undefined);
+    this.modern.notify('resources');
   }
 
   notifyPromptsChanged(): void {
     for (const session of this.sessions.values()) void session.server.sendPromptListChanged().catch(() => undefined);
+    this.modern.notify('prompts');
   }
 
   /** `notifications/resources/updated` to one session, under the URI its endpoint uses. */
@@ -294,6 +276,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
 
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.modern.close();
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map((s) => s.transport.close().catch(() => undefined)));
@@ -332,35 +315,8 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
   }
 }
 
-/** One page of a list. The cursor is the offset, opaque to clients as MCP requires. */
-function page<K extends string, T>(key: K, items: readonly T[], cursor: string | undefined): Record<K, T[]> & { nextCursor?: string } {
-  let offset = 0;
-  if (cursor !== undefined) {
-    offset = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor: pass the nextCursor of a previous page, or none for the first page.');
-  }
-  const next = offset + PAGE_SIZE;
-  const result = { [key]: items.slice(offset, next) } as Record<K, T[]> & { nextCursor?: string };
-  if (next < items.length) result.nextCursor = Buffer.from(String(next), 'utf8').toString('base64url');
-  return result;
-}
-
-function serverInstructions(server: string): string {
-  return (
-    `Gatehouse serves the MCP server "${server}" here under its own tool names, and every call passes the human's approval policy. ` +
-    'A call that needs approval returns status "approval_required" with an approval_url and a request_id: tell the human what you want to do and why, share the approval_url, ' +
-    'and call await_approval with the request_id in the same turn. Never try to approve a call yourself.'
-  );
-}
-
-/** JSON-RPC 2.0 §5: an error answer carries the id of the request it answers, null only when that cannot be known. */
-function jsonRpcError(status: number, code: number, message: string, id: string | number | null = null): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }), { status, headers: { 'content-type': 'application/json' } });
-}
-
-/** The id of a single JSON-RPC request, or null (a batch, a notification, or no valid id). */
-function requestId(body: unknown): string | number | null {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
-  const id = (body as { id?: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
+/** The client capabilities a 2026-07-28 request declares in its `_meta` envelope. */
+function envelopeCapabilities(body: unknown): ClientCapabilities | undefined {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
+  return meta?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
 }

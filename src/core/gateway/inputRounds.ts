@@ -1,0 +1,143 @@
+import * as crypto from 'node:crypto';
+import type { CallToolResult, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * A 2026-07-28 client cannot be sent requests: a server that needs input returns an
+ * input-required result and the client retries the call with the answers (MCP 2026-07-28,
+ * "Multi round-trip requests"). A 2025-era upstream still sends its elicitation, sampling or roots
+ * request in the middle of a call. So the upstream call keeps running here while the client
+ * answers: each request the upstream sends becomes one round, and the client's retry carries the
+ * answer back to the waiting upstream request.
+ *
+ * The answer is the client's answer to the upstream and nothing else: it never reaches the
+ * approval queue, so a client that answers prompts by itself approves nothing.
+ */
+export type RoundOutcome = { readonly result: CallToolResult } | { readonly ask: { readonly key: string; readonly request: ServerRequest } };
+
+interface Ask {
+  readonly key: string;
+  readonly request: ServerRequest;
+  readonly answer: (response: Record<string, unknown>) => void;
+  readonly fail: (error: Error) => void;
+}
+
+/** How long a call may wait for the client to come back with an answer. */
+export const ROUND_TIMEOUT_MS = 10 * 60_000;
+
+/** One upstream call in flight for a 2026-07-28 client, and what it waits for from that client. */
+export class ParkedCall {
+  readonly id = crypto.randomBytes(12).toString('base64url');
+  private readonly asks: Ask[] = [];
+  private wake: (() => void) | undefined;
+  private outcome: CallToolResult | undefined;
+  private expiry: NodeJS.Timeout | undefined;
+  private counter = 0;
+  private readonly controller = new AbortController();
+
+  constructor(
+    readonly clientId: string,
+    private readonly onFinished: () => void,
+  ) {}
+
+  /** The call's own cancellation: the client's HTTP exchanges end with every round, the call does not. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Starts the call; `run` gets the function that turns an upstream request into a round. */
+  start(run: (ask: (request: ServerRequest, signal?: AbortSignal) => Promise<Record<string, unknown>>) => Promise<CallToolResult>): void {
+    run((request, signal) => this.ask(request, signal)).then(
+      (result) => this.finish(result),
+      (error: unknown) => this.finish({ content: [{ type: 'text', text: `The call failed: ${error instanceof Error ? error.message : String(error)}` }], isError: true }),
+    );
+  }
+
+  /** The next thing the client must see: the call's result, or the oldest request awaiting an answer. */
+  async next(signal: AbortSignal): Promise<RoundOutcome> {
+    this.holdOpen(false);
+    for (;;) {
+      if (this.asks.length > 0) {
+        this.holdOpen(true);
+        return { ask: { key: this.asks[0].key, request: this.asks[0].request } };
+      }
+      if (this.outcome) return { result: this.outcome };
+      await new Promise<void>((resolve, reject) => {
+        this.wake = resolve;
+        signal.addEventListener('abort', () => reject(new Error('The client went away.')), { once: true });
+      });
+    }
+  }
+
+  /** The client's answer for `key`; false when no request waits under that key. */
+  answer(key: string, response: Record<string, unknown>): boolean {
+    const index = this.asks.findIndex((a) => a.key === key);
+    if (index < 0) return false;
+    const [ask] = this.asks.splice(index, 1);
+    ask.answer(response);
+    return true;
+  }
+
+  private ask(request: ServerRequest, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const ask: Ask = { key: `${request.method.replace(/[^a-z]/gi, '_')}_${++this.counter}`, request, answer: resolve, fail: reject };
+      this.asks.push(ask);
+      signal?.addEventListener('abort', () => {
+        const index = this.asks.indexOf(ask);
+        if (index >= 0) this.asks.splice(index, 1);
+        reject(new Error('The upstream cancelled its request.'));
+      });
+      this.poke();
+    });
+  }
+
+  private finish(result: CallToolResult): void {
+    this.outcome = result;
+    this.holdOpen(false);
+    this.onFinished();
+    this.poke();
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** While the client holds a question, the call waits for it, but not forever. */
+  private holdOpen(waiting: boolean): void {
+    if (this.expiry) clearTimeout(this.expiry);
+    this.expiry = undefined;
+    if (!waiting) return;
+    this.expiry = setTimeout(() => {
+      for (const ask of this.asks.splice(0)) ask.fail(new Error('The client did not answer within 10 minutes.'));
+      this.controller.abort(new Error('The client did not come back for this call.'));
+    }, ROUND_TIMEOUT_MS);
+    this.expiry.unref();
+  }
+}
+
+/** The parked calls, by id; a finished call stays until its result has been fetched once, or the round timeout. */
+export class ParkedCalls {
+  private readonly calls = new Map<string, ParkedCall>();
+
+  open(clientId: string): ParkedCall {
+    // A result the client never comes back for is dropped after the round timeout.
+    const call: ParkedCall = new ParkedCall(clientId, () => setTimeout(() => this.forget(call), ROUND_TIMEOUT_MS).unref());
+    this.calls.set(call.id, call);
+    return call;
+  }
+
+  /** A parked call of `clientId`; another client's id finds nothing. */
+  find(id: string, clientId: string): ParkedCall | undefined {
+    const call = this.calls.get(id);
+    return call && call.clientId === clientId ? call : undefined;
+  }
+
+  forget(call: ParkedCall): void {
+    this.calls.delete(call.id);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+}
