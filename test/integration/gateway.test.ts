@@ -13,6 +13,7 @@ import {
   fileAppears,
   startHttpUpstream,
   rawRequest,
+  startTestGatehouse,
   startTestGateway,
   tempDir,
   until,
@@ -119,6 +120,22 @@ describe('gateway: reloading servers.json', function () {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assert.deepEqual(names, ['demo__pid', 'demo__sleep', 'list_integrations']);
     await client.close();
+  });
+
+  it('lists the tools as the current call gate shows them, after listing them under another', async function () {
+    // The tool list is kept between listings; a new gate must still change what is listed.
+    const th = await startTestGatehouse();
+    const client = await connectClient(th.url, th.key);
+    try {
+      const echo = async (): Promise<Record<string, unknown>> => (await client.listTools()).tools.find((t) => t.name === 'demo__echo')?.inputSchema.properties ?? {};
+      assert.ok('additional_info' in (await echo()), 'the approval gate adds additional_info');
+      assert.ok('additional_info' in (await echo()), 'and still does on a second listing');
+      th.gatehouse.gateway.setCallGate(undefined);
+      assert.deepEqual(Object.keys(await echo()), ['text']);
+    } finally {
+      await client.close();
+      await th.close();
+    }
   });
 
   it('keeps the running servers and reports the file, line and problem when servers.json turns invalid', async function () {
