@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { ApiKeyStore } from '../../src/core/auth/apiKeys';
 import { Gateway, PortInUseError } from '../../src/core/gateway/gateway';
 import { ConfigFileError } from '../../src/core/store/files';
 import {
@@ -268,6 +269,18 @@ describe('gateway: HTTP guards and authentication', function () {
       assert.equal(response.status, 401, JSON.stringify(extra));
       assert.ok(((await response.json()) as { error?: string }).error);
     }
+  });
+
+  it('refuses a key on the first request after another process revokes it, though it was just accepted', async function () {
+    // `gatehouse key revoke` is another process: it writes api-keys.json, the gateway re-reads it.
+    const key = gw.gateway.apiKeys.create('revoked-soon');
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${key}` }), body: initialize })).status, 200);
+    const used = new ApiKeyStore(gw.gateway.home).list().find((record) => record.label === 'revoked-soon');
+    assert.equal(used?.lastUsedAt, undefined, 'use is written to the file at most once a minute');
+    assert.ok(!Number.isNaN(Date.parse(gw.gateway.apiKeys.list().find((record) => record.label === 'revoked-soon')?.lastUsedAt ?? '')), 'but the running gateway reports it');
+    assert.equal(new ApiKeyStore(gw.gateway.home).revoke('revoked-soon'), true);
+    const response = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${key}` }), body: initialize });
+    assert.equal(response.status, 401);
   });
 
   it('accepts the key as X-API-Key', async function () {
