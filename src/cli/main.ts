@@ -64,7 +64,9 @@ export function buildProgram(): Command {
       for (const [name, config] of loadServers(home)) {
         const target = config.type === 'stdio' ? [config.command, ...config.args].join(' ') : config.type === 'http' ? config.url : 'built-in demo';
         const signIn = config.type === 'http' ? describeSignIn(home, name, config) : '';
-        out(`${name}\t${config.type}\t${target}${signIn ? `\t${signIn}${signIn === 'needs sign-in' ? ` (gatehouse login ${name})` : ''}` : ''}`);
+        // A pinned revision is shown; "auto" (the default) is decided per connection by the gateway.
+        const protocol = config.type !== 'builtin' && config.protocol && config.protocol !== 'auto' ? `\tMCP ${config.protocol}` : '';
+        out(`${name}\t${config.type}\t${target}${protocol}${signIn ? `\t${signIn}${signIn === 'needs sign-in' ? ` (gatehouse login ${name})` : ''}` : ''}`);
       }
     });
   servers
@@ -74,13 +76,15 @@ export function buildProgram(): Command {
     .option('--header <header>', 'HTTP header "Name: value" (repeatable; ${env:VAR} is expanded at run time)', collect, [])
     .option('--env <pair>', 'environment variable NAME=value for a stdio server (repeatable)', collect, [])
     .option('--cwd <dir>', 'working directory for a stdio server')
-    .action((name: string, command: string[], options: { url?: string; header: string[]; env: string[]; cwd?: string }) => {
+    .option('--protocol <revision>', 'MCP revision to speak to it: auto (the default), 2025-11-25 or 2026-07-28')
+    .action((name: string, command: string[], options: { url?: string; header: string[]; env: string[]; cwd?: string; protocol?: string }) => {
       const home = resolveHome();
       if (options.url && command.length) throw new Error('Give either --url or a command, not both.');
+      const protocol = options.protocol ? { protocol: options.protocol } : {};
       if (options.url) {
-        saveServer(home, name, { type: 'http', url: options.url, headers: pairs(options.header, /:/, 'Header') });
+        saveServer(home, name, { type: 'http', url: options.url, headers: pairs(options.header, /:/, 'Header'), ...protocol });
       } else if (command.length) {
-        saveServer(home, name, { type: 'stdio', command: command[0], args: command.slice(1), env: pairs(options.env, /=/, 'Variable'), ...(options.cwd ? { cwd: options.cwd } : {}) });
+        saveServer(home, name, { type: 'stdio', command: command[0], args: command.slice(1), env: pairs(options.env, /=/, 'Variable'), ...(options.cwd ? { cwd: options.cwd } : {}), ...protocol });
       } else {
         throw new Error('Give --url <url> for an HTTP server, or the command after "--" for a stdio server.');
       }

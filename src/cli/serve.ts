@@ -1,6 +1,7 @@
 import { GATEHOUSE_TOKEN_ENV, planCodexConnect } from '../core/clients/codex';
 import { Gatehouse } from '../core/gatehouse';
 import { DEFAULT_PORT } from '../core/gateway/gateway';
+import { MODERN_PROTOCOL_VERSION } from '../core/upstreams/upstreamClient';
 import { TerminalApprovals } from './terminalApprovals';
 
 export interface ServeOptions {
@@ -18,7 +19,7 @@ export async function runServe(options: ServeOptions): Promise<Gatehouse> {
   const gateway = gatehouse.gateway;
   const reportedSkips = new Map<string, string>();
   gateway.upstreams.on('upstreamChanged', (state) => {
-    if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)`);
+    if (state.status === 'ready') out(`upstream ${state.name}: ready (${state.tools.length} tools)${state.protocolVersion === MODERN_PROTOCOL_VERSION ? ` over MCP ${MODERN_PROTOCOL_VERSION}` : ''}`);
     // Said once per server and set of skipped tools, not at every re-list.
     const skipped = (state.skipped ?? []).map((s) => `${s.name} (${s.reason})`).join(', ');
     if (state.status === 'ready' && skipped && reportedSkips.get(state.name) !== skipped) out(`upstream ${state.name}: skipped tools Gatehouse cannot serve: ${skipped}`);

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { REPO_ROOT, tempDir } from '../helpers/gatewayHarness';
 
 // The MCP conformance suite's client authorization scenarios, with Gatehouse as the OAuth client
@@ -43,11 +44,12 @@ const SCENARIOS = [
   'auth/iss-normalized',
 ];
 
-function runScenario(scenario: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+function runScenario(scenario: string, env: NodeJS.ProcessEnv = {}, specVersion?: string): Promise<{ code: number | null; output: string }> {
   const cwd = tempDir('gatehouse-conformance-run-');
   // The suite runs the command through a shell with the server URL appended.
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(FIXTURE)}`;
-  const child = spawn(NODE24, [CONFORMANCE, 'client', '--command', command, '--scenario', scenario, '--timeout', '60000'], {
+  const version = specVersion ? ['--spec-version', specVersion] : [];
+  const child = spawn(NODE24, [CONFORMANCE, 'client', '--command', command, '--scenario', scenario, ...version, '--timeout', '60000'], {
     cwd,
     env: { ...process.env, ...env, GATEHOUSE_FIXTURE_NODE: process.execPath, NO_COLOR: '1', FORCE_COLOR: '0' },
   });
@@ -58,6 +60,8 @@ function runScenario(scenario: string, env: NodeJS.ProcessEnv = {}): Promise<{ c
 }
 
 function assertPassed(scenario: string, result: { code: number | null; output: string }): void {
+  // The suite colours its output even without a terminal.
+  result = { ...result, output: stripVTControlCharacters(result.output) };
   const summary = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(result.output);
   assert.ok(summary, `${scenario} printed no result:\n${result.output.slice(-3000)}`);
   assert.equal(summary[3], '0', `${scenario} had failed checks:\n${result.output.slice(-4000)}`);
@@ -85,4 +89,37 @@ describe('Gatehouse as the OAuth client of an upstream (MCP conformance suite, c
   it('passes auth/metadata-default when `gatehouse login` runs before any gateway (the CLI receives the callback itself)', async () => {
     assertPassed('auth/metadata-default', await runScenario('auth/metadata-default', { GATEHOUSE_FIXTURE_LOGIN_FIRST: '1' }));
   });
+});
+
+/**
+ * The suite's own list of the client authorization scenarios that the 2026-07-28 revision
+ * includes (`conformance list`: `  - auth/<name> [<revisions>]`), so a scenario added to the
+ * suite is run here without anyone writing it down. `extension` ones are non-interactive grants
+ * (client credentials, DPoP, enterprise-managed) that Gatehouse does not offer.
+ */
+function scenariosOf(revision: string): string[] {
+  if (!fs.existsSync(NODE24) || !fs.existsSync(CONFORMANCE)) return [];
+  const listed = stripVTControlCharacters(spawnSync(NODE24, [CONFORMANCE, 'list'], { encoding: 'utf8' }).stdout);
+  const client = listed.slice(listed.indexOf('Client scenarios'), listed.indexOf('Authorization server scenarios'));
+  return [...client.matchAll(/^\s+- (auth\/\S+) \[([^\]]*)\]/gm)].filter((m) => m[2].split(',').includes(revision)).map((m) => m[1]);
+}
+
+describe('Gatehouse as the OAuth client of a 2026-07-28 upstream (conformance suite, --spec-version 2026-07-28)', function () {
+  this.timeout(120_000);
+  // The suite's 2026-07-28 server refuses `initialize` without the revision's headers, so these
+  // also prove that Gatehouse moves to 2026-07-28 by itself and signs in over the SDK 2.x transport.
+  const scenarios = scenariosOf('2026-07-28');
+
+  before(function () {
+    if (!fs.existsSync(NODE24) || !fs.existsSync(CONFORMANCE)) {
+      throw new Error('The conformance suite is not installed; run: bash scripts/install-tools.sh conformance');
+    }
+    assert.ok(scenarios.length >= 20, `the suite lists the 2026-07-28 auth scenarios: ${scenarios.join(', ')}`);
+  });
+
+  for (const scenario of scenarios.length ? scenarios : ['auth/(the suite is not installed)']) {
+    it(`passes ${scenario}`, async () => {
+      assertPassed(scenario, await runScenario(scenario, {}, '2026-07-28'));
+    });
+  }
 });

@@ -4,6 +4,15 @@ import { readJsonFile, writeJsonFile } from '../store/files';
 
 const stringMap = z.record(z.string(), z.string());
 
+/**
+ * Which MCP revision Gatehouse speaks to a server. `auto` (the default) opens with 2025-11-25 and
+ * moves to 2026-07-28 when the server refuses that (an unsupported-protocol-version answer);
+ * the two dates pin one era.
+ */
+export const UPSTREAM_PROTOCOLS = ['auto', '2025-11-25', '2026-07-28'] as const;
+export type UpstreamProtocol = (typeof UPSTREAM_PROTOCOLS)[number];
+const ProtocolSchema = z.enum(UPSTREAM_PROTOCOLS, { error: () => `protocol must be one of ${UPSTREAM_PROTOCOLS.map((p) => `"${p}"`).join(', ')}` });
+
 /** Roots this server sees instead of the connected clients' roots (MCP "Roots"). */
 const RootsSchema = z.array(z.object({ uri: z.string().min(1), name: z.string().optional() }).strict());
 
@@ -15,6 +24,7 @@ const StdioServerSchema = z
     env: stringMap.default({}),
     cwd: z.string().optional(),
     roots: RootsSchema.optional(),
+    protocol: ProtocolSchema.optional(),
   })
   .loose();
 
@@ -43,12 +53,21 @@ const HttpServerSchema = z
     headers: stringMap.default({}),
     roots: RootsSchema.optional(),
     oauth: UpstreamOAuthSchema.optional(),
+    protocol: ProtocolSchema.optional(),
   })
   .loose();
 
 /** One upstream entry, in the shape of VS Code's mcp.json. `type` may be omitted for stdio, as Claude Code and Cursor do. */
 const ServerEntrySchema = z.union([HttpServerSchema, StdioServerSchema], {
-  error: () => 'expected {"type":"stdio","command":…} or {"type":"http","url":…}',
+  // An entry that plainly means one kind (it has a url, or a command) is told what is wrong with
+  // it as that kind, rather than that it is neither.
+  error: (issue) => {
+    const entry = (issue.input ?? {}) as Record<string, unknown>;
+    const branch = 'url' in entry ? 0 : 'command' in entry ? 1 : -1;
+    const issues = branch >= 0 && 'errors' in issue ? (issue.errors as { path: PropertyKey[]; message: string }[][])[branch] : undefined;
+    if (!issues?.length) return 'expected {"type":"stdio","command":…} or {"type":"http","url":…}';
+    return issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  },
 });
 
 const serverName = z
@@ -68,9 +87,9 @@ export const ServersFileSchema = z
   .refine((file) => !(file.servers && file.mcpServers), { message: 'use either "servers" or "mcpServers", not both' });
 
 export type ServerRoots = z.infer<typeof RootsSchema>;
-export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string; roots?: ServerRoots };
+export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string; roots?: ServerRoots; protocol?: UpstreamProtocol };
 export type UpstreamOAuthConfig = { clientId?: string; clientSecret?: string; scopes?: string[]; clientMetadataUrl?: string };
-export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots; oauth?: UpstreamOAuthConfig };
+export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots; oauth?: UpstreamOAuthConfig; protocol?: UpstreamProtocol };
 /** The built-in demo upstream, used when there is no servers.json. */
 export type BuiltinServerConfig = { type: 'builtin'; module: 'demo' };
 export type ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig;
@@ -89,10 +108,10 @@ export function defaultServers(): Map<string, ServerConfig> {
 function normalise(entry: z.infer<typeof ServerEntrySchema>): ServerConfig {
   if ('url' in entry && entry.type !== undefined && entry.type !== 'stdio') {
     const http = entry as z.infer<typeof HttpServerSchema>;
-    return { type: 'http', url: http.url, headers: http.headers, ...(http.roots ? { roots: http.roots } : {}), ...(http.oauth ? { oauth: http.oauth } : {}) };
+    return { type: 'http', url: http.url, headers: http.headers, ...(http.roots ? { roots: http.roots } : {}), ...(http.oauth ? { oauth: http.oauth } : {}), ...(http.protocol ? { protocol: http.protocol } : {}) };
   }
   const stdio = entry as z.infer<typeof StdioServerSchema>;
-  return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}), ...(stdio.roots ? { roots: stdio.roots } : {}) };
+  return { type: 'stdio', command: stdio.command, args: stdio.args, env: stdio.env, ...(stdio.cwd ? { cwd: stdio.cwd } : {}), ...(stdio.roots ? { roots: stdio.roots } : {}), ...(stdio.protocol ? { protocol: stdio.protocol } : {}) };
 }
 
 /**

@@ -15,13 +15,8 @@ import {
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
   ProgressNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
   ToolSchema,
-  ToolListChangedNotificationSchema,
   type CallToolResult,
   type ClientCapabilities,
   type ClientRequest,
@@ -42,6 +37,7 @@ import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+import { connectModern, legacyUpstreamClient, refusesLegacy, type UpstreamClient, type UpstreamEra } from './upstreamClient';
 import { UpstreamSignIn } from './upstreamSignIn';
 
 export interface UpstreamOptions {
@@ -80,6 +76,8 @@ export interface UpstreamState {
   readonly features: UpstreamFeatures;
   /** Tools the upstream lists that the gateway cannot serve, with why. */
   readonly skipped?: readonly SkippedTool[];
+  /** The MCP revision the connection speaks, once connected (`2025-11-25`, `2026-07-28`, …). */
+  readonly protocolVersion?: string;
 }
 
 export interface SkippedTool {
@@ -114,6 +112,8 @@ const CALL_TIMEOUT_MS = 15 * 60_000;
 /** The SDK's own request timeout is switched off (setTimeout's maximum) in favour of the silence limit. */
 const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const STDERR_TAIL_LINES = 20;
+/** JSON-RPC "missing required client capability" (MCP 2026-07-28, input-required results). */
+const MISSING_CLIENT_CAPABILITY = -32021;
 
 /**
  * One persistent MCP client connection to an upstream server. It reconnects with backoff after a
@@ -121,7 +121,9 @@ const STDERR_TAIL_LINES = 20;
  * on close), and the error names the upstream.
  */
 export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: []; notification: [ServerNotification]; signInNeeded: [reason: string] }> {
-  private client: Client | undefined;
+  private client: UpstreamClient | undefined;
+  /** What an `auto` server turned out to speak, so reconnects go straight to it. */
+  private eraVerdict: UpstreamEra | undefined;
   private statusValue: UpstreamStatus = 'connecting';
   private errorValue: string | undefined;
   private toolsValue: Tool[] = [];
@@ -139,7 +141,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   private declared: ClientCapabilities = {};
   private failedRefresh: ClientCapabilities | undefined;
   private refreshing = false;
-  private readonly callsInFlight = new Map<Client, number>();
+  private readonly callsInFlight = new Map<UpstreamClient, number>();
   /** OAuth for an HTTP upstream without a static Authorization header. */
   private readonly signIn: UpstreamSignIn | undefined;
 
@@ -154,12 +156,21 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   }
 
   get state(): UpstreamState {
-    return { name: this.name, status: this.statusValue, error: this.errorValue, tools: this.toolsValue, features: this.featuresValue, ...(this.skippedValue.length ? { skipped: this.skippedValue } : {}) };
+    const protocolVersion = this.statusValue === 'ready' ? this.client?.protocolVersion : undefined;
+    return {
+      name: this.name,
+      status: this.statusValue,
+      error: this.errorValue,
+      tools: this.toolsValue,
+      features: this.featuresValue,
+      ...(this.skippedValue.length ? { skipped: this.skippedValue } : {}),
+      ...(protocolVersion ? { protocolVersion } : {}),
+    };
   }
 
   /** What the upstream declared as a server, once connected. */
   get serverCapabilities(): ServerCapabilities | undefined {
-    return this.client?.getServerCapabilities();
+    return this.client?.serverCapabilities();
   }
 
   /**
@@ -234,6 +245,14 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
         else this.emit('signInNeeded', refusal.reason);
         return refusal.result;
       }
+      // A 2026-07-28 server asks for input (elicitation, sampling, roots) inside its result; one
+      // Gatehouse did not declare, because no client connected with it, cannot be translated.
+      if (error instanceof McpError && error.code === MISSING_CLIENT_CAPABILITY) {
+        const asked = /\(([a-z]+\/[A-Za-z]+)\)/.exec(error.message)?.[1] ?? 'input';
+        return errorResult(
+          `Upstream "${this.name}" speaks MCP 2026-07-28 and asked for ${asked} to run ${toolName}, which no client connected to Gatehouse has declared, so Gatehouse cannot ask anyone for it. Connect a client that supports ${asked}, or use another tool.`,
+        );
+      }
       // "Open this URL first" is an answer for the client (it retries the call afterwards), so it
       // stays a protocol error rather than becoming a tool error the client would not act on.
       if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
@@ -302,14 +321,46 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     return this.options.peer?.capabilities(this.name) ?? {};
   }
 
-  private async closeWhenIdle(client: Client): Promise<void> {
+  private async closeWhenIdle(client: UpstreamClient): Promise<void> {
     while ((this.callsInFlight.get(client) ?? 0) > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
     client.onclose = undefined;
     await client.close().catch(() => undefined);
   }
 
   /** A connected client with the upstream's tool list, not yet in use. */
-  private async open(capabilities: ClientCapabilities): Promise<{ client: Client; tools: Tool[]; features: UpstreamFeatures }> {
+  private async open(capabilities: ClientCapabilities): Promise<{ client: UpstreamClient; tools: Tool[]; features: UpstreamFeatures }> {
+    const client = await this.connectInEra(capabilities);
+    try {
+      return { client, tools: await this.listAllTools(client), features: await listFeatures(client) };
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Connects in the era `servers.json` sets (`protocol`), or for `auto` (the default) in the one
+   * this server spoke last, else 2025-11-25, moving to 2026-07-28 when the server refuses 2025
+   * with an unsupported-protocol-version answer (the signal the 2026-07-28 revision gives an
+   * older client). A server that speaks both is kept on 2025-11-25, the era in which everything
+   * Gatehouse relays (sampling, roots, logging, pushed elicitation) still exists.
+   */
+  private async connectInEra(capabilities: ClientCapabilities): Promise<UpstreamClient> {
+    const protocol = this.config.type === 'builtin' ? '2025-11-25' : (this.config.protocol ?? 'auto');
+    if (protocol === '2026-07-28' || (protocol === 'auto' && this.eraVerdict === 'modern')) return this.openModern(capabilities);
+    try {
+      const client = await this.openLegacy(capabilities);
+      if (protocol === 'auto') this.eraVerdict = 'legacy';
+      return client;
+    } catch (error) {
+      if (protocol !== 'auto' || !refusesLegacy(error)) throw error;
+      const client = await this.openModern(capabilities);
+      this.eraVerdict = 'modern';
+      return client;
+    }
+  }
+
+  private async openLegacy(capabilities: ClientCapabilities): Promise<UpstreamClient> {
     const client = new Client({ name: 'gatehouse', version: GATEHOUSE_VERSION }, { capabilities });
     const peer = this.options.peer;
     // What the upstream asks of its client goes to the peer, which finds the client session
@@ -319,16 +370,41 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     if (peer && capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, (request, extra) => peer.request(this.name, request, extra.signal) as Promise<ListRootsResult>);
     try {
       const transport = this.createTransport();
+      // The 1.x client tells only its transport which revision `initialize` settled on.
+      let negotiated: string | undefined;
+      const setProtocolVersion = transport.setProtocolVersion?.bind(transport);
+      transport.setProtocolVersion = (version): void => {
+        negotiated = version;
+        setProtocolVersion?.(version);
+      };
       await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
       this.tapProgress(transport);
-      return { client, tools: await this.listAllTools(client), features: await listFeatures(client) };
+      return legacyUpstreamClient(client, () => negotiated);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
     }
   }
 
-  private install(client: Client, generation: number, capabilities: ClientCapabilities, tools: Tool[], features: UpstreamFeatures): void {
+  private async openModern(capabilities: ClientCapabilities): Promise<UpstreamClient> {
+    const config = this.config;
+    if (config.type === 'builtin') throw new Error('the built-in demo speaks 2025-11-25 only');
+    const peer = this.options.peer;
+    const spec =
+      config.type === 'http'
+        ? { kind: 'http' as const, url: config.url, headers: this.httpHeaders(config), ...this.signIn?.transportOptions() }
+        : { kind: 'stdio' as const, ...this.stdioLaunch(config), onStderr: (chunk: Buffer) => this.recordStderr(chunk) };
+    if (spec.kind === 'stdio') this.stderrTail = [];
+    const { client, transport } = await connectModern(spec, {
+      capabilities,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      ...(peer ? { onRequest: (request: ServerRequest, signal: AbortSignal) => peer.request(this.name, request, signal) } : {}),
+    });
+    this.tapProgress(transport);
+    return client;
+  }
+
+  private install(client: UpstreamClient, generation: number, capabilities: ClientCapabilities, tools: Tool[], features: UpstreamFeatures): void {
     this.client = client;
     this.declared = capabilities;
     this.backoffMs = FIRST_BACKOFF_MS;
@@ -342,12 +418,12 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
         // The connection is going away; onclose handles it.
       }
     };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, relist(async () => ({ tools: await this.listAllTools(client) })));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, relist(async () => ({ features: await listFeatures(client) })));
+    client.onNotification('notifications/tools/list_changed', relist(async () => ({ tools: await this.listAllTools(client) })));
+    client.onNotification('notifications/resources/list_changed', relist(async () => ({ features: await listFeatures(client) })));
+    client.onNotification('notifications/prompts/list_changed', relist(async () => ({ features: await listFeatures(client) })));
     // What the upstream says to all of its clients goes on to the gateway's sessions.
-    for (const schema of [ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema]) {
-      client.setNotificationHandler(schema, (notification) => {
+    for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
+      client.onNotification(method, (notification) => {
         if (this.client === client) this.emit('notification', notification);
       });
     }
@@ -402,7 +478,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
   }
 
   /** Stops using the connection and waits for the human to sign in (the sign-in file changes). */
-  private async needsSignIn(client: Client | undefined, generation: number, reason: string): Promise<void> {
+  private async needsSignIn(client: UpstreamClient | undefined, generation: number, reason: string): Promise<void> {
     if (generation !== this.generation || this.stopped || !this.signIn) return;
     if (client && this.client === client) this.client = undefined;
     this.setState('needs-sign-in', reason, []);
@@ -413,7 +489,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     if (client) await client.close().catch(() => undefined);
   }
 
-  private handleClose(client: Client, generation: number): void {
+  private handleClose(client: UpstreamClient, generation: number): void {
     if (this.client !== client || generation !== this.generation || this.stopped) return;
     this.client = undefined;
     this.setState('error', this.explain(new Error('the server closed the connection')), []);
@@ -433,7 +509,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
    * Every tool the upstream lists. Each is checked on its own, so one tool the gateway cannot
    * serve (a malformed inputSchema) is skipped and reported once instead of failing the upstream.
    */
-  private async listAllTools(client: Client): Promise<Tool[]> {
+  private async listAllTools(client: UpstreamClient): Promise<Tool[]> {
     const tools: Tool[] = [];
     const skipped: SkippedTool[] = [];
     let cursor: string | undefined;
@@ -460,6 +536,22 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
     return tail ? `${text} (stderr: ${tail.slice(0, 500)})` : text;
   }
 
+  private httpHeaders(config: Extract<ServerConfig, { type: 'http' }>): Record<string, string> {
+    return Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, expandEnvReferences(v)]));
+  }
+
+  private stdioLaunch(config: Extract<ServerConfig, { type: 'stdio' }>): { command: string; args: string[]; env: Record<string, string>; cwd?: string } {
+    const env = { ...getDefaultEnvironment(), ...Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, expandEnvReferences(v)])) };
+    return { command: config.command, args: config.args, env, cwd: config.cwd };
+  }
+
+  private recordStderr(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split(/\r?\n/)) {
+      if (line.trim()) this.stderrTail.push(line.trim());
+    }
+    if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.splice(0, this.stderrTail.length - STDERR_TAIL_LINES);
+  }
+
   private createTransport(): Transport {
     const config = this.config;
     switch (config.type) {
@@ -468,20 +560,12 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
         void createDemoServer(this.home, GATEHOUSE_VERSION).connect(serverSide);
         return clientSide;
       }
-      case 'http': {
-        const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, expandEnvReferences(v)]));
-        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers }, ...this.signIn?.transportOptions() });
-      }
+      case 'http':
+        return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: this.httpHeaders(config) }, ...this.signIn?.transportOptions() });
       case 'stdio': {
-        const env = { ...getDefaultEnvironment(), ...Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, expandEnvReferences(v)])) };
-        const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
+        const transport = new StdioClientTransport({ ...this.stdioLaunch(config), stderr: 'pipe' });
         this.stderrTail = [];
-        transport.stderr?.on('data', (chunk: Buffer) => {
-          for (const line of chunk.toString('utf8').split(/\r?\n/)) {
-            if (line.trim()) this.stderrTail.push(line.trim());
-          }
-          if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.splice(0, this.stderrTail.length - STDERR_TAIL_LINES);
-        });
+        transport.stderr?.on('data', (chunk: Buffer) => this.recordStderr(chunk));
         return transport;
       }
     }
@@ -489,7 +573,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
 }
 
 /** Every page of a list, following `nextCursor`. */
-async function listAll<K extends string, T>(client: Client, method: string, key: K, schema: AnySchema): Promise<T[]> {
+async function listAll<K extends string, T>(client: UpstreamClient, method: string, key: K, schema: AnySchema): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   do {
@@ -501,8 +585,8 @@ async function listAll<K extends string, T>(client: Client, method: string, key:
 }
 
 /** Resources, templates and prompts, each only if the upstream declared it. */
-async function listFeatures(client: Client): Promise<UpstreamFeatures> {
-  const capabilities = client.getServerCapabilities() ?? {};
+async function listFeatures(client: UpstreamClient): Promise<UpstreamFeatures> {
+  const capabilities = client.serverCapabilities() ?? {};
   const [resources, resourceTemplates, prompts] = await Promise.all([
     capabilities.resources ? listAll<'resources', Resource>(client, 'resources/list', 'resources', ListResourcesResultSchema) : [],
     capabilities.resources ? listAll<'resourceTemplates', ResourceTemplate>(client, 'resources/templates/list', 'resourceTemplates', ListResourceTemplatesResultSchema) : [],
