@@ -189,6 +189,31 @@ describe('gateway: name collisions', function () {
   });
 });
 
+describe('gateway: a client that cancels', function () {
+  it('ends the upstream call when the client cancels it, and the upstream keeps serving', async function () {
+    const gw = await startTestGateway({ servers: { crashy: crashyServer() } });
+    const client = await connectClient(gw.url, gw.key);
+    try {
+      const upstream = gw.gateway.upstreams.get('crashy');
+      assert.ok(upstream);
+      const started = path.join(gw.home, 'sleep-started');
+      const cancel = new AbortController();
+      const inFlight = client.callTool({ name: 'crashy__sleep', arguments: { ms: 600_000, started } }, CallToolResultSchema, { signal: cancel.signal });
+      await fileAppears(started);
+      // The upstream goes idle only once its call ended: without the cancellation reaching it,
+      // that is ten minutes away (this test would time out).
+      const idle = new Promise<void>((resolve) => upstream.once('idle', () => resolve()));
+      cancel.abort();
+      await assert.rejects(inFlight);
+      await idle;
+      assert.equal(text(await call(client, 'crashy__pid')).length > 0, true);
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+});
+
 describe('gateway: an upstream that dies', function () {
   it('fails the call in flight within 1 s with a clear error, then reconnects', async function () {
     const gw = await startTestGateway({ servers: { crashy: crashyServer() } });
