@@ -29,8 +29,10 @@ export class GatehouseStatusBar extends Disposable {
     const icon = failed ? '$(shield) $(warning)' : signIn ? '$(shield) $(key)' : '$(shield)';
     this.item.text = this.pendingCount > 0 ? `${icon} Gatehouse ${this.pendingCount}` : `${icon} Gatehouse`;
     this.item.backgroundColor = this.pendingCount > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    // The key icon says "needs sign-in" to the eye only; a screen reader hears it here.
+    const needsSignIn = state.kind === 'running' ? (state.needsSignIn ?? []) : [];
     this.item.accessibilityInformation = {
-      label: `Gatehouse, ${this.pendingCount} pending approval${this.pendingCount === 1 ? '' : 's'}`,
+      label: `Gatehouse, ${this.pendingCount} pending approval${this.pendingCount === 1 ? '' : 's'}${needsSignIn.length ? `, needs sign-in: ${needsSignIn.join(', ')}` : ''}`,
     };
     this.item.tooltip = tooltipFor(state, this.pendingCount);
   }

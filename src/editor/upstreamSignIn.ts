@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { resolveHome } from '../core/store/home';
 import { SIGN_IN_TTL_MS, startSignIn, upstreamCallbackUrl, UpstreamOAuthStore, usesOAuth } from '../core/upstreams/upstreamAuth';
@@ -7,6 +8,25 @@ import type { GatewayHost } from './gatewayHost';
 import { readSettings } from './settings';
 
 const POLL_MS = 300;
+
+/**
+ * The one seam of the real-VS-Code tests: there is no system browser there, so when this names a
+ * file, the sign-in URL that would go to `vscode.env.openExternal` is appended to it instead,
+ * and the test opens it as a browser would. Read at the moment of the sign-in, from the
+ * extension host's own environment, which nothing outside the editor can change once it runs.
+ */
+export const CAPTURE_BROWSER_ENV = 'GATEHOUSE_TEST_BROWSER_CAPTURE';
+
+async function openInBrowser(url: string): Promise<boolean> {
+  const target = vscode.Uri.parse(url);
+  const capture = process.env[CAPTURE_BROWSER_ENV];
+  if (capture) {
+    // What the workbench's opener hands the browser for a Uri (encodeURI of its unencoded form).
+    fs.appendFileSync(capture, `${encodeURI(target.toString(true))}\n`, { mode: 0o600 });
+    return true;
+  }
+  return vscode.env.openExternal(target);
+}
 
 /** The gateway's port: the running one's, or the configured one (another window may own it). */
 function gatewayPort(gateway: GatewayHost): number {
@@ -37,8 +57,16 @@ export async function signInServer(gateway: GatewayHost, log: vscode.LogOutputCh
     name = picked.label;
   }
   const config = servers.find(([candidate]) => candidate === name)![1];
-  const { authorizationUrl } = await startSignIn({ home, server: name, config, redirectUrl: upstreamCallbackUrl(gatewayPort(gateway)) });
-  if (!(await vscode.env.openExternal(vscode.Uri.parse(authorizationUrl)))) {
+  let authorizationUrl: string;
+  try {
+    ({ authorizationUrl } = await startSignIn({ home, server: name, config, redirectUrl: upstreamCallbackUrl(gatewayPort(gateway)) }));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.warn(`Sign-in to ${name} could not start: ${message}`);
+    void vscode.window.showErrorMessage(`Gatehouse: ${message}`);
+    return;
+  }
+  if (!(await openInBrowser(authorizationUrl))) {
     void vscode.window.showWarningMessage(`Gatehouse could not open your browser. Run \`gatehouse login ${name}\` in a terminal instead.`);
     return;
   }

@@ -175,7 +175,8 @@ describe('Gatehouse signs in to an OAuth-protected upstream: a second Gatehouse 
     const clientId = (new UpstreamOAuthStore(th.home, 'up', upstream.url).read().client as { client_id: string }).client_id;
     new TokenLedger(upstreamHome).revokeClient(clientId);
     const state = await statusBecomes(agentA, 'up', 'needs-sign-in');
-    assert.match(state.error!, /refused|asks for a sign-in/);
+    // The provider's invalid_grant, not a generic "asks for a sign-in": the refusal was understood.
+    assert.match(state.error!, /the provider refused the stored sign-in/);
     const refused = await agentB.callTool({ name: 'up__demo__echo', arguments: { text: 'x' } });
     assert.equal(callResult(refused).status, 'needs_sign_in');
   });

@@ -31,6 +31,10 @@ describe('upstream OAuth: servers.json entries', () => {
     ['a metadata document that is not https', { clientMetadataUrl: 'http://example.com/client.json' }, /https URL with a path/],
     ['a scope with a space', { scopes: ['a b'] }, /one scope, without spaces/],
     ['an unknown key', { clientid: 'x' }, /clientid/],
+    ['client credentials without a client id', { grant: 'client_credentials', clientSecret: 's' }, /needs oauth\.clientId|clientSecret needs/],
+    ['client credentials with neither secret nor key', { grant: 'client_credentials', clientId: 'c' }, /exactly one of oauth\.clientSecret and oauth\.privateKey/],
+    ['a JWT bearer grant without an assertion', { grant: 'jwt_bearer', clientId: 'c' }, /exactly one of oauth\.assertion and oauth\.assertionFile/],
+    ['an enterprise grant without its identity provider', { grant: 'enterprise', clientId: 'c', clientSecret: 's' }, /needs oauth\.idp/],
   ] as const) {
     it(`refuses ${what}, naming the field`, () => {
       const home = tempDir();
@@ -41,6 +45,16 @@ describe('upstream OAuth: servers.json entries', () => {
 });
 
 describe('upstream OAuth: the provider Gatehouse gives the SDK', () => {
+  it('with a grant without a browser, has no redirect, never asks for a sign-in, and sends the grant', async () => {
+    const home = tempDir();
+    const provider = new UpstreamOAuthProvider(new UpstreamOAuthStore(home, 'svc', URL_A), httpConfig({ grant: 'client_credentials', clientId: 'svc', clientSecret: 's' }), () => 'http://127.0.0.1:1/cb', 'background');
+    assert.equal(provider.redirectUrl, undefined);
+    assert.equal(String(await provider.prepareTokenRequest?.('read')), 'grant_type=client_credentials&scope=read');
+    assert.doesNotThrow(() => provider.saveTokens({ access_token: 'a', token_type: 'Bearer' }));
+    assert.equal(describeSignIn(home, 'svc', httpConfig({ grant: 'client_credentials', clientId: 'svc', clientSecret: 's' })), 'OAuth client credentials (no sign-in)');
+  });
+
+
   it('never starts a sign-in in the background: no registration, no redirect', () => {
     const home = tempDir();
     const store = new UpstreamOAuthStore(home, 'gh', URL_A);

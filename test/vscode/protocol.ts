@@ -29,6 +29,8 @@ export type BrowserAction =
   | { readonly kind: 'quickPick'; readonly text: string }
   /** Read the text of the status bar item whose text contains `contains`. */
   | { readonly kind: 'statusBarText'; readonly contains: string }
+  /** Read the accessible label (what a screen reader says) of the status bar item whose text contains `contains`. */
+  | { readonly kind: 'statusBarLabel'; readonly contains: string }
   /**
    * Act inside the open webview (`iframe.webview.ready` › `#active-frame`) on the first element
    * that `selector` (a Playwright selector) matches, optionally only one containing `hasText`:

@@ -453,6 +453,12 @@ async function performAction(windows: Windows, request: BrowserActionRequest, ac
         ack = request.action === 'text' ? { ok: true, value: ((await target.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() } : { ok: true };
         break;
       }
+      case 'statusBarLabel': {
+        const item = page.locator('[id="workbench.parts.statusbar"] .statusbar-item').filter({ hasText: request.contains }).first();
+        const label = await item.evaluate((element) => (element.getAttribute('aria-label') ? element : element.querySelector('[aria-label]'))?.getAttribute('aria-label') ?? '', undefined, { timeout: ACTION_TIMEOUT_MS });
+        ack = { ok: true, value: label };
+        break;
+      }
       case 'statusBarText': {
         const item = page.locator('[id="workbench.parts.statusbar"] .statusbar-item').filter({ hasText: request.contains }).first();
         ack = { ok: true, value: ((await item.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() };

@@ -42,9 +42,34 @@ const UpstreamOAuthSchema = z
       .url({ message: 'oauth.clientMetadataUrl must be an absolute URL' })
       .refine((u) => /^https:/i.test(u) && new URL(u).pathname !== '/', 'oauth.clientMetadataUrl must be an https URL with a path (a Client ID Metadata Document)')
       .optional(),
+    /**
+     * "authorization_code" (the default) is the human's sign-in. The others get tokens from
+     * configured credentials with no one signing in: for service accounts, not people.
+     */
+    grant: z.enum(['authorization_code', 'client_credentials', 'jwt_bearer', 'enterprise']).optional(),
+    /** client_credentials with private_key_jwt: a PKCS#8 PEM, normally as ${env:NAME}. */
+    privateKey: z.string().min(1).optional(),
+    privateKeyAlgorithm: z.string().regex(/^(RS|PS|ES)(256|384|512)$/, 'oauth.privateKeyAlgorithm is one of RS256, PS256, ES256 (or the 384/512 forms)').optional(),
+    /** jwt_bearer: the workload's JWT, as ${env:NAME}, or a file that is read at each token request. */
+    assertion: z.string().min(1).optional(),
+    assertionFile: z.string().min(1).optional(),
+    /** enterprise: the identity provider that trades the user's ID token for an ID-JAG. */
+    idp: z
+      .object({
+        tokenEndpoint: z.url({ message: 'oauth.idp.tokenEndpoint must be an absolute URL' }),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).optional(),
+        idToken: z.string().min(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((o) => !(o.clientSecret && !o.clientId), { message: 'oauth.clientSecret needs oauth.clientId' });
+  .refine((o) => !(o.clientSecret && !o.clientId), { message: 'oauth.clientSecret needs oauth.clientId' })
+  .refine((o) => !o.grant || o.grant === 'authorization_code' || o.clientId, { message: 'oauth.grant other than "authorization_code" needs oauth.clientId' })
+  .refine((o) => o.grant !== 'client_credentials' || Boolean(o.clientSecret) !== Boolean(o.privateKey), { message: 'oauth.grant "client_credentials" needs exactly one of oauth.clientSecret and oauth.privateKey' })
+  .refine((o) => o.grant !== 'jwt_bearer' || Boolean(o.assertion) !== Boolean(o.assertionFile), { message: 'oauth.grant "jwt_bearer" needs exactly one of oauth.assertion and oauth.assertionFile' })
+  .refine((o) => o.grant !== 'enterprise' || Boolean(o.idp), { message: 'oauth.grant "enterprise" needs oauth.idp' });
 
 const HttpServerSchema = z
   .object({
@@ -88,7 +113,18 @@ export const ServersFileSchema = z
 
 export type ServerRoots = z.infer<typeof RootsSchema>;
 export type StdioServerConfig = { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string; roots?: ServerRoots; protocol?: UpstreamProtocol };
-export type UpstreamOAuthConfig = { clientId?: string; clientSecret?: string; scopes?: string[]; clientMetadataUrl?: string };
+export type UpstreamOAuthConfig = {
+  clientId?: string;
+  clientSecret?: string;
+  scopes?: string[];
+  clientMetadataUrl?: string;
+  grant?: 'authorization_code' | 'client_credentials' | 'jwt_bearer' | 'enterprise';
+  privateKey?: string;
+  privateKeyAlgorithm?: string;
+  assertion?: string;
+  assertionFile?: string;
+  idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
+};
 export type HttpServerConfig = { type: 'http'; url: string; headers: Record<string, string>; roots?: ServerRoots; oauth?: UpstreamOAuthConfig; protocol?: UpstreamProtocol };
 /** The built-in demo upstream, used when there is no servers.json. */
 export type BuiltinServerConfig = { type: 'builtin'; module: 'demo' };

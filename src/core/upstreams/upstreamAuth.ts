@@ -1,13 +1,15 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { auth, extractWWWAuthenticateParams, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, extractWWWAuthenticateParams, type AddClientAuthentication, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { SecretStateFile } from '../auth/stateFile';
 import { GATEHOUSE_VERSION } from '../version';
+import { isMachineGrant, machineGrant } from './machineGrants';
+import { dpopFetch } from './upstreamDpop';
 import { expandEnvReferences, type HttpServerConfig } from './serversConfig';
 
 /** Where the authorization server sends the browser back: a route on the gateway's own loopback port. */
@@ -51,6 +53,8 @@ const UpstreamOAuthFileSchema = z
     stepUpScope: z.string().optional(),
     /** Why the server needs sign-in again (a refresh that was refused, …), for the human. */
     signInReason: z.string().optional(),
+    /** The DPoP signing key (RFC 9449), when the authorization server binds tokens to one. */
+    dpopKey: looseRecord.optional(),
     /** How the last sign-in ended, so a `gatehouse login` in another process learns it. */
     outcome: OutcomeSchema.optional(),
   })
@@ -148,11 +152,15 @@ function covers(granted: string | undefined, wanted: string | undefined): boolea
  * - `interactive` (the human ran `gatehouse login` or clicked Sign in): ignores stored tokens,
  *   registers if needed and captures the authorization URL for the human's browser.
  * - `exchange` (the browser came back): trades the code for tokens with the stored verifier.
+ * With `oauth.grant` set to a grant without a browser (client credentials, JWT bearer,
+ * enterprise), there is no redirect: `auth()` asks for tokens with the configured credentials.
  */
 export class UpstreamOAuthProvider implements OAuthClientProvider {
   authorizationUrl: URL | undefined;
   private verifier: string | undefined;
   private stateValue: string | undefined;
+  readonly prepareTokenRequest?: (scope?: string) => Promise<URLSearchParams>;
+  readonly addClientAuthentication?: AddClientAuthentication;
 
   constructor(
     readonly store: UpstreamOAuthStore,
@@ -160,10 +168,17 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
     private readonly redirect: () => string,
     readonly mode: ProviderMode,
     private readonly pending?: { codeVerifier: string },
-  ) {}
+    fetchFn?: FetchLike,
+  ) {
+    const grant = machineGrant(config.oauth, () => this.discoveryState(), fetchFn);
+    if (grant) {
+      this.prepareTokenRequest = grant.prepareTokenRequest;
+      if (grant.addClientAuthentication) this.addClientAuthentication = grant.addClientAuthentication;
+    }
+  }
 
-  get redirectUrl(): string {
-    return this.redirect();
+  get redirectUrl(): string | undefined {
+    return isMachineGrant(this.config.oauth) ? undefined : this.redirect();
   }
 
   get clientMetadataUrl(): string | undefined {
@@ -177,7 +192,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
       client_uri: 'https://github.com/gatehouse-dev/gatehouse',
       software_id: 'gatehouse',
       software_version: GATEHOUSE_VERSION,
-      redirect_uris: [this.redirectUrl],
+      redirect_uris: this.redirectUrl ? [this.redirectUrl] : [],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
@@ -207,7 +222,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
       return { client_id: configured.clientId, ...(secret ? { client_secret: secret } : {}) };
     }
     const stored = this.store.read().client as OAuthClientInformationMixed | undefined;
-    if (this.mode === 'interactive' && stored && 'redirect_uris' in stored && Array.isArray(stored.redirect_uris) && !stored.redirect_uris.includes(this.redirectUrl)) {
+    if (this.mode === 'interactive' && stored && 'redirect_uris' in stored && Array.isArray(stored.redirect_uris) && !stored.redirect_uris.includes(this.redirect())) {
       // Registered for another port (the gateway moved): register again for this redirect.
       return undefined;
     }
@@ -231,7 +246,7 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
 
   saveTokens(tokens: OAuthTokens): void {
     // A background refresh that finishes after `gatehouse logout` forgot the sign-in must not bring it back.
-    if (this.mode === 'background' && !this.store.read().tokens) throw new SignInRequiredError(this.store.server, 'it was signed out');
+    if (this.mode === 'background' && !isMachineGrant(this.config.oauth) && !this.store.read().tokens) throw new SignInRequiredError(this.store.server, 'it was signed out');
     this.store.update((state) => {
       state.tokens = tokens as Record<string, unknown>;
       state.tokensExpireAt = tokens.expires_in !== undefined ? new Date(Date.now() + tokens.expires_in * 1000).toISOString() : undefined;
@@ -286,6 +301,22 @@ export class UpstreamOAuthProvider implements OAuthClientProvider {
   }
 }
 
+/**
+ * @hono/node-server replaces the global Response with its own class, so a Response that fetch
+ * returns is no `instanceof Response` in the gateway's process, and the SDK then reads an OAuth
+ * error as "[object Response]": a refresh the provider refused (`invalid_grant`) looked like a
+ * server error, the dead tokens were kept and the reason lost. Every fetch the SDK's `auth()`
+ * sees goes through this, which re-makes such a Response with the global class.
+ */
+export function withGlobalResponse(base: FetchLike = fetch): FetchLike {
+  return async (url, init) => {
+    const response: Response = await base(url, init);
+    if (response instanceof Response) return response;
+    const foreign = response as Response;
+    return new Response(foreign.body, { status: foreign.status, statusText: foreign.statusText, headers: foreign.headers });
+  };
+}
+
 /** Whether an HTTP upstream is left to OAuth: a configured Authorization header means a static token instead. */
 export function usesOAuth(config: HttpServerConfig): boolean {
   return !Object.keys(config.headers).some((name) => name.toLowerCase() === 'authorization');
@@ -302,8 +333,9 @@ function staticHeaders(config: HttpServerConfig): Record<string, string> {
  * authorization itself.
  */
 export function challengeRecordingFetch(store: UpstreamOAuthStore, base: FetchLike = fetch): FetchLike {
+  const fetchGlobal = withGlobalResponse(dpopFetch(store, base));
   return async (url, init) => {
-    const response = await base(url, init);
+    const response = await fetchGlobal(url, init);
     if (response.status === 401) {
       const { scope, resourceMetadataUrl } = extractWWWAuthenticateParams(response);
       if (scope || resourceMetadataUrl) {
@@ -342,7 +374,7 @@ export function refreshDueAt(store: UpstreamOAuthStore): number | undefined {
 /** Refreshes the stored tokens through the SDK (`auth()` with the refresh token). Throws SignInRequiredError when refused. */
 export async function refreshNow(store: UpstreamOAuthStore, config: HttpServerConfig, redirect: () => string, fetchFn?: FetchLike): Promise<void> {
   const provider = new UpstreamOAuthProvider(store, config, redirect, 'background');
-  await auth(provider, { serverUrl: config.url, fetchFn });
+  await auth(provider, { serverUrl: config.url, fetchFn: withGlobalResponse(dpopFetch(store, fetchFn)) });
 }
 
 export interface SignInStart {
@@ -358,8 +390,11 @@ export interface SignInStart {
  */
 export async function startSignIn(options: { home: string; server: string; config: HttpServerConfig; redirectUrl: string; fetchFn?: FetchLike }): Promise<SignInStart> {
   const { config, server } = options;
+  if (isMachineGrant(config.oauth)) {
+    throw new Error(`${server} gets its tokens from the credentials in servers.json (oauth.grant "${config.oauth?.grant}"), so nobody signs in to it. Gatehouse asks for tokens by itself when it connects.`);
+  }
   const store = new UpstreamOAuthStore(options.home, server, config.url);
-  const fetchFn = options.fetchFn ?? fetch;
+  const fetchFn = withGlobalResponse(options.fetchFn);
   const stored = store.read();
   const probed = await probeChallenge(config, fetchFn);
   const challenge = probed.scope || probed.resourceMetadataUrl ? probed : { scope: stored.challenge?.scope, resourceMetadataUrl: stored.challenge?.resourceMetadataUrl ? new URL(stored.challenge.resourceMetadataUrl) : undefined };
@@ -373,7 +408,12 @@ export async function startSignIn(options: { home: string; server: string; confi
     delete state.outcome;
   });
   const provider = new UpstreamOAuthProvider(store, config, () => options.redirectUrl, 'interactive');
-  const result = await auth(provider, { serverUrl: config.url, resourceMetadataUrl: challenge.resourceMetadataUrl, scope, fetchFn });
+  let result: Awaited<ReturnType<typeof auth>>;
+  try {
+    result = await auth(provider, { serverUrl: config.url, resourceMetadataUrl: challenge.resourceMetadataUrl, scope, fetchFn });
+  } catch (error) {
+    throw explainStartFailure(server, options.redirectUrl, error);
+  }
   if (result !== 'REDIRECT' || !provider.authorizationUrl || !provider.issuedVerifier || !provider.issuedState) {
     throw new Error(`${server} did not ask for a sign-in (it answered without one).`);
   }
@@ -382,6 +422,19 @@ export async function startSignIn(options: { home: string; server: string; confi
     state.pending = pending;
   });
   return { authorizationUrl: provider.authorizationUrl.href, state: pending.state };
+}
+
+/** A sign-in that cannot start, in words that say what the human does next. */
+function explainStartFailure(server: string, redirectUrl: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/does not support dynamic client registration/i.test(message)) {
+    return new Error(
+      `${server}'s provider does not let apps register themselves (it offers no dynamic client registration), so Gatehouse needs an OAuth app of yours there. ` +
+        `Create one with the redirect URI ${redirectUrl}, add it to "${server}" in servers.json as "oauth": { "clientId": "<its client id>", "clientSecret": "\${env:<VARIABLE>}" } (the secret only if the app has one), and sign in again.`,
+      { cause: error },
+    );
+  }
+  return new Error(`The sign-in to ${server} could not start: ${message}`, { cause: error });
 }
 
 /** An unauthenticated initialize, to read the upstream's 401 challenge. */
@@ -465,7 +518,7 @@ export async function completeSignIn(options: { home: string; servers: ReadonlyM
   if (!config) return fail(`${server} is no longer configured.`);
   const provider = new UpstreamOAuthProvider(store, config, () => pending.redirectUri, 'exchange', { codeVerifier: pending.codeVerifier });
   try {
-    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: options.fetchFn });
+    await auth(provider, { serverUrl: config.url, authorizationCode: query.code, fetchFn: withGlobalResponse(dpopFetch(store, options.fetchFn)) });
   } catch (error) {
     return fail(`Exchanging the sign-in code for ${server} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -515,6 +568,7 @@ export async function signOut(options: { home: string; server: string; config: H
 /** A short description of an upstream's sign-in, for `gatehouse servers list`. */
 export function describeSignIn(home: string, server: string, config: HttpServerConfig): string {
   if (!usesOAuth(config)) return '';
+  if (isMachineGrant(config.oauth)) return `OAuth ${config.oauth?.grant?.replace('_', ' ')} (no sign-in)`;
   const state = new UpstreamOAuthStore(home, server, config.url).read();
   if (state.tokens) return state.stepUpScope ? 'signed in (needs more permission: sign in again)' : 'signed in';
   if (state.signInReason || state.client || state.discovery || config.oauth) return 'needs sign-in';

@@ -3,6 +3,7 @@ import { StreamableHTTPError, type StreamableHTTPClientTransportOptions } from '
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { watchFile } from '../store/watch';
+import { isMachineGrant } from './machineGrants';
 import type { HttpServerConfig, ServerConfig } from './serversConfig';
 import { refreshDueAt, refreshNow, SignInRequiredError, challengeRecordingFetch, UpstreamOAuthProvider, UpstreamOAuthStore, usesOAuth } from './upstreamAuth';
 
@@ -57,9 +58,13 @@ export class UpstreamSignIn {
 
   /** Why a failure means the human must sign in, or undefined when it is some other failure. */
   signInReason(error: unknown): string | undefined {
+    // Configured credentials that are refused are a configuration error, not something a sign-in fixes.
+    if (isMachineGrant(this.config.oauth)) return undefined;
     if (error instanceof SignInRequiredError) return error.reason;
-    if (error instanceof UnauthorizedError) return 'it asks for a sign-in';
-    if (error instanceof StreamableHTTPError && error.code === 401) return 'it refused the stored sign-in';
+    // The SDK's own errors do not say why; a refresh the provider refused has left its reason in the file.
+    const recorded = this.store.read().signInReason;
+    if (error instanceof UnauthorizedError) return recorded ?? 'it asks for a sign-in';
+    if (error instanceof StreamableHTTPError && error.code === 401) return recorded ?? 'it refused the stored sign-in';
     return undefined;
   }
 

@@ -61,6 +61,11 @@ export async function readStatusBarText(contains: string, window?: number): Prom
   return (await requestBrowserAction({ kind: 'statusBarText', contains, window })) ?? '';
 }
 
+/** What a screen reader says for the status bar item that contains `contains`. */
+export async function readStatusBarLabel(contains: string): Promise<string> {
+  return (await requestBrowserAction({ kind: 'statusBarLabel', contains })) ?? '';
+}
+
 /** Saves `test-artifacts/vscode/<name>.png` and returns its path. */
 export async function takeScreenshot(name: string, part?: WorkbenchPart): Promise<string> {
   const file = await requestBrowserAction({ kind: 'screenshot', name, part });

@@ -25,6 +25,7 @@ export async function run(): Promise<void> {
     await import('./mcpProvider.test');
     await import('./connect.test');
     await import('./skills.test');
+    await import('./upstreamSignIn.test');
     const failures = await new Promise<number>((resolve) => mocha.run(resolve));
     if (failures > 0) throw new Error(`${failures} test${failures === 1 ? '' : 's'} failed`);
   } finally {
