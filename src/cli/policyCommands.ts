@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Argument } from 'commander';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { addRule, defaultPolicy, describeLoosening, parsePolicy, PolicyFileSchema, removeGrant, removeRule, type Decision, type PolicyFile } from '../core/approvals/policy';
+import { addRule, defaultPolicy, describeGrantArguments, describeLoosening, parsePolicy, PolicyFileSchema, removeGrant, removeRule, type Decision, type PolicyFile } from '../core/approvals/policy';
+import { neutralizeText } from '../core/displayText';
 import { describeIssues, readJsonFile, writeFileAtomic } from '../core/store/files';
 
 export interface PolicyCommandContext {
@@ -83,7 +84,7 @@ export function registerPolicyCommands(program: Command, ctx: PolicyCommandConte
       }
       ctx.out(current.grants.length === 0 ? 'Grants: none' : 'Grants (exact arguments the human approved for always):');
       for (const grant of current.grants) {
-        ctx.out(`  ${grant.id}  ${grant.tool}  arguments ${grant.argumentsHash.slice(0, 12)}…${grant.createdAt ? `  since ${grant.createdAt}` : ''}${grant.note ? `  (${grant.note})` : ''}`);
+        ctx.out(`  ${grant.id}  ${grant.tool}  ${neutralizeText(describeGrantArguments(grant))}${grant.createdAt ? `  since ${grant.createdAt}` : ''}${grant.note ? `  (${grant.note})` : ''}`);
       }
       ctx.out('');
       ctx.out(

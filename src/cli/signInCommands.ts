@@ -65,8 +65,8 @@ export function registerSignInCommands(program: Command, ctx: SignInCommandConte
       const port = listener ? (listener.address() as AddressInfo).port : ctx.port;
       try {
         const { authorizationUrl } = await startSignIn({ home: ctx.home, server: name, config, redirectUrl: upstreamCallbackUrl(port) });
-        ctx.out(`Open this URL to sign in to ${name}: ${authorizationUrl}`);
-        ctx.out(`Waiting for the browser to come back (up to ${SIGN_IN_TTL_MS / 60_000} minutes; Ctrl-C stops). If the provider shows an error page instead of asking you to allow access (an unknown client, a redirect URI it does not accept), check "oauth" for ${name} in servers.json.`);
+        // One write, so a reader that acts on the URL line has the waiting line too.
+        ctx.out(`Open this URL to sign in to ${name}: ${authorizationUrl}\nWaiting for the browser to come back (up to ${SIGN_IN_TTL_MS / 60_000} minutes; Ctrl-C stops). If the provider shows an error page instead of asking you to allow access (an unknown client, a redirect URI it does not accept), check "oauth" for ${name} in servers.json.`);
         const outcome = await waitForOutcome(new UpstreamOAuthStore(ctx.home, name, config.url));
         if (!outcome.ok) throw new Error(outcome.message ?? `The sign-in to ${name} did not complete.`);
         ctx.out(`Signed in to ${name}.${running ? ' The running gateway is connecting to it.' : ' The gateway uses this sign-in when it starts.'}`);

@@ -1,5 +1,6 @@
 import type { ApprovalRequest } from '../core/approvals/approvalQueue';
 import { decisionFor, MAX_REASON_LENGTH, type DecisionChoice } from '../core/approvals/humanDecision';
+import { verdictDetails, verdictInWords } from '../core/approvals/plainWords';
 import type { ConsentRequest } from '../core/auth/consent';
 import type { PendingPolicyChange } from '../core/approvals/policyStore';
 import type { PendingServersChange } from '../core/approvals/serversGuard';
@@ -320,8 +321,12 @@ export class TerminalApprovals {
     const entries = Object.entries(r.arguments);
     for (const [name, value] of entries.slice(0, MAX_SHOWN_ARGUMENTS)) this.line(`  ${clean(name)}: ${truncate(clean(JSON.stringify(value) ?? 'undefined'))}`);
     if (entries.length > MAX_SHOWN_ARGUMENTS) this.line(`  … ${entries.length - MAX_SHOWN_ARGUMENTS} more argument(s): see the approval page`);
-    if (r.additionalInfo) this.line(`  why: ${truncate(clean(r.additionalInfo), 300)}`);
-    if (r.reason) this.line(`  held because: ${clean(r.reason)}`);
+    if (r.additionalInfo) this.line(`  the agent says: ${truncate(clean(r.additionalInfo), 300)}`);
+    // The same words as the editor's prompt, with the policy's own names on the line below.
+    const verdict = { decision: 'ask' as const, ...(r.reason ? { reason: r.reason } : {}), ...(r.rule ? { rule: r.rule } : {}) };
+    this.line(`  held because ${clean(verdictInWords(verdict, r.originalName, r.server))}`);
+    const details = verdictDetails(verdict);
+    if (details) this.line(`  (policy: ${clean(details)})`);
     this.line(`  request ${r.id} · expires ${this.describeExpiry(r.expiresAt)}`);
     this.line(`  ${APPROVAL_KEYS}`);
   }

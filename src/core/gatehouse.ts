@@ -1,8 +1,9 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext } from './calls/callPath';
-import { ApprovalGate, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
+import { ADDITIONAL_INFO, ApprovalGate, MAX_HELD_ARGUMENTS_BYTES, RESOURCE_READ, SAMPLING_REQUEST } from './approvals/approvalGate';
 import { canonicalJson, sha256Hex } from './approvals/canonical';
-import { ApprovalQueue, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
+import { ApprovalQueue, argumentsToRun, DEFAULT_EXPIRY_MS, type ApprovalRequest, type DecideResult } from './approvals/approvalQueue';
+import { canEditArguments, checkEditedArguments } from './approvals/editedArguments';
 import type { HumanDecision } from './approvals/humanDecision';
 import { BrowserPairing } from './approvals/pairing';
 import type { AuditSink } from './approvals/audit';
@@ -134,7 +135,36 @@ export class Gatehouse {
         message: `policy.json has a problem, so Gatehouse cannot remember this decision there (${problem.detail}). Nothing was decided: approve or deny once, or fix policy.json first.`,
       };
     }
+    if (decision.kind === 'approve' && decision.arguments !== undefined) {
+      const request = this.approvals.get(requestId);
+      // Checked as given (null, arrays and all): an edit that fails is never a plain approval.
+      if (request?.status === 'pending') {
+        const checked = this.checkEdit(request, decision.arguments);
+        if (!checked.ok) return { ok: false, message: `${checked.message} Nothing was decided.` };
+        return this.approvals.decide(requestId, { ...decision, arguments: checked.arguments });
+      }
+    }
     return this.approvals.decide(requestId, decision);
+  }
+
+  /**
+   * Whether the human's edited arguments may run in place of the agent's: only for a tool call
+   * (not a sampling request or resource read), on the tool as it is listed now, valid for its
+   * input schema, and not denied by the policy.
+   */
+  checkEdit(request: ApprovalRequest, edited: unknown): ReturnType<typeof checkEditedArguments> {
+    if (!canEditArguments(request)) {
+      return { ok: false, message: 'Only a tool call\'s arguments can be changed; approve or deny this request as it is.' };
+    }
+    const entry = this.gateway.upstreams.catalog.get(request.tool);
+    if (!entry) return { ok: false, message: `${request.tool} is not available right now (its server is not running), so Gatehouse cannot check the edited arguments.` };
+    return checkEditedArguments(edited, {
+      tool: entry.tool,
+      policyTool: this.gate.policyTool(entry),
+      evaluate: (tool, args) => this.policy.evaluate(tool, args),
+      maxBytes: MAX_HELD_ARGUMENTS_BYTES,
+      ownsAdditionalInfo: Boolean(entry.tool.inputSchema.properties && ADDITIONAL_INFO in entry.tool.inputSchema.properties),
+    });
   }
 
   /** The human confirmed the servers.json change that waits: the new entries start now. */
@@ -189,11 +219,11 @@ export class Gatehouse {
     return undefined;
   }
 
-  /** Runs an approved call with exactly its stored arguments, on the road an allowed call takes, for the client that awaits it. */
+  /** Runs an approved call with exactly the approved arguments (the human's edit, if any), on the road an allowed call takes, for the client that awaits it. */
   private async runApproved(request: ApprovalRequest, context: CallContext): Promise<CallToolResult> {
     // A held sampling request is relayed by the gate that holds it, never run as a tool.
     if (request.originalName === SAMPLING_REQUEST) return errorResult(`This request was ${request.server}'s request to use your model; Gatehouse relays it itself once the human approves. There is nothing to await.`);
     if (request.originalName === RESOURCE_READ) return this.gateway.readApproved(request.server, String(request.arguments.uri), context);
-    return this.gateway.callUpstream({ server: request.server, tool: request.originalName }, request.arguments, context);
+    return this.gateway.callUpstream({ server: request.server, tool: request.originalName }, argumentsToRun(request).arguments, context);
   }
 }

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { canEditArguments } from '../core/approvals/editedArguments';
 import type { ApprovalRequest, DecideResult } from '../core/approvals/approvalQueue';
 import { decisionFor, reasonProblem, type ApprovalScope, type HumanDecision } from '../core/approvals/humanDecision';
 import { neutralizeText } from '../core/displayText';
@@ -7,7 +8,8 @@ import { CommandId } from './commandIds';
 import { Disposable } from './disposable';
 import { NotificationBurst } from './notificationBurst';
 import { commandLink, showPersistentNotification, type PersistentNotification } from './persistentNotification';
-import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText } from './promptText';
+import { verdictDetails } from '../core/approvals/plainWords';
+import { heldBecause, neutraliseLinks, notificationText, summariseArguments, waitingText, whoAsked } from './promptText';
 import type { NotificationsMode } from './settings';
 
 /**
@@ -71,12 +73,12 @@ export class ApprovalNotifier extends Disposable {
     }
     if (channel.onDidChangePendingCount) this.register(channel.onDidChangePendingCount(() => this.withdrawSettled()));
     const decide = (decision: HumanDecision) => (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision, this.log);
+      if (this.checked(id, nonce)) void decideAndReport(this.channel, id, decision);
     };
     this.register(vscode.commands.registerCommand(PromptCommand.approve, decide(decisionFor('once', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.deny, decide(decisionFor('deny', 'editor'))));
     this.register(vscode.commands.registerCommand(PromptCommand.more, (id: unknown, nonce: unknown) => {
-      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id, this.log);
+      if (this.checked(id, nonce)) void showApprovalDetails(this.channel, id);
     }));
     this.register(vscode.commands.registerCommand(PromptCommand.showAll, (nonce: unknown) => {
       if (nonce === this.nonce) void vscode.commands.executeCommand(CommandId.showPending);
@@ -154,17 +156,15 @@ export class ApprovalNotifier extends Disposable {
 }
 
 /** A decision, or a calm word when the request is no longer pending (decided elsewhere, expired). */
-export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision, log: vscode.LogOutputChannel): Promise<void> {
+export async function decideAndReport(channel: ApprovalChannel, id: string, decision: HumanDecision): Promise<void> {
   const before = channel.findRequest(id);
   if (before && before.status !== 'pending') {
     void vscode.window.showInformationMessage(settledText(before));
     return;
   }
   const result = await channel.decideRequest(id, decision);
-  if (result.ok) {
-    log.info(`${decision.kind === 'approve' ? `Approved (${decision.scope})` : 'Denied'} ${result.request.tool} for ${result.request.clientName} (${id})`);
-    return;
-  }
+  // The window that runs the gateway logs every decision as it happens (gatewayHost.ts).
+  if (result.ok) return;
   const after = channel.findRequest(id);
   void vscode.window.showInformationMessage(after && after.status !== 'pending' ? settledText(after) : `Gatehouse: ${result.message}`);
 }
@@ -180,13 +180,15 @@ export function settledText(request: ApprovalRequest): string {
 interface DetailItem extends vscode.QuickPickItem {
   readonly decision?: () => Promise<HumanDecision | undefined>;
   readonly openPanel?: true;
+  /** "Approve with changes…": the panel's JSON editor for this call. */
+  readonly edit?: true;
 }
 
 /**
  * Everything about one held call and every way to decide it, in one quick pick: the decisions
  * first (so typing "Approve" picks one), then each argument in full, the matched rule and the expiry.
  */
-export async function showApprovalDetails(channel: ApprovalChannel, id: string, log?: vscode.LogOutputChannel): Promise<void> {
+export async function showApprovalDetails(channel: ApprovalChannel, id: string): Promise<void> {
   const request = channel.findRequest(id);
   if (!request) {
     void vscode.window.showInformationMessage('Gatehouse: this request is gone (it was decided or expired a while ago).');
@@ -206,16 +208,17 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
     { label: '$(check-all) Approve for this session', description: neutralizeText(`${request.clientName}'s current session, same tool`), decision: approve('session') },
     { label: '$(pass) Always allow these arguments', description: 'remembered in policy.json', decision: approve('arguments') },
     { label: '$(pass-filled) Always allow this tool', description: neutralizeText(`${request.server} › ${request.originalName}`), decision: approve('tool') },
+    ...(canEditArguments(request) ? [{ label: '$(edit) Approve with changes…', description: 'edit the arguments as JSON first; the agent is told', edit: true as const }] : []),
     { label: '$(close) Deny', decision: async () => decisionFor('deny', 'editor') },
     { label: '$(comment) Deny with reason…', description: 'the agent sees your reason', decision: () => askDenyReason() },
     { label: '$(circle-slash) Always deny this tool', decision: async () => decisionFor('denyAlways', 'editor') },
     separator('Arguments'),
     ...Object.entries(request.arguments).map(([key, value]) => info(`$(symbol-field) ${key}`, typeof value === 'string' ? value : JSON.stringify(value))),
     separator('Request'),
-    info(`$(account) ${request.clientName}`, `client ${request.clientId}`),
+    info(`$(account) Asked by ${request.clientName}`, whoAsked(request)),
     ...(request.reopened ? [info('$(history) Asked again', request.reopened)] : []),
     ...(request.additionalInfo ? [info('$(info) The agent says', request.additionalInfo)] : []),
-    info(`$(law) Held because ${heldBecause(request)}`, request.rule ? `rule "${request.rule.id}": ${request.rule.decision}` : request.reason),
+    info(`$(law) Held because ${heldBecause(request)}`, `policy: ${verdictDetails({ decision: 'ask', ...(request.reason ? { reason: request.reason } : {}), ...(request.rule ? { rule: request.rule } : {}) })}`),
     info(`$(watch) Expires ${new Date(request.expiresAt).toLocaleTimeString()}`, `request ${request.id}`),
     separator('More'),
     { label: '$(layout-panel) Open in the Gatehouse panel', description: 'every pending call, rules and history', openPanel: true },
@@ -228,18 +231,20 @@ export async function showApprovalDetails(channel: ApprovalChannel, id: string, 
       ignoreFocusOut: true,
     });
     if (!picked) return;
-    if (picked.openPanel) {
-      await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
+    if (picked.openPanel || picked.edit) {
+      // One JSON editor for held calls, the panel's, checked by the core against the tool's schema.
+      await vscode.commands.executeCommand(CommandId.openPanel, 'pending', ...(picked.edit ? [request.id] : []));
       return;
     }
     // Argument and request lines are there to read; picking one shows the list again.
     if (!picked.decision) continue;
     const decision = await picked.decision();
     if (!decision) continue;
-    await decideAndReport(channel, request.id, decision, log ?? noLog);
+    await decideAndReport(channel, request.id, decision);
     return;
   }
 }
+
 
 async function askDenyReason(): Promise<HumanDecision | undefined> {
   const reason = await vscode.window.showInputBox({
@@ -251,4 +256,3 @@ async function askDenyReason(): Promise<HumanDecision | undefined> {
   return reason === undefined ? undefined : decisionFor('deny', 'editor', reason);
 }
 
-const noLog = { info: () => undefined } as unknown as vscode.LogOutputChannel;

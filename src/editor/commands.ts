@@ -6,6 +6,7 @@ import { resolveHome } from '../core/store/home';
 import type { GatewayHost } from './gatewayHost';
 import { showGatewayFailure } from './gatewayNotices';
 import { showPendingApprovals } from './pendingApprovals';
+import { showSecretOnce } from './secretOnce';
 import { PolicyPanel, registerPolicyPanelSerializer } from './panel/policyPanel';
 import { isPanelTab } from './panel/protocol';
 import { connectClient, disconnectClient, moveCodexServers, restoreCodexServers } from './connectClients';
@@ -41,7 +42,7 @@ const handlers: Record<CommandIdValue, CommandHandler> = {
   [CommandId.pairBrowser]: pairBrowser,
   [CommandId.showLogs]: async ({ log }) => log.show(),
   [CommandId.signInServer]: async ({ gateway, log }, server) => signInServer(gateway, log, typeof server === 'string' ? server : undefined),
-  [CommandId.openPanel]: async ({ gateway }, tab) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined),
+  [CommandId.openPanel]: async ({ gateway }, tab, edit) => void PolicyPanel.createOrShow(extensionUri(), gateway, isPanelTab(tab) ? tab : undefined, typeof edit === 'string' ? edit : undefined),
 };
 
 function extensionUri(): vscode.Uri {
@@ -82,7 +83,7 @@ async function copyMcpUrl({ gateway, log }: CommandServices): Promise<void> {
 
 async function showPending({ gateway, log }: CommandServices): Promise<void> {
   if (gateway.state.kind === 'running') {
-    await showPendingApprovals(gateway, log);
+    await showPendingApprovals(gateway);
   } else if (gateway.state.kind === 'failed') {
     await showGatewayFailure(gateway.state, log);
   } else {
@@ -136,11 +137,10 @@ async function createApiKey({ gateway, log }: CommandServices): Promise<void> {
   const label = typed.trim() || suggestion;
   const key = store.create(label);
   log.info(`Created the API key "${label}"`);
-  const copy = 'Copy Key';
-  const choice = await vscode.window.showInformationMessage(
-    `API key for "${label}" (shown only this once): ${key}`,
-    { modal: true, detail: 'Send it as "Authorization: Bearer <key>". Codex: export it and set bearer_token_env_var.' },
-    copy,
-  );
-  if (choice === copy) await vscode.env.clipboard.writeText(key);
+  await showSecretOnce({
+    title: `API key for "${label}" (shown only this once)`,
+    detail: 'Send it as "Authorization: Bearer <key>". Codex: export it and set bearer_token_env_var.',
+    secret: key,
+    copyLabel: 'Copy Key',
+  });
 }

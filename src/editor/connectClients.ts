@@ -16,6 +16,7 @@ import { askModal } from './diffPreview';
 import type { DiffPreviewProvider } from './diffPreview';
 import type { GatewayHost } from './gatewayHost';
 import { readSettings } from './settings';
+import { showSecretOnce } from './secretOnce';
 
 export interface ConnectServices {
   readonly gateway: GatewayHost;
@@ -35,10 +36,10 @@ const CLIENT_NAMES: Record<ClientName, string> = {
 
 /** How each client finishes an OAuth sign-in once its config points at the gateway. */
 const OAUTH_NEXT_STEP: Record<ConnectableClient, string> = {
-  codex: 'Sign in once with: codex mcp login gatehouse',
-  claude: 'Sign in from a Claude Code session: run /mcp, then pick gatehouse.',
-  cursor: 'Cursor offers the sign-in for gatehouse in its MCP settings.',
-  gemini: 'Sign in from Gemini CLI: /mcp auth gatehouse',
+  codex: 'Then sign in once: codex mcp login gatehouse',
+  claude: 'Then in Claude Code: /mcp, pick gatehouse',
+  cursor: 'Then sign in from Cursor\'s MCP settings',
+  gemini: 'Then in Gemini CLI: /mcp auth gatehouse',
 };
 
 interface FileContext {
@@ -100,19 +101,20 @@ async function pickAuthMode(client: ConnectableClient, label: string): Promise<C
       mode: 'oauth',
       label: 'OAuth sign-in',
       description: 'no secret in the file',
-      detail: `${CLIENT_NAMES[client]} signs in through your browser once. ${OAUTH_NEXT_STEP[client]}`,
+      // A quick pick shows one line of detail and cuts the rest: the step to take comes first and short.
+      detail: OAUTH_NEXT_STEP[client],
     },
     {
       mode: 'env',
       label: 'Environment variable',
       description: GATEHOUSE_TOKEN_ENV,
-      detail: `Gatehouse creates an API key; you export ${GATEHOUSE_TOKEN_ENV} in the shell that starts ${CLIENT_NAMES[client]}.`,
+      detail: `Creates a key; export it where ${CLIENT_NAMES[client]} starts`,
     },
     {
       mode: 'header',
       label: 'Header with an API key',
       description: '$(warning) puts a secret in the file',
-      detail: `Gatehouse creates an API key and writes it into ${label} in plain text: anyone who can read that file can use it.`,
+      detail: `Creates a key, in plain text in ${label}`,
     },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: `Gatehouse: Connect ${CLIENT_NAMES[client]}`, placeHolder: `How should ${CLIENT_NAMES[client]} authenticate to Gatehouse?` });
@@ -166,27 +168,14 @@ export async function connectClient(client: ConnectableClient, { gateway, log, p
   }
 }
 
-/**
- * Shown once: the key exists nowhere else, so this carries the exact line to run. Never in a
- * toast, which would keep the key in the notification centre: a modal, or, where the host
- * refuses modals (smoke-test mode), an input box holding the line, both gone once closed.
- */
+/** The one-time export line, with Copy; see showSecretOnce for why never in a toast. */
 async function offerExportLine(client: ConnectableClient, keyLabel: string, exportLine: string): Promise<void> {
-  const copy = 'Copy Export Line';
-  const where = `In the shell that starts ${CLIENT_NAMES[client]}, run the line below. Key "${keyLabel}" is shown only this once.`;
-  let choice: string | undefined;
-  try {
-    choice = await vscode.window.showInformationMessage(`${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`, { modal: true, detail: `${where}\n\n${exportLine}` }, copy);
-  } catch {
-    const line = await vscode.window.showInputBox({
-      title: `Gatehouse: ${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`,
-      prompt: `${where} Enter copies it; Escape closes.`,
-      value: exportLine,
-      ignoreFocusOut: true,
-    });
-    choice = line === undefined ? undefined : copy;
-  }
-  if (choice === copy) await vscode.env.clipboard.writeText(exportLine);
+  await showSecretOnce({
+    title: `${CLIENT_NAMES[client]} reads its key from ${GATEHOUSE_TOKEN_ENV}`,
+    detail: `In the shell that starts ${CLIENT_NAMES[client]}, run the line below. Key "${keyLabel}" is shown only this once.`,
+    secret: exportLine,
+    copyLabel: 'Copy Export Line',
+  });
 }
 
 async function offerCodexLogin(): Promise<void> {

@@ -23,7 +23,10 @@ async function askConsent(consent: ConsentBroker, request: ConsentRequest, log: 
   const detail = [...where, `Allowing lets ${request.clientName} call Gatehouse's tools; every call still passes your approval policy.`].join('\n');
   let choice: string | undefined;
   try {
-    choice = await vscode.window.showWarningMessage(consentTitle(request), { modal: true, detail }, allow, deny);
+    // Deny is the modal's close affordance (Escape, the close button), so VS Code adds no Cancel
+    // beside it that would mean the same thing.
+    const picked = await vscode.window.showWarningMessage<vscode.MessageItem>(consentTitle(request), { modal: true, detail }, { title: allow }, { title: deny, isCloseAffordance: true });
+    choice = picked?.title;
   } catch (error) {
     // The workbench refuses modal dialogs in some hosts (extension tests, smoke-test mode); the
     // question still reaches the human as a notification with the same buttons.

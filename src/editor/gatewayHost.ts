@@ -16,6 +16,7 @@ import { watchExternalApprovalLinks } from './externalApprovalLinks';
 import { GatewayOwnership } from './gatewayOwnership';
 import type { OwnershipRole } from './gatewayOwnership';
 import type { FollowerChannel } from './windowChannel';
+import { decisionLogLine } from './promptText';
 import { readSettings, Setting } from './settings';
 import { announceSignInNeeded } from './upstreamSignIn';
 
@@ -251,8 +252,16 @@ export class GatewayHost extends Disposable implements ApprovalChannel {
       refresh();
       if (this.running === gatehouse && !this.isDisposed) this.requestEmitter.fire(request);
     });
-    gatehouse.approvals.on('decided', refresh);
-    gatehouse.approvals.on('expired', refresh);
+    // Every decision reaches the Output log here, wherever it was made: a prompt, Details, the
+    // panel (one by one or in a batch), a paired browser, the serve terminal, another window.
+    gatehouse.approvals.on('decided', (request) => {
+      refresh();
+      this.log.info(decisionLogLine(request));
+    });
+    gatehouse.approvals.on('expired', (request) => {
+      refresh();
+      this.log.info(decisionLogLine(request));
+    });
     // Requests persisted in pending.json survive a restart; show them at once.
     refresh();
   }

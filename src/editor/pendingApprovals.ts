@@ -13,7 +13,7 @@ interface RequestItem extends vscode.QuickPickItem {
  * "Show Pending Approvals": a quick pick of held calls, then the full request and every way to
  * decide it. Decisions go through the human channel (this window's core, or the owner window's).
  */
-export async function showPendingApprovals(channel: ApprovalChannel, log?: vscode.LogOutputChannel): Promise<void> {
+export async function showPendingApprovals(channel: ApprovalChannel): Promise<void> {
   const pending = channel.pendingRequests();
   if (pending.length === 0) {
     void vscode.window.showInformationMessage('No calls are waiting for your approval.');
@@ -37,5 +37,5 @@ export async function showPendingApprovals(channel: ApprovalChannel, log?: vscod
     await vscode.commands.executeCommand(CommandId.openPanel, 'pending');
     return;
   }
-  await showApprovalDetails(channel, picked.request.id, log);
+  await showApprovalDetails(channel, picked.request.id);
 }

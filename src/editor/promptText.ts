@@ -1,4 +1,5 @@
-import type { ApprovalRequest } from '../core/approvals/approvalQueue';
+import { argumentsToRun, type ApprovalRequest } from '../core/approvals/approvalQueue';
+import { auditEntryInWords, verdictInWords } from '../core/approvals/plainWords';
 import { neutralizeText } from '../core/displayText';
 
 /**
@@ -34,19 +35,30 @@ export function notificationText(request: ApprovalRequest): string {
 
 /**
  * Why a call was held, in the words of the person who set the policy ("write_note can change
- * files, and you asked to approve such tools"), from the policy's reason. The machine wording
- * stays available in Details.
+ * files, and you asked to approve such tools"). The machine wording stays available in Details.
  */
 export function heldBecause(request: Pick<ApprovalRequest, 'server' | 'originalName' | 'reason' | 'rule'>): string {
-  const tool = request.originalName;
-  const reason = request.reason ?? '';
-  if (request.rule) return request.rule.reason ? `your rule says: ${request.rule.reason}` : `you have a rule that asks before ${tool} runs`;
-  if (/changed since/.test(reason)) return `${tool} changed since you allowed it (its description or inputs); check it again`;
-  if (/marked destructive/.test(reason)) return `${tool} can change or delete things, and you asked to approve such tools`;
-  if (/marked read-only/.test(reason)) return `${tool} only reads, and you asked to approve even reading tools`;
-  if (/defaults\.servers/.test(reason)) return `you asked to approve every call to ${request.server}`;
-  if (/no rule matches/.test(reason)) return `${tool} has no rule of its own, and you asked to approve such tools`;
-  return reason || 'your policy asks before this call runs';
+  return verdictInWords({ decision: 'ask', ...(request.reason ? { reason: request.reason } : {}), ...(request.rule ? { rule: request.rule } : {}) }, request.originalName, request.server);
+}
+
+/**
+ * How the caller signed in, which tells apart clients that share a name: an API key is its label
+ * (labels are unique), an OAuth client its registration id (each sign-in may register again).
+ */
+export function whoAsked(request: Pick<ApprovalRequest, 'clientId' | 'clientName'>): string {
+  if (request.clientId.startsWith('key:')) return `with the API key "${request.clientName}"`;
+  return `signed in with OAuth as client ${request.clientId.slice(0, 8)} (see the panel's Clients tab)`;
+}
+
+/** "You approved it once, in a paired browser: demo__write_note for codex (apr_1)", for the Output log. */
+export function decisionLogLine(request: ApprovalRequest): string {
+  const decision = request.decision;
+  const what = `${request.tool} for ${request.clientName} (${request.id})`;
+  if (request.status === 'expired' || !decision) return `Expired before anyone decided: ${what}`;
+  const { edited, argumentsHash: editedArgumentsHash } = argumentsToRun(request);
+  // The arguments stay out of the Output log (they may hold secrets); the audit log keeps them, redacted.
+  const words = auditEntryInWords({ event: 'decided', decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind, channel: decision.channel, ...(edited ? { editedArgumentsHash } : {}) });
+  return neutralizeText(`${words}: ${what}${decision.reason ? ` — “${decision.reason}”` : ''}`);
 }
 
 /** "5 calls waiting for your approval" */

@@ -12,6 +12,11 @@ export const clientsState = {
   createdKey: undefined as { label: string; key: string } | undefined,
 };
 
+/** The one-time key leaves the page: after Done, a tab switch, or the panel going out of sight. */
+export function forgetCreatedKey(): void {
+  clientsState.createdKey = undefined;
+}
+
 export function clientsTab(snapshot: PanelSnapshot): Child {
   const now = Date.now();
   const { oauth, apiKeys } = snapshot.clients;
@@ -44,7 +49,14 @@ export function clientsTab(snapshot: PanelSnapshot): Child {
               'tbody',
               {},
               oauth.map((entry) =>
-                h('tr', {}, h('td', {}, entry.name), h('td', {}, formatAgo(entry.createdAt, now)), h('td', {}, formatAgo(entry.lastUsedAt, now)), h('td', { className: 'small' }, entry.detail), h('td', {}, revokeButton(`client-${entry.id}`, entry.name, () => client.request('revokeClient', { clientId: entry.id })))),
+                h(
+                  'tr',
+                  { 'data-client-id': entry.id },
+                  h('td', {}, entry.name, entry.distinguisher ? h('div', { className: 'muted small' }, entry.distinguisher) : null),
+                  h('td', { title: entry.createdAt }, new Date(entry.createdAt).toLocaleString()), h('td', {}, formatAgo(entry.lastUsedAt, now)),
+                  h('td', { className: 'small' }, entry.detail),
+                  h('td', {}, revokeButton(`client-${entry.id}`, entry.distinguisher ? `${entry.name} (${entry.distinguisher})` : entry.name, () => client.request('revokeClient', { clientId: entry.id }))),
+                ),
               ),
             ),
           ),
@@ -57,13 +69,13 @@ export function clientsTab(snapshot: PanelSnapshot): Child {
         ? h(
             'div',
             { className: 'banner info created-key', role: 'status' },
-            h('p', {}, `The key for "${clientsState.createdKey.label}" is shown only this once. Copy it now:`),
+            h('p', {}, `The key for "${clientsState.createdKey.label}" is shown only this once: it disappears when you press Done or leave this tab. Copy it now:`),
             h('code', { className: 'secret' }, clientsState.createdKey.key),
             h(
               'div',
               { className: 'actions' },
               h('button', { onclick: () => void act(() => client.request('copy', { text: clientsState.createdKey!.key })).then(() => say('Copied the key to the clipboard.')) }, icon('copy'), ' Copy key'),
-              h('button', { className: 'secondary', onclick: () => ((clientsState.createdKey = undefined), render()) }, 'Done'),
+              h('button', { className: 'secondary', onclick: () => (forgetCreatedKey(), render()) }, 'Done'),
             ),
           )
         : null,

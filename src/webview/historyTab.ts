@@ -1,3 +1,4 @@
+import { HAPPENED_FILTERS } from '../editor/panel/protocol';
 import type { HistoryFilter, HistoryRow } from '../editor/panel/protocol';
 import { act, client, render, say, ui } from './app';
 import { h, icon } from './dom';
@@ -37,11 +38,11 @@ export function historyTab(): Child {
       field('history-tool', 'Tool', textInput('history-tool', filter.tool ?? '', (value) => setFilter({ tool: value }), { placeholder: 'github__*' }), undefined),
       field(
         'history-decision',
-        'Decision',
+        'What happened',
         h(
           'select',
           { id: 'history-decision', 'data-focus-key': 'history-decision', onchange: (event: Event) => setFilter({ decision: (event.target as HTMLSelectElement).value }) },
-          ['', 'allow', 'ask', 'deny', 'approve', 'held', 'denied', 'expired'].map((value) => h('option', { value, selected: (filter.decision ?? '') === value }, value || 'any')),
+          HAPPENED_FILTERS.map(({ value, label }) => h('option', { value, selected: (filter.decision ?? '') === value }, label)),
         ),
         undefined,
       ),
@@ -65,12 +66,20 @@ export function historyTab(): Child {
             h(
               'table',
               { className: 'history' },
-              h('thead', {}, h('tr', {}, ['Time', 'Event', 'Client', 'Tool', 'Decision', 'Detail'].map((title) => h('th', { scope: 'col' }, title)))),
+              h('thead', {}, h('tr', {}, ['Time', 'What happened', 'Client', 'Tool', 'Detail'].map((title) => h('th', { scope: 'col' }, title)))),
               h(
                 'tbody',
                 {},
                 history.rows.map((row) =>
-                  h('tr', {}, h('td', { title: row.ts, className: 'nowrap' }, new Date(row.ts).toLocaleString()), h('td', {}, row.event), h('td', {}, row.client), h('td', {}, h('code', {}, row.tool)), h('td', {}, row.decision), h('td', { className: 'small' }, row.detail)),
+                  h(
+                    'tr',
+                    { 'data-event': row.event },
+                    h('td', { title: row.ts, className: 'nowrap' }, new Date(row.ts).toLocaleString()),
+                    h('td', {}, row.happened),
+                    h('td', {}, row.client),
+                    h('td', {}, h('code', {}, row.tool)),
+                    h('td', { className: 'small' }, row.detail ? h('div', {}, row.detail) : null, h('div', { className: 'muted machine' }, row.machine)),
+                  ),
                 ),
               ),
             ),

@@ -1,12 +1,12 @@
 import { isPanelTab } from '../editor/panel/protocol';
 import type { HostToWebview, PanelSnapshot, PanelTab } from '../editor/panel/protocol';
 import { act, client, mount, postMessage, render, saveState, ui } from './app';
-import { clientsTab } from './clientsTab';
+import { clientsTab, forgetCreatedKey } from './clientsTab';
 import { h, icon } from './dom';
 import type { Child } from './dom';
 import { historyTab, loadHistory, scheduleHistory } from './historyTab';
 import { forgetSettled, nextTab } from './panelLogic';
-import { pendingState, pendingTab, tickCountdowns } from './pendingTab';
+import { openEditor, pendingState, pendingTab, tickCountdowns } from './pendingTab';
 import { rulesState, rulesTab, runTryCall } from './rulesTab';
 import { serversTab } from './serversTab';
 
@@ -31,6 +31,10 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     if (ui.tab === 'history') scheduleHistory();
   } else if (message.method === 'showTab' && isPanelTab(message.params.tab)) {
     switchTab(message.params.tab);
+    if (message.params.tab === 'pending' && typeof message.params.edit === 'string') openEditor(message.params.edit);
+  } else if (message.method === 'hidden') {
+    forgetCreatedKey();
+    render();
   }
 });
 
@@ -88,6 +92,8 @@ function onTabKey(event: KeyboardEvent, tab: PanelTab): void {
 }
 
 function switchTab(tab: PanelTab): void {
+  // A key is shown once: leaving the tab is as good as pressing Done.
+  if (tab !== ui.tab) forgetCreatedKey();
   ui.tab = tab;
   ui.message = undefined;
   ui.confirming = undefined;

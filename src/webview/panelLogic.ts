@@ -1,5 +1,5 @@
 import { PANEL_TABS } from '../editor/panel/protocol';
-import type { DecideAction, PanelTab, PendingItem } from '../editor/panel/protocol';
+import type { DecideAction, EditScope, PanelTab, PendingItem } from '../editor/panel/protocol';
 
 /**
  * The panel's decisions that do not need a DOM, so they are tested in plain Node
@@ -16,16 +16,36 @@ export function nextTab(key: string, tab: PanelTab): PanelTab | undefined {
   return undefined;
 }
 
+/** A held call's arguments being edited in the Pending tab ("approve with changes"). */
+export interface PendingEdit {
+  readonly id: string;
+  text: string;
+  scope: EditScope;
+  /** Why the host refused the last submission (bad JSON, the schema, a deny rule). */
+  error?: string;
+}
+
 export interface PendingSelection {
   selected: Set<string>;
   denyReasonFor: string | undefined;
+  menuFor?: string | undefined;
+  edit?: PendingEdit | undefined;
+  batchDenying?: boolean;
 }
 
-/** After a snapshot: calls decided elsewhere or expired leave the selection and the reason box. */
+/** After a snapshot: calls decided elsewhere or expired leave the selection, the menu, the reason box and the editor. */
 export function forgetSettled(state: PendingSelection, pending: readonly PendingItem[]): void {
   const ids = new Set(pending.map((item) => item.id));
   for (const id of [...state.selected]) if (!ids.has(id)) state.selected.delete(id);
   if (state.denyReasonFor && !ids.has(state.denyReasonFor)) state.denyReasonFor = undefined;
+  if (state.menuFor && !ids.has(state.menuFor)) state.menuFor = undefined;
+  if (state.edit && !ids.has(state.edit.id)) state.edit = undefined;
+  if (state.selected.size === 0) state.batchDenying = false;
+}
+
+/** Rows for the JSON editor: the text's lines, between 4 and 20. */
+export function editorRows(text: string): number {
+  return Math.min(20, Math.max(4, text.split('\n').length + 1));
 }
 
 /** "Select the 4 from github › list_issues": the kinds of call waiting more than once, in order of arrival. */

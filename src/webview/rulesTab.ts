@@ -47,7 +47,7 @@ export function rulesTab(snapshot: PanelSnapshot): Child {
                   h('td', {}, h('code', {}, rule.tool)),
                   h('td', {}, rule.whenJson ? h('code', {}, rule.whenJson) : h('span', { className: 'muted' }, 'any arguments')),
                   h('td', {}, decisionBadge(rule.decision)),
-                  h('td', {}, rule.reason ?? '', rule.fingerprint ? h('span', { className: 'muted small' }, ' (pinned to this tool version)') : null),
+                  h('td', {}, rule.reason ?? '', rule.fingerprint ? h('div', { className: 'muted small', title: `fingerprint ${rule.fingerprint}` }, 'Stops applying if the tool changes (its description or inputs)') : null),
                   h(
                     'td',
                     { className: 'row-actions' },
@@ -82,17 +82,22 @@ export function rulesTab(snapshot: PanelSnapshot): Child {
         ? emptyState('No grants. "Always allow these arguments" on a pending call adds one here.')
         : h(
             'table',
-            {},
-            h('thead', {}, h('tr', {}, ['Tool', 'Arguments hash', 'Given', ''].map((title) => h('th', { scope: 'col' }, title)))),
+            { className: 'grants' },
+            h('thead', {}, h('tr', {}, ['Tool', 'Allowed with these arguments', 'Given', ''].map((title) => h('th', { scope: 'col' }, title)))),
             h(
               'tbody',
               {},
               grants.map((grant) =>
                 h(
                   'tr',
-                  {},
+                  { 'data-grant-id': grant.id },
                   h('td', {}, h('code', {}, grant.tool)),
-                  h('td', {}, h('code', { title: grant.argumentsHash }, `${grant.argumentsHash.slice(0, 12)}…`)),
+                  h(
+                    'td',
+                    {},
+                    grant.coversShown ? h('code', { className: 'grant-arguments' }, grant.covers) : h('span', { className: 'warning-text' }, grant.covers),
+                    h('div', { className: 'muted small' }, `${grant.id} · arguments hash ${grant.argumentsHash.slice(0, 12)}…`),
+                  ),
                   h('td', {}, grant.createdAt ? formatAgo(grant.createdAt, Date.now()) : ''),
                   h('td', {}, h('button', { className: 'secondary', 'aria-label': `Revoke grant ${grant.id}`, onclick: () => void act(() => client.request('removeGrant', { id: grant.id })) }, 'Revoke')),
                 ),
@@ -184,13 +189,17 @@ function tryCallView(): HTMLElement {
         ? h('span', { className: 'error-text' }, rulesState.tryError)
         : result
           ? [
-              decisionBadge(result.decision),
-              ' ',
-              result.ruleId ? `matched rule ${result.ruleId}` : result.grantId ? `matched grant ${result.grantId}` : 'no rule matches: the defaults decide',
-              result.reason ? h('span', { className: 'muted' }, ` — ${result.reason}`) : null,
+              h('p', {}, decisionBadge(result.decision), ' ', tryOutcome(result.decision), ': ', result.why, '.'),
+              result.details ? h('p', { className: 'muted small' }, `Details: ${result.details}`) : null,
               result.suspended ? h('div', { className: 'warning-text' }, icon('warning'), ' Suspended: the tool changed since this was approved.') : null,
             ]
           : h('span', { className: 'muted' }, 'Type a tool name to see its decision.'),
     ),
   );
+}
+
+function tryOutcome(decision: Decision): string {
+  if (decision === 'allow') return 'It would run at once';
+  if (decision === 'deny') return 'It would be refused';
+  return 'It would wait for your approval';
 }

@@ -120,7 +120,7 @@ function serverSection(server: ServerView, filter: string): HTMLElement | null {
       : h(
           'table',
           { className: 'tools' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'Comes from'))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'Why'))),
           h('tbody', {}, tools.map(toolRow)),
         ),
   );
@@ -155,6 +155,8 @@ function toolRow(tool: ToolView): HTMLElement {
               title: choice === 'default' ? 'Remove the tool rule; the defaults decide' : `${choice} every call to this tool`,
               onclick: () => void act(() => client.request('setToolDecision', { tool: tool.qualifiedName, decision: choice })),
             },
+            // The chosen segment shows a check as well as its colour, so it reads in every theme.
+            tool.control === choice ? icon('check') : null,
             choice === 'default' ? 'use default' : choice,
           ),
         ),
@@ -164,7 +166,7 @@ function toolRow(tool: ToolView): HTMLElement {
       'td',
       {},
       decisionBadge(tool.decision),
-      ` ${tool.source === 'rule' ? `rule ${tool.ruleId ?? ''}` : tool.source}`,
+      h('span', { className: 'small', title: tool.source === 'rule' ? `rule ${tool.ruleId ?? ''}` : tool.source }, ` ${tool.why}`),
       tool.grantCount ? h('span', { className: 'muted' }, ` · ${tool.grantCount} argument grant${tool.grantCount === 1 ? '' : 's'}`) : null,
     ),
   );

@@ -30,8 +30,13 @@ interface Scenario {
   readonly title: string;
   readonly tool: string;
   readonly args: (allowed: string) => Record<string, unknown>;
-  readonly decision: HumanDecision;
+  /** The decision, or one that depends on the allowed folder (an approval with changed arguments). */
+  readonly decision: HumanDecision | ((allowed: string) => HumanDecision);
   readonly modelSees: (allowed: string) => RegExp[];
+}
+
+function decisionOf(scenario: Scenario, allowed: string): HumanDecision {
+  return typeof scenario.decision === 'function' ? scenario.decision(allowed) : scenario.decision;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -64,6 +69,20 @@ const SCENARIOS: Scenario[] = [
     // Claude Code shows the model the content of an error result, Codex its structuredContent: the
     // message that leads both says what happened.
     modelSees: () => [/Approved by Ada/, /it reported an error: (Error: )?Access denied - path outside allowed directories/],
+  },
+  {
+    title: 'an approval with changed arguments: the note that the human changed them, to what, and the edited call\'s real result',
+    tool: 'fsold__write_file',
+    args: (allowed) => ({ path: path.join(allowed, 'agent-draft.txt'), content: 'the agent wrote this' }),
+    decision: (allowed) => ({ kind: 'approve', scope: 'once', arguments: { path: path.join(allowed, 'human-edit.txt'), content: 'the human wrote this' }, channel: 'editor', by: 'Ada' }),
+    modelSees: (allowed) => [
+      /"status":"approved"/,
+      /"arguments_changed":true/,
+      /the human changed the arguments before approving/,
+      /"original_arguments":\{[^}]*"content":"the agent wrote this"/,
+      /"arguments":\{[^}]*"content":"the human wrote this"/,
+      new RegExp(`Successfully wrote to ${escapeRegExp(path.join(allowed, 'human-edit.txt'))}`),
+    ],
   },
   {
     title: "a denial with a reason: the human's reason",
@@ -128,7 +147,7 @@ describe('approved results reach the model through Codex and Claude Code', funct
         ]);
         await model.start();
         const sandbox = createCodexSandbox();
-        const human = humanWhoDecides(th, scenario.decision);
+        const human = humanWhoDecides(th, decisionOf(scenario, allowed));
         try {
           writeCodexConfig(sandbox.codexHome, { model, gatehouseUrl: th.url });
           const run = await runCodexExec('Do the task.', { env: sandbox.env({ GATEHOUSE_TOKEN: th.key }), cwd: sandbox.workdir, args: ['--strict-config'] }).result;
@@ -182,7 +201,7 @@ describe('approved results reach the model through Codex and Claude Code', funct
           (request) => [text(`await_approval answered: ${remember(request, 'toolu_await')}`)],
         ]);
         await model.start();
-        const human = humanWhoDecides(th, scenario.decision);
+        const human = humanWhoDecides(th, decisionOf(scenario, allowed));
         try {
           const run = await runChild(CLAUDE, ['-p', 'Do the task.', '--allowedTools', `${PREFIX}*`], {
             env: claudeEnv({ ANTHROPIC_BASE_URL: model.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key' }),

@@ -38,7 +38,9 @@ async function openPanel(context: BrowserContext, backend: PanelBackend): Promis
     if (!READ_ONLY.has(message.method)) await toWebview({ type: 'notification', method: 'snapshot', params: backend.snapshot() });
   });
   const script = fs.readFileSync(path.join(REPO_ROOT, 'dist/webview.js'), 'utf8');
-  await page.setContent(`<!doctype html><html><body><div id="app"></div><script>
+  // The panel's own stylesheet, so layout (the sticky toolbar, the folded arguments) is the real one.
+  const css = fs.readFileSync(path.join(REPO_ROOT, 'dist/panel.css'), 'utf8');
+  await page.setContent(`<!doctype html><html><head><style>${css.replace(/<\/style/gi, '<\\/style')}</style></head><body><div id="app"></div><script>
     window.acquireVsCodeApi = () => ({ postMessage: (m) => window.gatehouseHost(m), getState: () => undefined, setState: () => undefined });
   </script><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`);
   (page as Page & { errors: string[] }).errors = errors;
@@ -78,7 +80,7 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     for (const [tab, text] of [
       ['servers', 'write_note'],
       ['rules', 'Rules'],
-      ['history', 'Decision'],
+      ['history', 'What happened'],
       ['clients', 'API keys'],
       ['pending', 'No calls are waiting'],
     ] as const) {
@@ -96,7 +98,8 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     const page = await openPanel(context, backend);
     const card = page.locator(`li[data-request-id="${id}"]`);
     await card.waitFor();
-    await card.getByRole('button', { name: /Deny with reason/ }).click();
+    await card.getByRole('button', { name: /More decisions/ }).click();
+    await card.getByRole('menuitem', { name: /Deny with reason/ }).click();
     const input = page.locator(`#deny-reason-${id}`);
     assert.equal(await input.getAttribute('maxlength'), '500');
     await input.fill('use the staging notes instead');
@@ -106,6 +109,75 @@ describe('the policy panel webview in Chromium, against the real panel backend',
     assert.equal(result.channel, 'editor');
     assert.match(JSON.stringify(result), /use the staging notes instead/);
     await page.locator('#tabpanel-pending', { hasText: 'No calls are waiting' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('shows a compact card: one primary Approve, Deny, Approve with changes, and every other decision in a menu with the Details words', async function () {
+    const held = structuredOf(await callTool(client, 'demo__write_note', { name: 'compact.txt', content: 'x' }));
+    const page = await openPanel(context, backend);
+    const card = page.locator(`li[data-request-id="${String(held.request_id)}"]`);
+    await card.waitFor();
+    const actions = card.locator('.actions');
+    assert.deepEqual((await actions.getByRole('button').allTextContents()).map((t) => t.trim()), ['Approve once', 'Deny', 'Approve with changes…', 'More']);
+    assert.equal(await card.locator('pre.arguments').isVisible(), false, 'the arguments are folded to one summary line');
+    const height = (await card.boundingBox())?.height ?? Infinity;
+    assert.ok(height < 140, `a card without additional_info is at most a few lines high (${height} px; six equal buttons made it about 260)`);
+    assert.match(await card.locator('summary').first().innerText(), /Arguments: .*compact\.txt/);
+    await card.getByRole('button', { name: /More decisions/ }).click();
+    assert.deepEqual((await card.getByRole('menuitem').allTextContents()).map((t) => t.trim()), [
+      'Approve for this session',
+      'Always allow these arguments',
+      'Always allow this tool',
+      'Approve with changes…',
+      'Deny with reason…',
+      'Always deny this tool',
+    ]);
+    await page.keyboard.press('Escape');
+    await card.getByRole('menu').waitFor({ state: 'detached' });
+    th.gatehouse.decide(String(held.request_id), { kind: 'deny', channel: 'test' });
+  });
+
+  it('approves with changes: a schema error shows under the JSON and decides nothing, then the edited call runs once and the agent is told', async function () {
+    const held = structuredOf(await callTool(client, 'demo__write_note', { name: 'edit-me.txt', content: 'the agent wrote this' }));
+    const id = String(held.request_id);
+    const page = await openPanel(context, backend);
+    const card = page.locator(`li[data-request-id="${id}"]`);
+    await card.getByRole('button', { name: 'Approve with changes…' }).click();
+    const editor = page.locator(`#edit-arguments-${id}`);
+    assert.deepEqual(JSON.parse(await editor.inputValue()), { content: 'the agent wrote this', name: 'edit-me.txt' });
+    await editor.fill('{"name": "edit-me.txt", "content": 5}');
+    await card.getByRole('button', { name: 'Approve with these arguments' }).click();
+    await page.locator(`#edit-arguments-${id}-error`, { hasText: 'content must be string' }).waitFor({ timeout: 10_000 });
+    assert.equal(await editor.getAttribute('aria-invalid'), 'true');
+    assert.equal(th.gatehouse.approvals.get(id)?.status, 'pending');
+    await editor.fill('{"name": "edit-me.txt", "content": "the human wrote this"}');
+    await card.getByRole('button', { name: 'Approve with these arguments' }).click();
+    const result = structuredOf(await callTool(client, 'await_approval', { request_id: id }));
+    assert.equal(result.status, 'approved');
+    assert.equal(result.arguments_changed, true);
+    assert.deepEqual(result.arguments, { content: 'the human wrote this', name: 'edit-me.txt' });
+    assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'edit-me.txt'), 'utf8'), 'the human wrote this');
+    await page.locator('.banner', { hasText: /with your changes/ }).waitFor({ timeout: 10_000 });
+  });
+
+  it('keeps the batch toolbar in view while the list scrolls, and denies the selected calls with one reason the agent reads', async function () {
+    const ids: string[] = [];
+    for (let index = 0; index < 8; index++) ids.push(String(structuredOf(await callTool(client, 'demo__write_note', { name: `batch-${index}.txt`, content: String(index) })).request_id));
+    const page = await openPanel(context, backend);
+    await page.setViewportSize({ width: 900, height: 500 });
+    await page.locator(`li[data-request-id="${ids[7]}"]`).scrollIntoViewIfNeeded();
+    assert.ok(await page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY > 0), 'the list is longer than the window');
+    const toolbar = page.getByRole('toolbar', { name: 'Decide the selected calls' });
+    const box = await toolbar.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y < 5, `the toolbar sticks to the top (y = ${box?.y})`);
+    await toolbar.getByLabel(/Select all/).check();
+    await toolbar.getByRole('button', { name: /Deny 8 with reason/ }).click();
+    await page.locator('#batch-deny-reason').fill('one batch too many');
+    await toolbar.getByRole('button', { name: 'Deny 8 with this reason' }).click();
+    for (const id of ids) {
+      const result = structuredOf(await callTool(client, 'await_approval', { request_id: id }));
+      assert.equal(result.status, 'denied');
+      assert.equal(result.reason, 'one batch too many');
+    }
   });
 
   it('saves a rule from the Rules form: a field error first, shown next to the field, then the rule in policy.json', async function () {

@@ -98,6 +98,31 @@ describe('approval pages: a paired browser decides', function () {
     assert.equal(fs.existsSync(path.join(th.home, 'demo', 'no.txt')), false);
   });
 
+  it('approve with changes from a paired browser: bad JSON and a schema error decide nothing, then the edited call runs and the agent is told', async function () {
+    const browser = await pairedBrowser();
+    const held = structuredOf(await callTool(client, 'demo__write_note', { name: 'page-draft.txt', content: 'agent text' }));
+    const id = String(held.request_id);
+    const page = await (await browser.get(`/approvals/${id}`)).text();
+    assert.match(page, /<textarea id="edited-arguments" name="arguments"[^>]*>\{\n {2}&quot;content&quot;: &quot;agent text&quot;/, 'the editor starts from the agent\'s arguments, escaped');
+    assert.doesNotMatch(await (await fetch(`${th.url.replace(/\/mcp$/, '')}/approvals/${id}`)).text(), /edited-arguments/, 'an unpaired browser gets no editor');
+    const csrf = await browser.csrfFrom(`/approvals/${id}`);
+    const badJson = await browser.post(`/approvals/${id}/decide`, { csrf, decision: 'edit', arguments: '{"name": ' });
+    assert.equal(badJson.status, 409);
+    assert.match(await badJson.text(), /not valid JSON.*Nothing was decided/s);
+    const badSchema = await browser.post(`/approvals/${id}/decide`, { csrf, decision: 'edit', arguments: '{"name": "page.txt", "content": 1}' });
+    assert.equal(badSchema.status, 409);
+    assert.match(await badSchema.text(), /write_note does not accept these arguments: content must be string/);
+    assert.equal(th.gatehouse.approvals.get(id)?.status, 'pending');
+    const decided = await browser.post(`/approvals/${id}/decide`, { csrf, decision: 'edit', arguments: '{"name": "page-final.txt", "content": "human text"}' });
+    assert.equal(decided.status, 303);
+    const s = structuredOf(await callTool(client, 'await_approval', { request_id: id }));
+    assert.equal(s.arguments_changed, true);
+    assert.equal(s.channel, 'browser');
+    assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'page-final.txt'), 'utf8'), 'human text');
+    assert.equal(fs.existsSync(path.join(th.home, 'demo', 'page-draft.txt')), false);
+    assert.match(await (await browser.get(`/approvals/${id}`)).text(), /with changed arguments/);
+  });
+
   it('"always allow this tool" from the browser writes a rule, so the next call runs at once', async function () {
     const browser = await pairedBrowser();
     const held = structuredOf(await callTool(client, 'demo__write_note', { name: 'a.txt', content: 'a' }));

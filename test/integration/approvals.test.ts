@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
+import { describeGrantArguments } from '../../src/core/approvals/policy';
 import { connectClient, crashyServer, fileAppears, startHttpUpstream, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 import { z } from 'zod';
 
@@ -263,6 +264,10 @@ describe('approvals: grants', function () {
 
   it('always allow these arguments: only the exact same arguments run without asking', async function () {
     await holdAndDecide({ name: 'a.txt', content: '1' }, { kind: 'approve', scope: 'arguments', channel: 'test' });
+    // The grant keeps the arguments it covers, so a person can read what was allowed; the hash decides.
+    const [grant] = JSON.parse(fs.readFileSync(path.join(th.home, 'policy.json'), 'utf8')).grants as Array<{ arguments?: unknown; argumentsHash: string }>;
+    assert.deepEqual(grant.arguments, { name: 'a.txt', content: '1' });
+    assert.equal(describeGrantArguments(grant as never), 'content: "1", name: "a.txt"');
     assert.equal(structured(await call(client, 'demo__write_note', { name: 'a.txt', content: '1', additional_info: 'same again' })).bytes, 1);
     assert.equal(structured(await call(client, 'demo__write_note', { name: 'a.txt', content: '2' })).status, 'approval_required');
   });

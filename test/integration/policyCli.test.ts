@@ -115,7 +115,10 @@ describe('gatehouse policy (CLI) on the file', function () {
       JSON.stringify({
         defaults: { servers: { github: 'deny' } },
         rules: [{ tool: 'demo__*', decision: 'ask', reason: 'careful' }, { id: 'reads', tool: 'files__read_*', decision: 'allow' }],
-        grants: [{ tool: 'demo__write_note', argumentsHash: hash, createdAt: '2026-11-20T10:00:00.000Z' }],
+        grants: [
+          { tool: 'demo__write_note', argumentsHash: hash, arguments: { name: 'a.txt', content: 'x' }, createdAt: '2026-11-20T10:00:00.000Z' },
+          { tool: 'demo__write_note', argumentsHash: hash, createdAt: '2026-11-21T10:00:00.000Z' },
+        ],
       }),
     );
     const list = gatehouse(home, ['policy', 'list']);
@@ -123,12 +126,13 @@ describe('gatehouse policy (CLI) on the file', function () {
     assert.match(list.stdout, /server github: deny/);
     assert.match(list.stdout, /rule-1 {2}ask {4}demo__\* {2}\(careful\)/);
     assert.match(list.stdout, /reads {3}allow {2}files__read_\*/);
-    assert.match(list.stdout, new RegExp(`grant-1 {2}demo__write_note {2}arguments ${hash.slice(0, 12)}… {2}since 2026-11-20`));
+    assert.match(list.stdout, /grant-1 {2}demo__write_note {2}name: "a\.txt", content: "x" {2}since 2026-11-20/, 'a grant shows the arguments it covers');
+    assert.match(list.stdout, new RegExp(`grant-2 {2}demo__write_note {2}arguments not recorded \\(hash ${hash.slice(0, 12)}…\\) {2}since 2026-11-21`));
 
     const grant = gatehouse(home, ['policy', 'revoke', 'grant-1']);
     assert.equal(grant.status, 0, grant.stderr);
     assert.match(grant.stdout, /Removed grant grant-1\.\nThis tightens or keeps the policy/);
-    assert.deepEqual(readPolicyFile(home).grants, []);
+    assert.deepEqual(readPolicyFile(home).grants.map((kept) => kept.createdAt), ['2026-11-21T10:00:00.000Z']);
 
     const rule = gatehouse(home, ['policy', 'revoke', 'rule-1']);
     assert.match(rule.stdout, /Removed rule rule-1\.\nThis loosens the policy:\n {2}- ask rule "rule-1" for demo__\* is removed/);

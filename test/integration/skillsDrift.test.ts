@@ -103,6 +103,11 @@ describe('skills never drift from the live gateway', function () {
     assert.equal(th.gatehouse.decide(approvedId, { kind: 'approve', scope: 'once', channel: 'editor', by: 'Ada' }).ok, true);
     real.set('approved', await waiting);
 
+    // Approved with changes: the human edited the content before approving.
+    const editedId = String(structured(await call(client, 'demo__write_note', { name: 'notes.md', content: 'draft' })).request_id);
+    assert.equal(th.gatehouse.decide(editedId, { kind: 'approve', scope: 'once', arguments: { name: 'notes.md', content: 'final' }, channel: 'editor', by: 'Ada' }).ok, true);
+    real.set('approved_edited', await call(client, 'await_approval', { request_id: editedId }));
+
     // A name the demo's own schema refuses: approved, run, and failed on the upstream.
     const failingId = String(structured(await call(client, 'demo__write_note', { name: '../outside.txt', content: 'no' })).request_id);
     const failing = call(client, 'await_approval', { request_id: failingId });
@@ -230,6 +235,7 @@ describe('skills never drift from the live gateway', function () {
     function kindOf(example: Json): string {
       const status = structured(example as CallToolResult).status;
       if (status === 'approved' && example.isError === true) return 'approved_error';
+      if (status === 'approved' && structured(example as CallToolResult).arguments_changed === true) return 'approved_edited';
       if (status === 'error') return 'unknown';
       if (typeof status === 'string') return status;
       if ('integrations' in structured(example as CallToolResult)) return 'list_integrations';
@@ -239,7 +245,7 @@ describe('skills never drift from the live gateway', function () {
 
     it('has one example for each response the agent must handle', function () {
       const kinds = examples().map(kindOf).sort();
-      assert.deepEqual(kinds, ['approval_required', 'approved', 'approved_error', 'blocked', 'denied', 'expired', 'list_integrations', 'needs_sign_in', 'pending', 'unknown']);
+      assert.deepEqual(kinds, ['approval_required', 'approved', 'approved_edited', 'approved_error', 'blocked', 'denied', 'expired', 'list_integrations', 'needs_sign_in', 'pending', 'unknown']);
     });
 
     it('gives each example the keys of the real response: top level, content items and structuredContent', function () {
@@ -262,6 +268,11 @@ describe('skills never drift from the live gateway', function () {
         assert.equal(shown.is_error, kind === 'approved_error');
         assert.equal((truth.result as Json).is_error, kind === 'approved_error');
       }
+      const edited = structured(examples().find((example) => kindOf(example) === 'approved_edited')! as CallToolResult);
+      const editedTruth = structured(real.get('approved_edited')!);
+      assert.match(String(edited.message), /^Approved with changes by .*the human changed the arguments before approving\. Gatehouse ran \S+ with \{.*\} instead of the arguments you asked for \(\{.*\}\); this is its result\./);
+      assert.equal(edited.message, editedTruth.message, 'the same edit gives word for word the message the skill shows');
+      assert.deepEqual([edited.arguments, edited.original_arguments], [editedTruth.arguments, editedTruth.original_arguments]);
       const approved = examples().find((example) => kindOf(example) === 'approved')!;
       const shown = structured(approved as CallToolResult);
       assert.equal(typeof shown.is_error, 'boolean');

@@ -68,6 +68,26 @@ describe('panel backend over the real core', function () {
     assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'direct.txt'), 'utf8'), 'no wait');
   });
 
+  it('approves with changes: refuses text that is not JSON or not an object under the editor, then runs the edited call', async () => {
+    const held = (await client.callTool({ name: 'demo__write_note', arguments: { name: 'p.txt', content: 'agent' } })).structuredContent as { request_id: string };
+    const item = backend.snapshot().pending.find((candidate) => candidate.id === held.request_id)!;
+    assert.deepEqual(JSON.parse(item.argumentsEditable), { content: 'agent', name: 'p.txt' });
+    assert.match(item.inputSchemaJson ?? '', /"content"/, 'the editor shows the tool\'s own input schema');
+    const refusal = async (text: string): Promise<string> => {
+      const error = await backend.handle('approveWithChanges', { id: held.request_id, scope: 'once', arguments: text }).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof FieldValidationError, `refused as a field error: ${String(error)}`);
+      return error.fieldErrors.arguments ?? '';
+    };
+    assert.match(await refusal('{"name": "p.txt",'), /not valid JSON.*Nothing was decided/);
+    assert.match(await refusal('null'), /must be a JSON object/);
+    assert.match(await refusal('["p.txt"]'), /must be a JSON object/);
+    assert.equal(th.gatehouse.approvals.get(held.request_id)?.status, 'pending');
+    await backend.handle('approveWithChanges', { id: held.request_id, scope: 'once', arguments: '{"name": "p.txt", "content": "human"}' });
+    const result = (await client.callTool({ name: 'await_approval', arguments: { request_id: held.request_id } })).structuredContent as { arguments_changed?: boolean };
+    assert.equal(result.arguments_changed, true);
+    assert.equal(fs.readFileSync(path.join(th.home, 'demo', 'p.txt'), 'utf8'), 'human');
+  });
+
   it('starts the sign-in of an HTTP server from its Sign In button, and refuses one that is not HTTP', async () => {
     const upstream = await startHttpUpstream(() => undefined);
     try {
@@ -111,6 +131,17 @@ describe('panel backend over the real core', function () {
     const other = await backend.handle('tryCall', { tool: 'demo__write_note', arguments: '{"name": "todo.txt"}' });
     assert.deepEqual([other.decision, other.source, other.ruleId], ['ask', 'default', undefined]);
     await assert.rejects(backend.handle('tryCall', { tool: 'demo__write_note', arguments: '{oops' }), (error: unknown) => error instanceof FieldValidationError && /not valid JSON/.test(error.fieldErrors.arguments));
+  });
+
+  it('says in words why "try a call" decides as it does, and that a tool which does not exist does not exist', async () => {
+    const held = await backend.handle('tryCall', { tool: 'demo__write_note', arguments: '{"name": "a.txt"}' });
+    assert.equal(held.why, 'write_note can change or delete things, and you asked to approve such tools');
+    assert.match(held.details, /defaults\.destructive is "ask"/, 'the machine name stays in the details line');
+    await assert.rejects(
+      backend.handle('tryCall', { tool: 'demo__write_nothing', arguments: '' }),
+      (error: unknown) => error instanceof FieldValidationError && /There is no tool "demo__write_nothing"\. Did you mean .*demo__write_note/.test(error.fieldErrors.tool),
+    );
+    await assert.rejects(backend.handle('tryCall', { tool: 'nothing', arguments: '' }), (error: unknown) => error instanceof FieldValidationError && /There is no tool "nothing"/.test(error.fieldErrors.tool));
   });
 
   it('edits, reorders and deletes rules through the human channel', async () => {

@@ -71,6 +71,8 @@ describe('panel view models', () => {
       const byName = Object.fromEntries(server.tools.map((view) => [view.name, view]));
       assert.deepEqual([byName.echo.decision, byName.echo.source, byName.echo.control, byName.echo.readOnly], ['allow', 'default', 'default', true]);
       assert.deepEqual([byName.write_note.decision, byName.write_note.source, byName.write_note.destructive], ['ask', 'default', true]);
+      assert.equal(byName.write_note.why, 'write_note can change or delete things, and you asked to approve such tools');
+      assert.equal(byName.echo.why, 'echo only reads, and you let reading tools run');
       assert.deepEqual(snapshot.toolNames, ['demo__echo', 'demo__write_note']);
     });
 
@@ -86,6 +88,41 @@ describe('panel view models', () => {
       const view = snapshot.servers[0].tools.find((candidate) => candidate.name === 'write_note')!;
       assert.equal(view.decision, 'ask', 'the suspended allow counts as ask');
       assert.match(view.fingerprintWarning ?? '', /changed since old/);
+    });
+
+    it('shows what a grant covers as its arguments, and only when they are the ones its hash binds', () => {
+      const args = { name: 'notes.txt', content: 'hi' };
+      const snapshot = buildSnapshot(
+        inputs({
+          grants: [
+            { id: 'kept', tool: 'demo__write_note', argumentsHash: argumentsHash(args), arguments: args },
+            // An edit of policy.json that shows harmless arguments next to another call's hash.
+            { id: 'forged', tool: 'demo__write_note', argumentsHash: argumentsHash({ name: '/etc/passwd' }), arguments: args },
+            { id: 'old', tool: 'demo__write_note', argumentsHash: argumentsHash(args) },
+          ],
+        }),
+      );
+      const byId = Object.fromEntries(snapshot.policy.grants.map((grant) => [grant.id, grant]));
+      assert.deepEqual([byId.kept.covers, byId.kept.coversShown], ['name: "notes.txt", content: "hi"', true]);
+      assert.equal(byId.forged.coversShown, false);
+      assert.match(byId.forged.covers, /do not match this grant/);
+      assert.doesNotMatch(byId.forged.covers, /notes\.txt/);
+      assert.deepEqual([byId.old.coversShown, /not recorded/.test(byId.old.covers)], [false, true]);
+    });
+
+    it('tells apart clients that share a name, oldest first, and leaves a lone name alone', () => {
+      const codex = (clientId: string, createdAt: string) => ({ clientId, clientName: 'Codex CLI', createdAt, lastUsedAt: undefined, redirectHosts: ['127.0.0.1:5000'], consentedScopes: ['mcp'] });
+      const snapshot = buildSnapshot(
+        inputs({}, { oauthClients: [codex('bbbbbbbb-2', '2026-01-02T00:00:00Z'), codex('aaaaaaaa-1', '2026-01-01T00:00:00Z'), { ...codex('cccccccc-3', '2026-01-03T00:00:00Z'), clientName: 'Claude Code' }] }),
+      );
+      assert.deepEqual(
+        snapshot.clients.oauth.map((client) => [client.name, client.distinguisher]),
+        [
+          ['Codex CLI', '2 of 2 named so, id bbbbbbbb'],
+          ['Codex CLI', '1 of 2 named so, id aaaaaaaa'],
+          ['Claude Code', undefined],
+        ],
+      );
     });
 
     it('counts grants per tool and lists them for revoking', () => {
@@ -216,7 +253,29 @@ describe('panel view models', () => {
 
     it('summarises an audit entry as one history row', () => {
       const row = historyRow({ ts: '2026-01-01T00:00:00.000Z', event: 'denied', clientName: 'codex', tool: 'demo__write_note', decision: 'deny', rule: 'rule-1', channel: 'policy', reason: 'no notes', arguments: { name: 'a' } });
-      assert.deepEqual(row, { ts: '2026-01-01T00:00:00.000Z', event: 'denied', client: 'codex', tool: 'demo__write_note', decision: 'deny', detail: 'no notes · rule rule-1 · via policy · {"name":"a"}' });
+      assert.deepEqual(row, {
+        ts: '2026-01-01T00:00:00.000Z',
+        event: 'denied',
+        client: 'codex',
+        tool: 'demo__write_note',
+        decision: 'deny',
+        happened: 'Blocked by your policy',
+        detail: 'because your rule says: no notes · {"name":"a"}',
+        machine: 'event denied · decision deny · rule rule-1 · channel policy · no notes',
+      });
+    });
+
+    it('says in words why a call was held', () => {
+      const row = historyRow({ ts: '2026-01-01T00:00:00.000Z', event: 'held', server: 'demo', tool: 'demo__write_note', decision: 'ask', reason: 'the tool is marked destructive; defaults.destructive is "ask"', arguments: {} });
+      assert.equal(row.detail, 'because write_note can change or delete things, and you asked to approve such tools · {}');
+      assert.match(row.machine, /defaults\.destructive is "ask"/);
+    });
+
+    it('says in words what a decision was, with the log\'s names in the details line', () => {
+      const row = historyRow({ ts: '2026-01-01T00:00:00.000Z', event: 'decided', clientName: 'codex', tool: 'demo__write_note', decision: 'approve:once', channel: 'editor' });
+      assert.equal(row.happened, 'You approved it once, in the editor');
+      assert.equal(row.machine, 'event decided · decision approve:once · channel editor');
+      assert.doesNotMatch(row.happened + row.detail, /approve:once|rule-|via /);
     });
   });
 });

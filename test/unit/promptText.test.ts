@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
-import { heldBecause, neutraliseLinks, notificationText, waitingText } from '../../src/editor/promptText';
+import { decisionLogLine, heldBecause, neutraliseLinks, notificationText, waitingText, whoAsked } from '../../src/editor/promptText';
 
 function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
@@ -33,7 +33,7 @@ describe('the words of a held-call prompt', () => {
 
   it('says why a call was held in plain words, not policy keys', () => {
     assert.equal(heldBecause(request({ reason: 'the tool is marked destructive; defaults.destructive is "ask"' })), 'write_note can change or delete things, and you asked to approve such tools');
-    assert.equal(heldBecause(request({ reason: 'no rule matches; defaults.other is "ask"' })), 'write_note has no rule of its own, and you asked to approve such tools');
+    assert.equal(heldBecause(request({ reason: 'no rule matches; defaults.other is "ask"' })), 'write_note is not marked read-only or destructive, and you asked to approve such tools');
     assert.equal(heldBecause(request({ reason: 'defaults.servers["demo"] is "ask"' })), 'you asked to approve every call to demo');
     assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask' } })), 'you have a rule that asks before write_note runs');
     assert.equal(heldBecause(request({ rule: { id: 'rule-1', tool: 'demo__write_note', decision: 'ask', reason: 'notes are shared' } })), 'your rule says: notes are shared');
@@ -43,5 +43,22 @@ describe('the words of a held-call prompt', () => {
   it('counts waiting calls', () => {
     assert.equal(waitingText(1), '1 call waiting for your approval');
     assert.equal(waitingText(7), '7 calls waiting for your approval');
+  });
+
+  it('logs a decision made anywhere in words, with the tool, the client and the request id', () => {
+    assert.equal(decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', channel: 'browser', at: '2026-01-01T00:00:00.000Z' } })), 'You approved it once, in a paired browser: demo__write_note for codex (apr_test)');
+    assert.equal(decisionLogLine(request({ status: 'denied', decision: { kind: 'deny', reason: 'use the wiki', channel: 'editor', at: '2026-01-01T00:00:00.000Z' } })), 'You denied it, in the editor: demo__write_note for codex (apr_test) — “use the wiki”');
+    assert.equal(decisionLogLine(request({ status: 'expired' })), 'Expired before anyone decided: demo__write_note for codex (apr_test)');
+  });
+
+  it('says when the human changed the arguments, without writing them (they may hold secrets)', () => {
+    const line = decisionLogLine(request({ status: 'approved', decision: { kind: 'approve', scope: 'once', arguments: { name: 'plan.md', content: 'sk-live-secret' }, argumentsHash: 'h2', channel: 'editor', at: '2026-01-01T00:00:00.000Z' } }));
+    assert.equal(line, 'You approved it once, with your changes to its arguments, in the editor: demo__write_note for codex (apr_test)');
+    assert.doesNotMatch(line, /sk-live/);
+  });
+
+  it('says how the caller signed in, which tells apart clients of one name', () => {
+    assert.equal(whoAsked(request()), 'with the API key "codex"');
+    assert.match(whoAsked(request({ clientId: '5f1c2a9e-aaaa', clientName: 'Codex CLI' })), /OAuth as client 5f1c2a9e/);
   });
 });

@@ -151,7 +151,7 @@ describe('bundled skills', () => {
     it('gives only valid JSON in its examples', () => {
       const text = readSkill('gatehouse-approvals', 'references/responses.md');
       const blocks = [...text.matchAll(/^```json\n([\s\S]*?)^```/gm)].map((match) => match[1]);
-      assert.equal(blocks.length, 10);
+      assert.equal(blocks.length, 11);
       for (const block of blocks) assert.doesNotThrow(() => JSON.parse(block), block);
     });
   });

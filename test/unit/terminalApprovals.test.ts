@@ -150,7 +150,8 @@ describe('serve terminal: keystroke decisions', function () {
     assert.match(shown, /test wants to run demo › write_note/);
     assert.match(shown, /name: "term.txt"/);
     assert.match(shown, /content: "approved at the terminal"/);
-    assert.match(shown, /why: Writing the terminal note/);
+    assert.match(shown, /the agent says: Writing the terminal note/);
+    assert.match(shown, /held because write_note can change or delete things, and you asked to approve such tools\n {2}\(policy: the tool is marked destructive; defaults\.destructive is "ask"\)/);
     assert.match(shown, /expires .*\(in 10 min\)/);
     const waiting = callTool(client, 'await_approval', { request_id: id });
     await until(() => th.gatehouse.approvals.waitingCount() > 0);
@@ -214,7 +215,7 @@ describe('serve terminal: keystroke decisions', function () {
     const shown = screen.text;
     for (const unsafe of ['\u001b', '\u0007', '\u202e', '\u061c', '\u200b', '\u2060', '\u2066']) assert.ok(!shown.includes(unsafe), `no ${JSON.stringify(unsafe)} reaches the terminal`);
     assert.match(shown, /content: "\\u001b\[2K\\rApproved once: apr_fake\\u001b\[0m\[U\+2066\]"/, 'JSON escapes keep the value readable');
-    assert.match(shown, /why: fine\[U\+001B\]\]0;pwned\[U\+0007\] \[U\+202E\]evil\[U\+061C\]\[U\+200B\]\[U\+2060\]/);
+    assert.match(shown, /the agent says: fine\[U\+001B\]\]0;pwned\[U\+0007\] \[U\+202E\]evil\[U\+061C\]\[U\+200B\]\[U\+2060\]/);
   });
 
   it('says how much of a long argument it does not show, instead of cutting it silently', async function () {

@@ -36,7 +36,24 @@ export type BrowserAction =
    * that `selector` (a Playwright selector) matches, optionally only one containing `hasText`:
    * click it, fill it with `value`, press the key `value`, select the option `value`, or read its text.
    */
+  /** Read every visible piece of text inside `selector` in the open webview (a JSON array of PaintedText). */
+  | { readonly kind: 'webviewColours'; readonly selector: string }
   | { readonly kind: 'webview'; readonly action: 'click' | 'fill' | 'press' | 'select' | 'text'; readonly selector: string; readonly value?: string; readonly hasText?: string };
+
+/**
+ * One piece of text in the open webview as the browser paints it, for contrast checks: the
+ * computed `color`, and from the element up to the root each element's computed
+ * `background-color` and `opacity`, innermost first. `large` is WCAG's large text (24 px, or
+ * 18.66 px bold); `inactive` marks disabled controls, which WCAG exempts.
+ */
+export interface PaintedText {
+  readonly text: string;
+  readonly selector: string;
+  readonly color: string;
+  readonly layers: ReadonlyArray<{ readonly background: string; readonly opacity: number }>;
+  readonly large: boolean;
+  readonly inactive: boolean;
+}
 
 export type WorkbenchPart = 'statusbar' | 'notifications' | 'workbench';
 

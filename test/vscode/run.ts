@@ -21,7 +21,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { ACK_DIR_ENV, MARKER, OUTPUT_MARKER } from './protocol';
-import type { BrowserActionAck, BrowserActionRequest, WorkbenchPart } from './protocol';
+import type { PaintedText, BrowserActionAck, BrowserActionRequest, WorkbenchPart } from './protocol';
 import { freePort } from '../helpers/ports';
 
 const root = path.resolve(__dirname, '../..');
@@ -453,6 +453,12 @@ async function performAction(windows: Windows, request: BrowserActionRequest, ac
         ack = request.action === 'text' ? { ok: true, value: ((await target.textContent({ timeout: ACTION_TIMEOUT_MS })) ?? '').trim() } : { ok: true };
         break;
       }
+      case 'webviewColours': {
+        const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+        const painted = await frame.locator(request.selector).first().evaluate(readPaintedText, undefined, { timeout: ACTION_TIMEOUT_MS });
+        ack = { ok: true, value: JSON.stringify(painted) };
+        break;
+      }
       case 'statusBarLabel': {
         const item = page.locator('[id="workbench.parts.statusbar"] .statusbar-item').filter({ hasText: request.contains }).first();
         const label = await item.evaluate((element) => (element.getAttribute('aria-label') ? element : element.querySelector('[aria-label]'))?.getAttribute('aria-label') ?? '', undefined, { timeout: ACTION_TIMEOUT_MS });
@@ -473,6 +479,51 @@ async function performAction(windows: Windows, request: BrowserActionRequest, ac
   const ackFile = path.join(ackDir, `${request.id}.json`);
   fs.writeFileSync(`${ackFile}.tmp`, JSON.stringify(ack));
   fs.renameSync(`${ackFile}.tmp`, ackFile);
+}
+
+/** The few DOM shapes readPaintedText uses: this Node project has no DOM types, and the function runs in the page. */
+interface PageElement {
+  readonly tagName: string;
+  readonly id: string;
+  readonly classList: ArrayLike<string> & Iterable<string>;
+  readonly childNodes: Iterable<{ readonly nodeType: number; readonly textContent: string | null }>;
+  readonly parentElement: PageElement | null;
+  closest(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  getBoundingClientRect(): { readonly width: number; readonly height: number };
+}
+declare function getComputedStyle(element: PageElement): { readonly color: string; readonly backgroundColor: string; readonly opacity: string; readonly fontSize: string; readonly fontWeight: string; readonly visibility: string };
+
+/**
+ * Runs in the webview's page: every element with its own visible text, and the colours it is
+ * painted with. Playwright sends its source text, so it defines no named inner functions (tsx
+ * would wrap them in a helper the page does not have).
+ */
+function readPaintedText(root: PageElement): PaintedText[] {
+  const found: PaintedText[] = [];
+  for (const element of [root, ...root.querySelectorAll('*')]) {
+    const own = [...element.childNodes].filter((node) => node.nodeType === 3).map((node) => node.textContent ?? '').join('').trim();
+    if (!own || element.closest('option, script, style, datalist')) continue;
+    const box = element.getBoundingClientRect();
+    const style = getComputedStyle(element);
+    if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') continue;
+    const layers: Array<{ background: string; opacity: number }> = [];
+    for (let at: PageElement | null = element; at; at = at.parentElement) {
+      const computed = getComputedStyle(at);
+      layers.push({ background: computed.backgroundColor, opacity: Number(computed.opacity) });
+    }
+    const size = parseFloat(style.fontSize);
+    const bold = Number(style.fontWeight) >= 700;
+    found.push({
+      text: own.slice(0, 60),
+      selector: `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${element.classList.length ? `.${[...element.classList].join('.')}` : ''}`,
+      color: style.color,
+      layers,
+      large: size >= 24 || (bold && size >= 18.66),
+      inactive: Boolean(element.closest(':disabled, [aria-disabled="true"]')),
+    });
+  }
+  return found;
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall, type ResourceReadVerdict } from '../calls/callPath';
-import type { ApprovalQueue, ApprovalRequest } from './approvalQueue';
+import { argumentsToRun, type ApprovalQueue, type ApprovalRequest } from './approvalQueue';
 import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
-import { addGrant, qualifiedToolName, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
+import { addGrant, qualifiedToolName, recordedGrantArguments, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
 
 export const ADDITIONAL_INFO = 'additional_info';
@@ -259,11 +259,13 @@ export class ApprovalGate implements CallGate {
   private remember(request: ApprovalRequest): void {
     const decision = request.decision;
     if (!decision) return;
+    const run = argumentsToRun(request);
     // Recorded (and fsynced) just after the waiting agent has been woken, not before.
     queueMicrotask(() =>
       this.audit.record({
         event: 'decided',
         ...requestAuditFields(request),
+        ...(run.edited ? { arguments: request.arguments, editedArguments: run.arguments, editedArgumentsHash: run.argumentsHash } : {}),
         decision: decision.scope ? `${decision.kind}:${decision.scope}` : decision.kind,
         channel: decision.channel,
         reason: decision.reason,
@@ -287,8 +289,10 @@ export class ApprovalGate implements CallGate {
     } else if (decision.kind === 'approve' && decision.scope === 'tool') {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'allow', request.fingerprint));
     } else if (decision.kind === 'approve' && decision.scope === 'arguments') {
+      // A grant from an edited call covers what the human approved, never what the agent first asked.
+      const approved = argumentsToRun(request);
       this.policy.update((policy) =>
-        addGrant(policy, { tool: qualified, argumentsHash: request.argumentsHash, ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
+        addGrant(policy, { tool: qualified, argumentsHash: approved.argumentsHash, ...recordedGrantArguments(approved.arguments), ...(request.fingerprint ? { fingerprint: request.fingerprint } : {}), createdAt: new Date().toISOString() }),
       );
     } else if (decision.kind === 'deny' && decision.scope === 'always') {
       this.policy.update((policy) => setToolDecision(policy, qualified, 'deny'));

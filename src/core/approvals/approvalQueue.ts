@@ -41,10 +41,27 @@ const RequestSchema = z.object({
   /** Set once the gateway has run an approved call, so a restart never runs it again. */
   executedAt: z.string().optional(),
   decision: z
-    .object({ kind: z.enum(['approve', 'deny']), scope: z.string().optional(), reason: z.string().optional(), channel: z.string(), by: z.string().optional(), at: z.string() })
+    .object({
+      kind: z.enum(['approve', 'deny']),
+      scope: z.string().optional(),
+      reason: z.string().optional(),
+      /** "Approve with changes": the arguments the human approved instead of the agent's (which stay in `arguments`). */
+      arguments: z.record(z.string(), z.unknown()).optional(),
+      argumentsHash: z.string().optional(),
+      channel: z.string(),
+      by: z.string().optional(),
+      at: z.string(),
+    })
     .optional(),
 });
 export type ApprovalRequest = z.infer<typeof RequestSchema>;
+
+/** What an approved call runs with: the human's edited arguments when there are some, else the agent's. */
+export function argumentsToRun(request: Pick<ApprovalRequest, 'arguments' | 'argumentsHash' | 'decision'>): { arguments: Record<string, unknown>; argumentsHash: string; edited: boolean } {
+  const edit = request.decision?.kind === 'approve' ? request.decision : undefined;
+  if (edit?.arguments && edit.argumentsHash) return { arguments: edit.arguments, argumentsHash: edit.argumentsHash, edited: true };
+  return { arguments: request.arguments, argumentsHash: request.argumentsHash, edited: false };
+}
 
 const PendingFileSchema = z.object({ requests: z.array(RequestSchema).default([]) });
 
@@ -206,7 +223,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   /**
    * Records a human decision. Only the human channels (editor, paired browser, serve terminal)
    * reach this; nothing an agent holds leads here. Returns the request, or an error message when
-   * it can no longer be decided.
+   * it can no longer be decided. Edited arguments are checked by `Gatehouse.decide` before this.
    */
   decide(id: string, decision: HumanDecision): DecideResult {
     const request = this.requests.get(id);
@@ -214,11 +231,15 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     if (request.status !== 'pending') return { ok: false, message: `This request was already ${request.status}.` };
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
+    // An "edit" that leaves the arguments as they were is a plain approval.
+    const edited = decision.kind === 'approve' && decision.arguments ? JSON.parse(canonicalJson(decision.arguments)) as Record<string, unknown> : undefined;
+    const editedHash = edited ? argumentsHash(edited) : undefined;
     request.status = decision.kind === 'approve' ? 'approved' : 'denied';
     request.decision = {
       kind: decision.kind,
       ...(decision.scope ? { scope: decision.scope } : {}),
       ...(decision.kind === 'deny' && decision.reason ? { reason: decision.reason } : {}),
+      ...(edited && editedHash !== request.argumentsHash ? { arguments: edited, argumentsHash: editedHash } : {}),
       channel: decision.channel,
       ...(decision.by ? { by: decision.by } : {}),
       at: new Date().toISOString(),

@@ -8,6 +8,9 @@ export interface AuditEvent {
   readonly tool?: string;
   readonly argumentsHash?: string;
   readonly arguments?: Record<string, unknown>;
+  /** "Approve with changes": what the human approved instead of `arguments` (the agent's), and its hash. */
+  readonly editedArguments?: Record<string, unknown>;
+  readonly editedArgumentsHash?: string;
   readonly requestId?: string;
   readonly rule?: string;
   readonly decision?: string;

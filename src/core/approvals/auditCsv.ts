@@ -19,6 +19,8 @@ export const AUDIT_CSV_COLUMNS = [
   'resultStatus',
   'argumentsHash',
   'arguments',
+  'editedArgumentsHash',
+  'editedArguments',
 ] as const;
 
 function csvCell(value: unknown): string {

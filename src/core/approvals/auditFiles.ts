@@ -5,11 +5,12 @@ import type { AuditEvent } from './audit';
 /** Where the audit log lives and what one line of it holds; the writer and the readers share this. */
 
 /** One parsed line of the audit log. */
-export type AuditEntry = Omit<AuditEvent, 'arguments'> & {
+export type AuditEntry = Omit<AuditEvent, 'arguments' | 'editedArguments'> & {
   readonly ts: string;
   /** The client's display name (OAuth client name or API-key label), else its id. */
   readonly client?: string;
   readonly arguments?: unknown;
+  readonly editedArguments?: unknown;
 };
 
 const FILE_NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;

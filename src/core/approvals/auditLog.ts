@@ -164,17 +164,24 @@ export class AuditLog implements AuditSink {
   }
 
   private entry(event: AuditEvent, now: Date): AuditEntry {
-    const { arguments: args, ...rest } = event;
+    const { arguments: args, editedArguments: edited, ...rest } = event;
     const client = event.clientName ?? event.clientId;
-    const kept =
-      args === undefined || this.argumentsMode === 'none'
-        ? undefined
-        : this.argumentsMode === 'redacted'
-          ? redactArguments(args)
-          : this.argumentsMode === 'secrets'
-            ? redactSecrets(args)
-            : args;
-    return { ts: now.toISOString(), ...rest, ...(client !== undefined ? { client } : {}), ...(kept !== undefined ? { arguments: kept } : {}) };
+    const kept = this.keep(args);
+    const keptEdit = this.keep(edited);
+    return {
+      ts: now.toISOString(),
+      ...rest,
+      ...(client !== undefined ? { client } : {}),
+      ...(kept !== undefined ? { arguments: kept } : {}),
+      ...(keptEdit !== undefined ? { editedArguments: keptEdit } : {}),
+    };
+  }
+
+  /** Arguments as the configured mode keeps them; the human's edits are kept the same way as the agent's. */
+  private keep(args: Record<string, unknown> | undefined): unknown {
+    if (args === undefined || this.argumentsMode === 'none') return undefined;
+    if (this.argumentsMode === 'redacted') return redactArguments(args);
+    return this.argumentsMode === 'secrets' ? redactSecrets(args) : args;
   }
 }
 

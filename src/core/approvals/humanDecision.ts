@@ -21,9 +21,11 @@ export const ReasonSchema = z.string().max(MAX_REASON_LENGTH);
 /**
  * A decision as a channel hands it over, before Gatehouse stamps the channel it came through.
  * A denial with `scope: 'always'` also writes a deny rule for the tool; it is stored that way too.
+ * An approval with `arguments` is "approve with changes": the human edited the call, and the
+ * gateway runs (and a grant covers) those arguments, once Gatehouse has checked them.
  */
 export const HumanDecisionSchema = z.union([
-  z.object({ kind: z.literal('approve'), scope: z.enum(APPROVAL_SCOPES) }),
+  z.object({ kind: z.literal('approve'), scope: z.enum(APPROVAL_SCOPES), arguments: z.record(z.string(), z.unknown()).optional() }),
   z.object({ kind: z.literal('deny'), scope: z.literal('always').optional(), reason: ReasonSchema.optional() }),
 ]);
 export type DecisionInput = z.infer<typeof HumanDecisionSchema>;
@@ -45,6 +47,11 @@ export function decisionFor(choice: DecisionChoice, channel: Channel, reason?: s
     return { kind: 'deny', ...(choice === 'denyAlways' ? { scope: 'always' as const } : {}), ...(kept ? { reason: kept } : {}), channel };
   }
   return { kind: 'approve', scope: choice, channel };
+}
+
+/** "Approve with changes": approve `scope`, running `args` instead of the agent's arguments. */
+export function editedDecisionFor(scope: ApprovalScope, channel: Channel, args: Record<string, unknown>): HumanDecision {
+  return { kind: 'approve', scope, arguments: args, channel };
 }
 
 /** A reason as Gatehouse keeps it: trimmed, at most MAX_REASON_LENGTH characters, or nothing. */

@@ -93,11 +93,46 @@ export const GrantSchema = z
     id: z.string().min(1).optional(),
     tool: z.string().min(1),
     argumentsHash: Sha256Schema,
+    /**
+     * The arguments the human approved, kept so the panel can show what the grant covers. Only
+     * `argumentsHash` decides: the file is writable by agents, so a reader shows these only
+     * when they hash to `argumentsHash` (`grantArguments`).
+     */
+    arguments: z.record(z.string(), z.unknown()).optional(),
     fingerprint: Sha256Schema.optional(),
     createdAt: z.string().optional(),
     note: z.string().optional(),
   })
   .strict();
+
+/** Arguments longer than this (as canonical JSON) are not copied into policy.json; the hash still binds the grant. */
+export const MAX_GRANT_ARGUMENTS_CHARS = 4096;
+
+/** The arguments to record with a new grant, or nothing when they are too long to keep. */
+export function recordedGrantArguments(args: Record<string, unknown>): { arguments: Record<string, unknown> } | Record<string, never> {
+  return canonicalJson(args).length <= MAX_GRANT_ARGUMENTS_CHARS ? { arguments: args } : {};
+}
+
+/**
+ * What a grant covers, for display: its recorded arguments when they are the ones its hash
+ * binds, `mismatch` when the file says otherwise (edited by hand or by an agent), `unknown`
+ * when none were recorded (grants from before, or arguments too long to keep).
+ */
+export function grantArguments(grant: { readonly argumentsHash: string; readonly arguments?: Record<string, unknown> }): { readonly kind: 'shown'; readonly arguments: Record<string, unknown> } | { readonly kind: 'mismatch' | 'unknown' } {
+  if (grant.arguments === undefined) return { kind: 'unknown' };
+  return argumentsHash(grant.arguments) === grant.argumentsHash ? { kind: 'shown', arguments: grant.arguments } : { kind: 'mismatch' };
+}
+
+/** `name: "notes.txt", content: "hi"` for a grant; the hash when the arguments cannot be shown, saying why. */
+export function describeGrantArguments(grant: { readonly argumentsHash: string; readonly arguments?: Record<string, unknown> }): string {
+  const covered = grantArguments(grant);
+  if (covered.kind === 'shown') {
+    const entries = Object.entries(covered.arguments);
+    return entries.length === 0 ? 'no arguments' : entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(', ');
+  }
+  const hash = `${grant.argumentsHash.slice(0, 12)}…`;
+  return covered.kind === 'mismatch' ? `arguments written in policy.json do not match this grant (it covers the arguments with hash ${hash})` : `arguments not recorded (hash ${hash})`;
+}
 
 export const DefaultsSchema = z
   .object({
@@ -792,7 +827,7 @@ export function describeLoosening(previous: PolicyFile, next: PolicyFile): strin
 
   const previousGrants = new Set(previous.grants.map(grantShape));
   for (const grant of next.grants) {
-    if (!previousGrants.has(grantShape(grant))) changes.push(`grant "${grant.id}" for ${grant.tool} is new`);
+    if (!previousGrants.has(grantShape(grant))) changes.push(`grant "${grant.id}" for ${grant.tool} is new (${describeGrantArguments(grant)})`);
   }
   return changes;
 }

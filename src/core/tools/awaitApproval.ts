@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ApprovalQueue, ApprovalRequest } from '../approvals/approvalQueue';
+import { argumentsToRun, type ApprovalQueue, type ApprovalRequest } from '../approvals/approvalQueue';
+import { canonicalJson } from '../approvals/canonical';
 import { requestAuditFields, type AuditSink } from '../approvals/audit';
 import type { CallContext, GatewayTool } from '../calls/callPath';
 import { resultForModel } from './resultForModel';
@@ -51,6 +52,9 @@ export function createAwaitApprovalTool(deps: AwaitApprovalDeps): GatewayTool {
           channel: { type: 'string' },
           scope: { type: 'string' },
           expires_at: { type: 'string' },
+          arguments_changed: { type: 'boolean', description: 'True when the human changed the arguments before approving: the call ran with `arguments`, not with yours.' },
+          arguments: { type: 'object', description: 'The arguments the call ran with, when the human changed them.' },
+          original_arguments: { type: 'object', description: 'The arguments you asked for, when the human changed them.' },
           is_error: { type: 'boolean' },
           result: {
             type: 'object',
@@ -115,14 +119,18 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
         const message = `Not run: ${changed} The request is pending again until the human decides. Call await_approval again with request_id "${id}".`;
         return structured({ status: 'pending', request_id: id, message, expires_at: request.expiresAt });
       }
+      const run = argumentsToRun(request);
       const started = performance.now();
       const result = await deps.queue.execute(request, () => deps.run(request, context));
       if (firstRun) {
-        deps.audit.record({ event: 'executed', ...requestAuditFields(request), channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
+        const edit = run.edited ? { editedArguments: run.arguments, editedArgumentsHash: run.argumentsHash } : {};
+        deps.audit.record({ event: 'executed', ...requestAuditFields(request), ...edit, channel: decision?.channel, latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
       }
       const output = resultForModel(result);
       const outcome = output.is_error ? `it reported an error: ${excerpt(output.text) || 'no error text'}` : 'this is its result';
-      const message = `Approved by ${who} (${how}). Gatehouse ran ${request.tool} with the approved arguments; ${outcome}. Do not call it again.`;
+      const message = run.edited
+        ? `Approved with changes by ${who} (${how}): the human changed the arguments before approving. Gatehouse ran ${request.tool} with ${canonicalJson(run.arguments)} instead of the arguments you asked for (${canonicalJson(request.arguments)}); ${outcome}. Do not call it again, and do not re-issue it with your original arguments; take the change into account.`
+        : `Approved by ${who} (${how}). Gatehouse ran ${request.tool} with the approved arguments; ${outcome}. Do not call it again.`;
       return {
         content: [{ type: 'text', text: message }, ...result.content],
         structuredContent: {
@@ -132,6 +140,7 @@ async function answer(request: ApprovalRequest, deps: AwaitApprovalDeps, context
           decided_by: who,
           ...(decision?.channel ? { channel: decision.channel } : {}),
           ...(decision?.scope ? { scope: decision.scope } : {}),
+          ...(run.edited ? { arguments_changed: true, arguments: run.arguments, original_arguments: request.arguments } : {}),
           is_error: output.is_error,
           result: output,
         },

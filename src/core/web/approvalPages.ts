@@ -1,5 +1,6 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import { canEditArguments } from '../approvals/editedArguments';
 import type { ApprovalRequest } from '../approvals/approvalQueue';
 import type { ConsentRequest } from '../auth/consent';
 import { neutralizeText } from '../displayText';
@@ -39,7 +40,7 @@ h1{font-size:1.35em}h2{font-size:1.1em;margin-top:1.6em}dt{font-weight:600;margi
 pre{background:#f4f4f4;padding:.8em;overflow:auto;white-space:pre-wrap;word-break:break-word}
 .status{display:inline-block;padding:.1em .6em;border-radius:.8em;background:#eee}.pending{background:#fff3c4}.approved{background:#d7f5dd}.denied,.expired{background:#fbd9d9}
 .muted{color:#666}form{display:inline-block;margin:.3em .3em .3em 0}button{font:inherit;padding:.35em .9em;cursor:pointer}
-.deny button{color:#a00}input[type=text]{font:inherit;padding:.3em;width:22em}nav{margin-bottom:1em}table{border-collapse:collapse}td,th{padding:.3em .8em .3em 0;text-align:left;vertical-align:top}`);
+.deny button{color:#a00}input[type=text]{font:inherit;padding:.3em;width:22em}textarea{display:block;width:100%;font:13px/1.4 ui-monospace,monospace;margin:.3em 0}summary{cursor:pointer;margin-top:.8em}nav{margin-bottom:1em}table{border-collapse:collapse}td,th{padding:.3em .8em .3em 0;text-align:left;vertical-align:top}`);
 
 export function layout(title: string, body: Html, options: LayoutOptions = {}): string {
   const refresh = options.refreshSeconds ? markup`<meta http-equiv="refresh" content="${options.refreshSeconds}">` : '';
@@ -93,8 +94,11 @@ function describeDecision(request: ApprovalRequest): Html | string {
   const how = decision.scope ? ` (${SCOPE_WORDS[decision.scope] ?? shown(decision.scope)})` : '';
   const reason = decision.reason ? ` Reason: “${shown(decision.reason)}”.` : '';
   const who = decision.by ? ` by ${shown(decision.by)}` : '';
-  return markup`<p>${decision.kind === 'approve' ? 'Approved' : 'Denied'}${how}${who} via ${shown(decision.channel)} at ${decision.at}.${reason}</p>`;
+  const edited = decision.kind === 'approve' && decision.arguments ? markup` <strong>with changed arguments</strong>` : '';
+  const ran = edited ? markup`<p>What runs instead of the agent's arguments:</p><pre>${neutralizeText(JSON.stringify(decision.arguments, null, 2), { keepLineBreaks: true })}</pre>` : '';
+  return markup`<p>${decision.kind === 'approve' ? 'Approved' : 'Denied'}${how}${edited}${who} via ${shown(decision.channel)} at ${decision.at}.${reason}</p>${ran}`;
 }
+
 
 /** An ISO time that the page's script shows in the reader's own time zone (the ISO text stays in the tooltip). */
 function timeOf(iso: string): Html {
@@ -132,7 +136,8 @@ export function approvalPage(request: ApprovalRequest, view: { readonly paired: 
     decide = markup`<h2>Decide</h2>${KEY_MISSING_NOTICE}
 <div>${decisionButton(nonce, action, 'once', 'Approve once')}${decisionButton(nonce, action, 'session', 'Approve for this session')}${decisionButton(nonce, action, 'tool', 'Always allow this tool')}${decisionButton(nonce, action, 'arguments', 'Always allow these arguments')}</div>
 <div>${decisionButton(nonce, action, 'deny', 'Deny', 'deny')}${decisionButton(nonce, action, 'always_deny', 'Always deny this tool', 'deny')}</div>
-<form method="post" action="${action}" class="deny" data-decision-form="${nonce}"><input type="hidden" name="csrf" value=""><input type="text" name="reason" maxlength="500" required placeholder="Reason the agent will see"> <button type="submit" name="decision" value="deny_reason">Deny with reason</button></form>`;
+<form method="post" action="${action}" class="deny" data-decision-form="${nonce}"><input type="hidden" name="csrf" value=""><input type="text" name="reason" maxlength="500" required placeholder="Reason the agent will see"> <button type="submit" name="decision" value="deny_reason">Deny with reason</button></form>
+${canEditArguments(request) ? markup`<details><summary>Approve with changes…</summary><form method="post" action="${action}" data-decision-form="${nonce}"><input type="hidden" name="csrf" value=""><label for="edited-arguments">Arguments to run instead (JSON); the agent is told what you changed</label><textarea id="edited-arguments" name="arguments" rows="8" spellcheck="false">${JSON.stringify(request.arguments, null, 2)}</textarea><button type="submit" name="decision" value="edit">Approve once with these arguments</button></form></details>` : ''}`;
   } else if (pending) {
     decide = markup`<h2>How to decide</h2><p>This page is read-only: the approval link alone grants nothing. ${HOW_TO_DECIDE}</p>`;
   }

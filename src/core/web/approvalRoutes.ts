@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ApprovalQueue, DecideResult } from '../approvals/approvalQueue';
-import { decisionFor, isDecisionChoice, type DecisionChoice, type HumanDecision } from '../approvals/humanDecision';
+import { decisionFor, editedDecisionFor, isDecisionChoice, type DecisionChoice, type HumanDecision } from '../approvals/humanDecision';
 import { SESSION_COOKIE, type BrowserPairing, type PairedSession } from '../approvals/pairing';
 import type { ConsentBroker } from '../auth/consent';
 import type { GatewayEnv } from '../gateway/gateway';
@@ -61,7 +61,9 @@ export function createApprovalRoutes(deps: ApprovalRoutesDeps): Hono<GatewayEnv>
     const checked = await checkDecisionRequest(c, deps.pairing);
     if ('refusal' in checked) return checked.refusal;
     const id = c.req.param('id');
-    const decision = decisionFrom(checked.form);
+    const edit = editedDecisionFrom(checked.form);
+    if (edit && 'problem' in edit) return html(c, messagePage('Not decided', markup`${edit.problem} Nothing was decided. <a href="/approvals/${encodeURIComponent(id)}">Back to the request</a>`), 409);
+    const decision = edit ? edit.decision : decisionFrom(checked.form);
     if (!decision) return html(c, messagePage('Unknown decision', 'The form sent a decision Gatehouse does not know. Reload the approval page and try again.'), 409);
     const result = deps.decide(id, decision);
     if (!result.ok) return html(c, messagePage('Not decided', markup`${result.message} <a href="/approvals/${encodeURIComponent(id)}">Back to the request</a>`), 409);
@@ -127,6 +129,16 @@ function decisionFrom(form: Record<string, string>): HumanDecision | undefined {
   if (!choice) return undefined;
   const decision = decisionFor(choice, 'browser', form.reason);
   return form.decision === 'deny_reason' && !('reason' in decision && decision.reason) ? undefined : decision;
+}
+
+/** "Approve with changes" from the page's JSON field; `Gatehouse.decide` then checks the arguments against the tool and the policy. */
+function editedDecisionFrom(form: Record<string, string>): { decision: HumanDecision } | { problem: string } | undefined {
+  if (form.decision !== 'edit') return undefined;
+  try {
+    return { decision: editedDecisionFor('once', 'browser', JSON.parse(form.arguments ?? '') as Record<string, unknown>) };
+  } catch (error) {
+    return { problem: `The arguments are not valid JSON (${error instanceof Error ? error.message : String(error)}).` };
+  }
 }
 
 function securityHeaders(nonce?: string): Record<string, string> {

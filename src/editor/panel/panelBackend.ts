@@ -1,10 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
+import { APPROVAL_SCOPES, decisionFor, editedDecisionFor, isDecisionChoice } from '../../core/approvals/humanDecision';
 import { toCsv } from '../../core/approvals/auditCsv';
 import { readAudit } from '../../core/approvals/auditReader';
 import { addRule, removeGrant, removeRule, moveRule, setToolDecision } from '../../core/approvals/policy';
-import type { PolicyFile, PolicyTool } from '../../core/approvals/policy';
+import type { PolicyFile } from '../../core/approvals/policy';
 import { ApiKeyStore } from '../../core/auth/apiKeys';
 import { codexConfigPath } from '../../core/clients/codex';
 import { JSON_CLIENTS } from '../../core/clients/jsonClients';
@@ -51,6 +51,7 @@ export class PanelBackend {
   constructor(private readonly options: PanelBackendOptions) {
     this.handlers = {
       decide: (params) => this.decide(params),
+      approveWithChanges: (params) => this.approveWithChanges(params),
       setToolDecision: ({ tool, decision }) => this.updatePolicy((policy) => setToolDecision(policy, tool, decision, decision === 'allow' ? this.fingerprintOf(tool) : undefined)),
       setServerDefault: ({ server, decision }) =>
         this.updatePolicy((policy) => {
@@ -209,6 +210,21 @@ export class PanelBackend {
     return { decided, failures };
   }
 
+  /** "Approve with changes" from the panel's editor; every problem is shown under the JSON it is about. */
+  private approveWithChanges({ id, scope, arguments: text }: RequestParams<'approveWithChanges'>): null {
+    const gatehouse = this.core();
+    if (!(APPROVAL_SCOPES as readonly string[]).includes(scope)) throw new Error(`Unknown approval scope "${String(scope)}".`);
+    let edited: unknown;
+    try {
+      edited = JSON.parse(String(text));
+    } catch (error) {
+      throw new FieldValidationError({ arguments: `This is not valid JSON (${error instanceof Error ? error.message : String(error)}). Nothing was decided.` });
+    }
+    const result = gatehouse.decide(id, editedDecisionFor(scope, 'editor', edited as Record<string, unknown>));
+    if (!result.ok) throw new FieldValidationError({ arguments: result.message });
+    return null;
+  }
+
   private saveServer({ originalName, name, form }: RequestParams<'saveServer'>): null {
     const existing = readServersFileForEdit(this.options.home).servers;
     const taken = new Set(Object.keys(existing).filter((candidate) => candidate !== originalName));
@@ -258,15 +274,11 @@ export class PanelBackend {
     } catch (error) {
       throw new FieldValidationError({ arguments: (error as Error).message });
     }
-    const entry = this.findTool(tool.trim());
-    let policyTool: PolicyTool;
-    if (entry) policyTool = gatehouse.gate.policyTool(entry);
-    else {
-      const separator = tool.indexOf('__');
-      if (separator <= 0) throw new FieldValidationError({ tool: `Pick a tool named <server>__<tool>, for example demo__write_note.` });
-      policyTool = { server: tool.slice(0, separator), name: tool.slice(separator + 2) };
-    }
-    return tryCallVerdict(gatehouse.policy.evaluate(policyTool, args));
+    const name = tool.trim();
+    const entry = this.findTool(name);
+    // A verdict for a tool that does not exist would read as if it might run; say so instead.
+    if (!entry) throw new FieldValidationError({ tool: unknownToolMessage(name, [...gatehouse.gateway.upstreams.catalog.keys()], gatehouse.gateway.upstreams.states()) });
+    return tryCallVerdict(gatehouse.policy.evaluate(gatehouse.gate.policyTool(entry), args), { name: entry.originalName, server: entry.server });
   }
 
   private importFile(source: ImportSource): string {
@@ -318,4 +330,14 @@ export class PanelBackend {
     if (imported.length) this.reloadServers(imported);
     return { imported };
   }
+}
+
+/** "There is no tool demo__nope. Tools with that in their name: demo__note_read, …" */
+export function unknownToolMessage(name: string, tools: readonly string[], upstreams: ReadonlyArray<{ readonly name: string; readonly status: string }>): string {
+  const separator = name.indexOf('__');
+  const server = separator > 0 ? upstreams.find((state) => state.name === name.slice(0, separator)) : undefined;
+  if (server && server.status !== 'ready') return `There is no tool "${name}" right now: its server ${server.name} is ${server.status.replace(/-/g, ' ')}, so its tools are not known.`;
+  const words = name.toLowerCase().split(/__|[^a-z0-9]+/).filter((word) => word.length >= 3);
+  const near = tools.filter((candidate) => words.some((word) => candidate.toLowerCase().includes(word))).slice(0, 5);
+  return `There is no tool "${name}".${near.length ? ` Did you mean ${near.join(', ')}?` : ' Pick one from the list (names are <server>__<tool>).'}`;
 }

@@ -27,17 +27,19 @@ export class PolicyPanel {
   private watchedCore: Gatehouse | undefined;
   private ready = false;
   private refreshScheduled = false;
-  private pendingTab: PanelTab | undefined;
+  private pendingTab: PanelNotifications['showTab'] | undefined;
 
-  static createOrShow(extensionUri: vscode.Uri, gateway: GatewayHost, tab?: PanelTab): PolicyPanel {
+  /** `edit`: a held call whose arguments editor opens on the Pending tab (Details → "Approve with changes…"). */
+  static createOrShow(extensionUri: vscode.Uri, gateway: GatewayHost, tab?: PanelTab, edit?: string): PolicyPanel {
     const existing = PolicyPanel.current;
     if (existing) {
       existing.panel.reveal(existing.panel.viewColumn);
-      if (tab) existing.showTab(tab);
+      if (tab) existing.showTab(tab, edit);
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Gatehouse', vscode.ViewColumn.Active, PolicyPanel.webviewOptions(extensionUri));
     PolicyPanel.current = new PolicyPanel(panel, extensionUri, gateway, tab ? { tab } : undefined);
+    if (tab && edit) PolicyPanel.current.showTab(tab, edit);
     return PolicyPanel.current;
   }
 
@@ -92,6 +94,10 @@ export class PolicyPanel {
     this.panel.webview.html = this.html(initialState);
     this.disposables.push(
       this.panel.onDidDispose(() => this.dispose()),
+      // The webview keeps its context when hidden; a key shown once must not be there on return.
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible && this.ready) this.notify('hidden', {});
+      }),
       this.panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
       gateway.onDidChangeState(() => this.scheduleRefresh()),
       gateway.onDidChangePendingCount(() => this.scheduleRefresh()),
@@ -101,9 +107,10 @@ export class PolicyPanel {
     this.disposables.push({ dispose: () => clearInterval(timer) });
   }
 
-  showTab(tab: PanelTab): void {
-    if (this.ready) this.notify('showTab', { tab });
-    else this.pendingTab = tab;
+  showTab(tab: PanelTab, edit?: string): void {
+    const params = { tab, ...(edit ? { edit } : {}) };
+    if (this.ready) this.notify('showTab', params);
+    else this.pendingTab = params;
   }
 
   dispose(): void {
@@ -120,7 +127,7 @@ export class PolicyPanel {
     if (message.type === 'ready') {
       this.ready = true;
       this.refreshNow();
-      if (this.pendingTab) this.notify('showTab', { tab: this.pendingTab });
+      if (this.pendingTab) this.notify('showTab', this.pendingTab);
       this.pendingTab = undefined;
       return;
     }

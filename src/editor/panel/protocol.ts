@@ -1,4 +1,4 @@
-import type { DecisionChoice } from '../../core/approvals/humanDecision';
+import type { ApprovalScope, DecisionChoice } from '../../core/approvals/humanDecision';
 /**
  * The typed message protocol between the policy panel's host (extension side) and its webview.
  * Three kinds of message, in the manner of vscode-pull-request-github and GitLens: the webview
@@ -25,9 +25,15 @@ export interface PendingItem {
   readonly qualifiedName: string;
   readonly argumentsJson: string;
   readonly argumentsSummary: string;
+  /** The arguments as JSON to start an edit from: the exact text, not the neutralised one above. */
+  readonly argumentsEditable: string;
+  /** Set when the call can be approved with changes: the tool's input schema, for the editor to show. */
+  readonly inputSchemaJson?: string;
   readonly additionalInfo?: string;
   readonly matchedRule?: string;
   readonly reason?: string;
+  /** Why it was held, in words ("write_note can change or delete things, and you asked to approve such tools"). */
+  readonly why?: string;
   readonly createdAt: string;
   readonly expiresAt: string;
 }
@@ -43,6 +49,8 @@ export interface ToolView {
   /** What a call with no special arguments gets now. */
   readonly decision: Decision;
   readonly source: ToolSource;
+  /** Why, in words: "write_note can change or delete things, and you asked to approve such tools". */
+  readonly why: string;
   /** The three-state control: the tool's own rule, or `default` when none. */
   readonly control: Decision | 'default';
   readonly ruleId?: string;
@@ -88,12 +96,18 @@ export interface GrantView {
   readonly id: string;
   readonly tool: string;
   readonly argumentsHash: string;
+  /** What the grant covers in words: `name: "notes.txt", content: "hi"`, or why that cannot be shown. */
+  readonly covers: string;
+  /** False when the arguments cannot be shown (not recorded, or not the ones the hash binds). */
+  readonly coversShown: boolean;
   readonly createdAt?: string;
 }
 
 export interface ClientView {
   readonly id: string;
   readonly name: string;
+  /** Where several clients share a name, what tells this one apart ("2 of 3, registered 30 Nov 14:02"). */
+  readonly distinguisher?: string;
   readonly createdAt: string;
   readonly lastUsedAt?: string;
   readonly detail: string;
@@ -150,17 +164,37 @@ export interface HistoryFilter {
   readonly until?: string;
 }
 
+/** History's "what happened" filter: the words shown, and the word the audit reader matches (auditReader.ts). */
+export const HAPPENED_FILTERS: ReadonlyArray<{ readonly value: string; readonly label: string }> = [
+  { value: '', label: 'anything' },
+  { value: 'allowed', label: 'ran without asking' },
+  { value: 'held', label: 'held for approval' },
+  { value: 'approved', label: 'you approved' },
+  { value: 'denied', label: 'denied or blocked' },
+  { value: 'executed', label: 'ran after approval' },
+  { value: 'expired', label: 'expired' },
+];
+
 export interface HistoryRow {
   readonly ts: string;
   readonly event: string;
   readonly client: string;
   readonly tool: string;
   readonly decision: string;
+  /** What happened, in words: "You approved it once, in the editor". */
+  readonly happened: string;
+  /** The reason and the arguments, for a person. */
   readonly detail: string;
+  /** The log's own names (event, decision, rule), for the details line. */
+  readonly machine: string;
 }
 
 export interface TryCallResult {
   readonly decision: Decision;
+  /** Why, in words ("write_note can change or delete things, and you asked to approve such tools"). */
+  readonly why: string;
+  /** The rule, grant or default that decided, by its machine name. */
+  readonly details: string;
   readonly source: ToolSource;
   readonly ruleId?: string;
   readonly grantId?: string;
@@ -170,10 +204,14 @@ export interface TryCallResult {
 
 /** The panel's decision buttons: the core's decision choices. */
 export type DecideAction = DecisionChoice;
+/** What an approval with changes covers: the core's approval scopes. */
+export type EditScope = ApprovalScope;
 
 /** Each request method: its parameters and its result. */
 export interface PanelRequests {
   decide: { params: { ids: readonly string[]; action: DecideAction; reason?: string }; result: { decided: number; failures: readonly string[] } };
+  /** Approve one call with the human's edited arguments (JSON text); a `FieldValidationError` on `arguments` says why not. */
+  approveWithChanges: { params: { id: string; scope: EditScope; arguments: string }; result: null };
   setToolDecision: { params: { tool: string; decision: Decision | 'default' }; result: null };
   setServerDefault: { params: { server: string; decision: Decision | 'default' }; result: null };
   setDefault: { params: { key: 'readOnly' | 'destructive' | 'other'; decision: Decision }; result: null };
@@ -203,7 +241,9 @@ export type RequestResult<M extends RequestMethod> = PanelRequests[M]['result'];
 export interface PanelNotifications {
   snapshot: PanelSnapshot;
   /** Asks the webview to show a tab (the panel was opened from a notification's Details). */
-  showTab: { tab: PanelTab };
+  showTab: { tab: PanelTab; edit?: string };
+  /** The panel went out of sight (another editor tab): a one-time key on screen is forgotten. */
+  hidden: Record<string, never>;
 }
 
 /** Field name → message; shown next to the field that is wrong. */
@@ -226,7 +266,7 @@ export class FieldValidationError extends Error {
 }
 
 const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
-  'decide', 'setToolDecision', 'setServerDefault', 'setDefault', 'saveServer', 'removeServer', 'importPreview', 'importServers',
+  'decide', 'approveWithChanges', 'setToolDecision', 'setServerDefault', 'setDefault', 'saveServer', 'removeServer', 'importPreview', 'importServers',
   'saveRule', 'removeRule', 'moveRule', 'removeGrant', 'tryCall', 'resolvePendingPolicy', 'history', 'exportHistory',
   'createApiKey', 'revokeApiKey', 'revokeClient', 'copy',
 ]);

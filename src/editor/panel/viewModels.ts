@@ -1,15 +1,19 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { canEditArguments } from '../../core/approvals/editedArguments';
 import type { ApprovalRequest } from '../../core/approvals/approvalQueue';
 import { MAX_REASON_LENGTH } from '../../core/approvals/humanDecision';
 import type { AuditEntry } from '../../core/approvals/auditFiles';
 import { canonicalJson } from '../../core/approvals/canonical';
+import { describeGrantArguments, grantArguments } from '../../core/approvals/policy';
 import type { PolicyFile, PolicyTool, PolicyVerdict } from '../../core/approvals/policy';
+import { auditEntryInWords, verdictDetails, verdictInWords } from '../../core/approvals/plainWords';
 import type { PendingPolicyChange } from '../../core/approvals/policyStore';
 import { neutralizeText } from '../../core/displayText';
 import type { ApiKeyRecord } from '../../core/auth/apiKeys';
 import type { ConnectedClient } from '../../core/auth/oauthClients';
 import type { CatalogEntry } from '../../core/calls/callPath';
 import type { UpstreamState } from '../../core/upstreams/upstream';
-import { summariseArguments } from '../promptText';
+import { heldBecause, summariseArguments } from '../promptText';
 import { truncate } from './format';
 import { serverFormFromEntry } from './forms';
 import type { HistoryFilter, HistoryRow, PanelSnapshot, PendingItem, ServerView, ToolView, TryCallResult } from './protocol';
@@ -32,7 +36,7 @@ export interface SnapshotInputs {
 }
 
 /** A held call as the panel shows it: agent-written text with invisible and reordering characters made visible. */
-export function pendingItem(request: ApprovalRequest): PendingItem {
+export function pendingItem(request: ApprovalRequest, tool?: Tool): PendingItem {
   const shown = (text: string): string => neutralizeText(text, { keepLineBreaks: true });
   return {
     id: request.id,
@@ -42,9 +46,13 @@ export function pendingItem(request: ApprovalRequest): PendingItem {
     qualifiedName: request.tool,
     argumentsJson: shown(JSON.stringify(request.arguments, null, 2)),
     argumentsSummary: neutralizeText(summariseArguments(request.arguments)),
+    argumentsEditable: JSON.stringify(request.arguments, null, 2),
+    // Only tool calls are edited (`Gatehouse.checkEdit`), never a server's sampling request or a resource read.
+    ...(tool && canEditArguments(request) ? { inputSchemaJson: JSON.stringify(tool.inputSchema, null, 2) } : {}),
     ...(request.additionalInfo ? { additionalInfo: shown(request.additionalInfo) } : {}),
     ...(request.rule ? { matchedRule: request.rule.id } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
+    why: shown(heldBecause(request)),
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,
   };
@@ -81,6 +89,7 @@ export function toolView(entry: CatalogEntry, inputs: Pick<SnapshotInputs, 'poli
     destructive: entry.tool.annotations?.destructiveHint === true,
     decision: verdict.decision,
     source: verdict.source,
+    why: verdictInWords(verdict, entry.originalName, entry.server),
     control: own ? own.decision : 'default',
     ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
     grantCount,
@@ -111,7 +120,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   const { policy } = inputs;
   return {
     gateway: inputs.gateway,
-    pending: inputs.pending.map(pendingItem),
+    pending: inputs.pending.map((request) => pendingItem(request, inputs.catalog.find((entry) => entry.name === request.tool)?.tool)),
     maxReasonLength: MAX_REASON_LENGTH,
     servers: serverViews(inputs),
     ...('error' in inputs.serversFile ? { serversError: inputs.serversFile.error } : {}),
@@ -125,7 +134,14 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
         ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
         ...(rule.fingerprint !== undefined ? { fingerprint: rule.fingerprint } : {}),
       })),
-      grants: policy.grants.map((grant) => ({ id: grant.id, tool: grant.tool, argumentsHash: grant.argumentsHash, ...(grant.createdAt ? { createdAt: grant.createdAt } : {}) })),
+      grants: policy.grants.map((grant) => ({
+        id: grant.id,
+        tool: grant.tool,
+        argumentsHash: grant.argumentsHash,
+        covers: neutralizeText(describeGrantArguments(grant)),
+        coversShown: grantArguments(grant).kind === 'shown',
+        ...(grant.createdAt ? { createdAt: grant.createdAt } : {}),
+      })),
       ...(inputs.pendingChange ? { pendingChange: inputs.pendingChange.diffSummary } : {}),
       ...(inputs.policyError ? { error: inputs.policyError } : {}),
     },
@@ -133,6 +149,7 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
       oauth: inputs.oauthClients.map((client) => ({
         id: client.clientId,
         name: client.clientName,
+        ...sameNameDistinguisher(inputs.oauthClients, client),
         createdAt: client.createdAt,
         ...(client.lastUsedAt ? { lastUsedAt: client.lastUsedAt } : {}),
         detail: [client.redirectHosts.length ? `redirects to ${client.redirectHosts.join(', ')}` : '', client.consentedScopes ? `scopes: ${client.consentedScopes.join(' ')}` : 'not yet consented']
@@ -145,10 +162,22 @@ export function buildSnapshot(inputs: SnapshotInputs): PanelSnapshot {
   };
 }
 
-/** The "try a call" box: the real verdict for a tool and arguments typed as JSON. */
-export function tryCallVerdict(verdict: PolicyVerdict): TryCallResult {
+/**
+ * Several registrations can carry one name (each `codex mcp login` registers Codex CLI again);
+ * the person needs to tell them apart to revoke the right one: its place among them and its id.
+ */
+function sameNameDistinguisher(all: readonly ConnectedClient[], client: ConnectedClient): { distinguisher?: string } {
+  const namesakes = all.filter((other) => other.clientName === client.clientName).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (namesakes.length < 2) return {};
+  return { distinguisher: `${namesakes.indexOf(client) + 1} of ${namesakes.length} named so, id ${client.clientId.slice(0, 8)}` };
+}
+
+/** The "try a call" box: the real verdict for a tool (its own name and server) and arguments typed as JSON. */
+export function tryCallVerdict(verdict: PolicyVerdict, tool: { readonly name: string; readonly server: string }): TryCallResult {
   return {
     decision: verdict.decision,
+    why: verdictInWords(verdict, tool.name, tool.server),
+    details: verdictDetails(verdict),
     source: verdict.source,
     ...(verdict.rule ? { ruleId: verdict.rule.id } : {}),
     ...(verdict.grant ? { grantId: verdict.grant.id } : {}),
@@ -188,13 +217,30 @@ export function auditFilter(filter: HistoryFilter): { since?: Date; until?: Date
   };
 }
 
+/** Why the policy held or blocked a call, in words, from what the audit line kept of the verdict. */
+function policyWhy(entry: AuditEntry): string | undefined {
+  if ((entry.event !== 'held' && !(entry.event === 'denied' && entry.channel === 'policy')) || !entry.tool) return undefined;
+  const server = entry.server ?? entry.tool.split('__')[0];
+  const name = entry.tool.startsWith(`${server}__`) ? entry.tool.slice(server.length + 2) : entry.tool;
+  const decision = entry.event === 'held' ? 'ask' : 'deny';
+  // A rule's own reason is the audit line's reason; its id is all that names it.
+  const rule = entry.rule ? { id: entry.rule, decision, ...(entry.reason ? { reason: entry.reason } : {}) } : undefined;
+  return `because ${verdictInWords({ decision, ...(entry.reason ? { reason: entry.reason } : {}), ...(rule ? { rule } : {}) }, name, server)}`;
+}
+
 export function historyRow(entry: AuditEntry): HistoryRow {
   const detail = [
-    entry.reason,
-    entry.rule ? `rule ${entry.rule}` : undefined,
-    entry.channel ? `via ${entry.channel}` : undefined,
-    entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
+    policyWhy(entry) ?? (entry.event === 'decided' || entry.event === 'denied' ? entry.reason : undefined),
     entry.arguments !== undefined ? truncate(canonicalJson(entry.arguments), 120) : undefined,
+  ].filter((part): part is string => Boolean(part));
+  const machine = [
+    `event ${entry.event}`,
+    entry.decision ? `decision ${entry.decision}` : undefined,
+    entry.rule ? `rule ${entry.rule}` : undefined,
+    entry.channel ? `channel ${entry.channel}` : undefined,
+    entry.resultStatus ? `result ${entry.resultStatus}` : undefined,
+    entry.event !== 'decided' && entry.event !== 'denied' ? entry.reason : undefined,
+    entry.event === 'denied' && policyWhy(entry) ? entry.reason : undefined,
   ].filter((part): part is string => Boolean(part));
   return {
     ts: entry.ts,
@@ -202,6 +248,8 @@ export function historyRow(entry: AuditEntry): HistoryRow {
     client: entry.client ?? entry.clientName ?? entry.clientId ?? '',
     tool: entry.tool ?? '',
     decision: entry.decision ?? '',
-    detail: detail.join(' · '),
+    happened: auditEntryInWords(entry),
+    detail: neutralizeText(detail.join(' · ')),
+    machine: neutralizeText(machine.join(' · ')),
   };
 }

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
 import type { GatehouseApi } from '../../../src/extension';
 import { ACK_DIR_ENV, MARKER, OUTPUT_MARKER } from '../protocol';
-import type { BrowserAction, BrowserActionAck, WorkbenchPart } from '../protocol';
+import type { BrowserAction, BrowserActionAck, PaintedText, WorkbenchPart } from '../protocol';
 
 let sequence = 0;
 
@@ -111,4 +111,50 @@ export async function statusBarEventually(pattern: RegExp): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   assert.fail(`status bar reads "${text}", expected ${pattern}`);
+}
+
+/** Every visible piece of text inside `selector` in the open webview, with the colours it is painted in. */
+export async function webviewPaintedText(selector = 'body'): Promise<PaintedText[]> {
+  return JSON.parse((await requestBrowserAction({ kind: 'webviewColours', selector })) ?? '[]') as PaintedText[];
+}
+
+type Rgba = readonly [number, number, number, number];
+
+function parseColour(css: string): Rgba {
+  if (css === 'transparent') return [0, 0, 0, 0];
+  const match = /^rgba?\(([^)]+)\)$/.exec(css.trim());
+  if (!match) throw new Error(`cannot read the colour "${css}"`);
+  const parts = match[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+  return [parts[0], parts[1], parts[2], parts[3] ?? 1];
+}
+
+/** `top` painted over the opaque `bottom` with alpha `alpha`. */
+function over(top: Rgba, alpha: number, bottom: Rgba): Rgba {
+  return [0, 1, 2].map((i) => top[i] * alpha + bottom[i] * (1 - alpha)).concat(1) as unknown as Rgba;
+}
+
+function luminance([r, g, b]: Rgba): number {
+  const channel = (value: number): number => {
+    const c = value / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+}
+
+/**
+ * The WCAG 2 contrast ratio of painted text: the backgrounds from the page down to the text's
+ * element composited in order (each with its alpha and the opacity of it and its ancestors),
+ * then the text colour over that.
+ */
+export function contrastRatio(painted: PaintedText): number {
+  const opacityFrom = (index: number): number => painted.layers.slice(index).reduce((product, layer) => product * layer.opacity, 1);
+  let background: Rgba = [255, 255, 255, 1];
+  for (let index = painted.layers.length - 1; index >= 0; index--) {
+    const layer = parseColour(painted.layers[index].background);
+    background = over(layer, layer[3] * opacityFrom(index), background);
+  }
+  const text = parseColour(painted.color);
+  const foreground = over(text, text[3] * opacityFrom(0), background);
+  const [lighter, darker] = [luminance(foreground), luminance(background)].sort((a, b) => b - a);
+  return (lighter + 0.05) / (darker + 0.05);
 }

@@ -21,6 +21,8 @@ export async function run(): Promise<void> {
     // Before the panel suite, which switches demo__write_note to allow.
     await import('./notifications.test');
     await import('./consent.test');
+    // Before the panel suite too: it needs demo__write_note held.
+    await import('./panelWords.test');
     await import('./panel.test');
     await import('./mcpProvider.test');
     await import('./connect.test');

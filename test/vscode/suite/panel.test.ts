@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as vscode from 'vscode';
 import { ApiKeyStore } from '../../../src/core/auth/apiKeys';
-import { connectWithKey, createKey, inWebview, report, runningGateway, takeScreenshot } from './harness';
+import { connectWithKey, createKey, inWebview, pickQuickPickItem, report, runningGateway, takeScreenshot } from './harness';
 
 /** Reads what the webview shows until it matches: snapshots cross from the extension host asynchronously. */
 async function webviewTextEventually(selector: string, pattern: RegExp): Promise<string> {
@@ -87,6 +87,30 @@ describe('the policy panel', () => {
     await webviewTextEventually('main', /^(?!.*from-panel\.txt)/s);
   });
 
+  it('approves with changes from Details: the panel\'s JSON editor refuses a schema error, then the edited arguments run and the agent\'s result says so', async () => {
+    const held = await client.callTool({ name: 'demo__write_note', arguments: { name: 'agent-draft.txt', content: 'the agent wrote this' } });
+    const { request_id: requestId } = held.structuredContent as { request_id: string };
+    void vscode.commands.executeCommand('gatehouse.showPending');
+    await pickQuickPickItem('agent-draft.txt');
+    await pickQuickPickItem('Approve with changes');
+    const editor = `#edit-arguments-${requestId}`;
+    assert.deepEqual(JSON.parse(await webviewTextEventually(editor, /agent-draft\.txt/)), { content: 'the agent wrote this', name: 'agent-draft.txt' });
+    await inWebview('fill', editor, { value: '{"name": "../outside.txt", "content": "x"}' });
+    await inWebview('click', `[data-request-id="${requestId}"] button`, { hasText: 'Approve with these arguments' });
+    await webviewTextEventually(`${editor}-error`, /write_note does not accept these arguments: name must match pattern/);
+    await inWebview('fill', editor, { value: '{"name": "human-edit.txt", "content": "the human wrote this"}' });
+    await inWebview('click', `[data-request-id="${requestId}"] button`, { hasText: 'Approve with these arguments' });
+    const result = await client.callTool({ name: 'await_approval', arguments: { request_id: requestId } });
+    const answer = result.structuredContent as { status: string; arguments_changed?: boolean; arguments?: unknown; original_arguments?: unknown; message: string };
+    assert.equal(answer.status, 'approved');
+    assert.equal(answer.arguments_changed, true);
+    assert.deepEqual(answer.arguments, { content: 'the human wrote this', name: 'human-edit.txt' });
+    assert.deepEqual(answer.original_arguments, { content: 'the agent wrote this', name: 'agent-draft.txt' });
+    assert.match(answer.message, /the human changed the arguments before approving/);
+    assert.equal(fs.readFileSync(path.join(home, 'demo', 'human-edit.txt'), 'utf8'), 'the human wrote this');
+    assert.equal(fs.existsSync(path.join(home, 'demo', 'agent-draft.txt')), false, 'the agent\'s arguments never ran');
+  });
+
   it('switches demo__write_note from ask to allow: policy.json shows it and a call goes straight through', async () => {
     await inWebview('click', '#tab-servers');
     const row = 'tr[data-tool="demo__write_note"]';
@@ -119,11 +143,11 @@ describe('the policy panel', () => {
     await inWebview('fill', '#try-tool', { value: 'demo__write_note' });
     await inWebview('fill', '#try-args', { value: '{"name": "keys.secret", "content": "x"}' });
     const verdict = await webviewTextEventually('#try-result', /deny/);
-    assert.match(verdict, new RegExp(`matched rule ${added.id}`));
+    assert.match(verdict, new RegExp(`rule "${added.id}"`));
     assert.match(verdict, /secrets stay out of notes/);
     await inWebview('fill', '#try-args', { value: '{"name": "plain.txt"}' });
     const toolRule = policy.rules.find((rule) => rule.tool === 'demo__write_note' && rule.when === undefined);
-    await webviewTextEventually('#try-result', new RegExp(`allow.*matched rule ${toolRule?.id}`));
+    await webviewTextEventually('#try-result', new RegExp(`allow.*rule "${toolRule?.id}"`));
     await screenshotThemes('rules');
   });
 
@@ -132,7 +156,7 @@ describe('the policy panel', () => {
     await webviewTextEventually('table.history tbody', /demo__write_note/);
     await inWebview('select', '#history-decision', { value: 'held' });
     // Held rows carry no channel and no result; decided, executed and allowed rows do.
-    const rows = await webviewTextEventually('table.history tbody', /^(?!.*(via editor|result ok)).*held/s);
+    const rows = await webviewTextEventually('table.history tbody', /^(?!.*(channel editor|result ok)).*Held for your approval/s);
     assert.match(rows, /panel-suite/);
     await screenshotThemes('history', ['dark']);
   });
