@@ -4,7 +4,7 @@
  * clients, stops it (the profile is written on exit) and prints self time by function and by
  * module. Keep the .cpuprofile (printed path) to open it in a flame graph viewer.
  * BENCH_PROFILE=catalog profiles `tools/list` over 20 upstreams × 250 tools instead
- * (BENCH_CALLS lists, default 30).
+ * (BENCH_CALLS whole lists through every page, default 30).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,7 +35,17 @@ async function main(): Promise<void> {
     sessions.map(async (session) => {
       while (next < CALLS) {
         const i = next++;
-        const response = CATALOG ? await session.request('tools/list', {}) : await session.request('tools/call', { name: 'local__echo', arguments: { text: `call ${i}` } });
+        if (CATALOG) {
+          // The whole list, page by page, as a client that wants every tool reads it.
+          let cursor: string | undefined;
+          do {
+            const response = await session.request('tools/list', cursor ? { cursor } : {});
+            if (response.error) throw new Error(response.error.message);
+            cursor = (response.result as { nextCursor?: string }).nextCursor;
+          } while (cursor);
+          continue;
+        }
+        const response = await session.request('tools/call', { name: 'local__echo', arguments: { text: `call ${i}` } });
         if (response.error) throw new Error(response.error.message);
       }
     }),

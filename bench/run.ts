@@ -26,9 +26,10 @@ import { getRequestListener } from '@hono/node-server';
 import { z } from 'zod';
 import { Gatehouse } from '../src/core/gatehouse';
 import { PolicyStore } from '../src/core/approvals/policyStore';
+import { MAX_SESSIONS_PER_CLIENT } from '../src/core/gateway/mcpSessions';
 import { leanSession } from './leanClient';
 import type { LeanSession } from './leanClient';
-import { NODE, ROOT, UPSTREAM, gatehouseHome, rssMb, startFloor, startGatehouse, startMcpProxy, startSupergateway } from './systems';
+import { NODE, ROOT, UPSTREAM, createKey, gatehouseHome, rssMb, startFloor, startGatehouse, startMcpProxy, startSupergateway } from './systems';
 import type { RunningSystem, ServersFile } from './systems';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 800);
@@ -381,11 +382,12 @@ async function startHttpUpstream(): Promise<{ url: string; close(): Promise<void
  * sample is the time from one decision to its agent receiving the executed result, while the
  * other calls stay held.
  */
-async function approvalWakeUp(gatehouse: Gatehouse, url: string, key: string, held: number): Promise<number[]> {
+async function approvalWakeUp(gatehouse: Gatehouse, url: string, keys: readonly string[], held: number): Promise<number[]> {
   const clients = await Promise.all(
-    Array.from({ length: held }, async () => {
+    Array.from({ length: held }, async (_, i) => {
       const client = new Client({ name: 'bench', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      // Each agent its own key: one client may hold only MAX_PENDING_PER_CLIENT calls at once.
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${keys[i % keys.length]}` } } }));
       return client;
     }),
   );
@@ -422,12 +424,12 @@ async function wakeUp(): Promise<void> {
   const gatehouse = new Gatehouse({ home, port: 0 });
   await gatehouse.start();
   await gatehouse.gateway.upstreams.settled();
-  const key = gatehouse.gateway.apiKeys.create('bench');
+  const keys = Array.from({ length: 50 }, (_, i) => gatehouse.gateway.apiKeys.create(`bench-${i}`));
   console.log('\nApproval wake-up: one decision → its await_approval returns the executed result, with N calls held (in process)');
   const rows: string[][] = [['held calls', 'decisions', 'p50 ms', 'p99 ms']];
   for (const [held, rounds] of [[1, 50], [50, 2]] as const) {
     const samples: number[] = [];
-    for (let round = 0; round < rounds; round++) samples.push(...(await approvalWakeUp(gatehouse, gatehouse.gateway.url, key, held)));
+    for (let round = 0; round < rounds; round++) samples.push(...(await approvalWakeUp(gatehouse, gatehouse.gateway.url, keys, held)));
     samples.sort((a, b) => a - b);
     rows.push([String(held), String(samples.length), fmt(percentile(samples, 50)), fmt(percentile(samples, 99))]);
     if (held === 50) {
@@ -495,7 +497,9 @@ async function soak(): Promise<void> {
   const sessionsCount = Number(process.env.BENCH_SOAK_SESSIONS ?? 100);
   const home = gatehouseHome({ servers: { local: { type: 'stdio', command: UPSTREAM[0], args: UPSTREAM.slice(1) } } }, [{ tool: 'local__echo', decision: 'allow' }]);
   const gh = await startGatehouse(home);
-  const sessions = await Promise.all(Array.from({ length: sessionsCount }, () => leanSession(gh.url, gh.headers)));
+  // As several agents: one key holds at most MAX_SESSIONS_PER_CLIENT sessions.
+  const keys = [home.key, ...Array.from({ length: Math.ceil(sessionsCount / MAX_SESSIONS_PER_CLIENT) - 1 }, (_, i) => createKey(home.home, `soak-${i}`))];
+  const sessions = await Promise.all(Array.from({ length: sessionsCount }, (_, i) => leanSession(gh.url, { authorization: `Bearer ${keys[i % keys.length]}` })));
   const warmupCalls = Math.max(1_000, Math.floor(total / 10));
   let next = 0;
   let errors = 0;

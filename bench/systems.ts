@@ -90,9 +90,18 @@ export function gatehouseHome(servers: ServersFile, rules: unknown[]): Gatehouse
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   fs.writeFileSync(path.join(home, 'servers.json'), JSON.stringify(servers));
   fs.writeFileSync(path.join(home, 'policy.json'), JSON.stringify({ rules }));
-  const created = spawnSync(NODE, [GATEHOUSE_CLI, 'key', 'create', 'bench'], { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' });
+  return { home, key: createKey(home, 'bench') };
+}
+
+/**
+ * Another API key in a bench home. The gateway keeps at most MAX_SESSIONS_PER_CLIENT sessions per
+ * client (a key is one client), so a benchmark of many sessions spreads them over several keys,
+ * as several agents would.
+ */
+export function createKey(home: string, label: string): string {
+  const created = spawnSync(NODE, [GATEHOUSE_CLI, 'key', 'create', label], { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' });
   if (created.status !== 0) throw new Error(`gatehouse key create failed: ${created.stderr}`);
-  return { home, key: created.stdout.trim() };
+  return created.stdout.trim();
 }
 
 export interface GatehouseOptions {

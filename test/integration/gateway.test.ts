@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { ApiKeyStore } from '../../src/core/auth/apiKeys';
 import { Gateway, PortInUseError } from '../../src/core/gateway/gateway';
 import { ConfigFileError } from '../../src/core/store/files';
 import {
@@ -13,6 +14,7 @@ import {
   fileAppears,
   startHttpUpstream,
   rawRequest,
+  startTestGatehouse,
   startTestGateway,
   tempDir,
   until,
@@ -121,6 +123,22 @@ describe('gateway: reloading servers.json', function () {
     await client.close();
   });
 
+  it('lists the tools as the current call gate shows them, after listing them under another', async function () {
+    // The tool list is kept between listings; a new gate must still change what is listed.
+    const th = await startTestGatehouse();
+    const client = await connectClient(th.url, th.key);
+    try {
+      const echo = async (): Promise<Record<string, unknown>> => (await client.listTools()).tools.find((t) => t.name === 'demo__echo')?.inputSchema.properties ?? {};
+      assert.ok('additional_info' in (await echo()), 'the approval gate adds additional_info');
+      assert.ok('additional_info' in (await echo()), 'and still does on a second listing');
+      th.gatehouse.gateway.setCallGate(undefined);
+      assert.deepEqual(Object.keys(await echo()), ['text']);
+    } finally {
+      await client.close();
+      await th.close();
+    }
+  });
+
   it('keeps the running servers and reports the file, line and problem when servers.json turns invalid', async function () {
     gw = await startTestGateway();
     const file = path.join(gw.home, 'servers.json');
@@ -166,6 +184,31 @@ describe('gateway: name collisions', function () {
       assert.match(text(await call(client, 'my_srv__pid_2')), /^\d+$/);
       await client.close();
     } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('gateway: a client that cancels', function () {
+  it('ends the upstream call when the client cancels it, and the upstream keeps serving', async function () {
+    const gw = await startTestGateway({ servers: { crashy: crashyServer() } });
+    const client = await connectClient(gw.url, gw.key);
+    try {
+      const upstream = gw.gateway.upstreams.get('crashy');
+      assert.ok(upstream);
+      const started = path.join(gw.home, 'sleep-started');
+      const cancel = new AbortController();
+      const inFlight = client.callTool({ name: 'crashy__sleep', arguments: { ms: 600_000, started } }, CallToolResultSchema, { signal: cancel.signal });
+      await fileAppears(started);
+      // The upstream goes idle only once its call ended: without the cancellation reaching it,
+      // that is ten minutes away (this test would time out).
+      const idle = new Promise<void>((resolve) => upstream.once('idle', () => resolve()));
+      cancel.abort();
+      await assert.rejects(inFlight);
+      await idle;
+      assert.equal(text(await call(client, 'crashy__pid')).length > 0, true);
+    } finally {
+      await client.close();
       await gw.close();
     }
   });
@@ -251,6 +294,18 @@ describe('gateway: HTTP guards and authentication', function () {
       assert.equal(response.status, 401, JSON.stringify(extra));
       assert.ok(((await response.json()) as { error?: string }).error);
     }
+  });
+
+  it('refuses a key on the first request after another process revokes it, though it was just accepted', async function () {
+    // `gatehouse key revoke` is another process: it writes api-keys.json, the gateway re-reads it.
+    const key = gw.gateway.apiKeys.create('revoked-soon');
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${key}` }), body: initialize })).status, 200);
+    const used = new ApiKeyStore(gw.gateway.home).list().find((record) => record.label === 'revoked-soon');
+    assert.equal(used?.lastUsedAt, undefined, 'use is written to the file at most once a minute');
+    assert.ok(!Number.isNaN(Date.parse(gw.gateway.apiKeys.list().find((record) => record.label === 'revoked-soon')?.lastUsedAt ?? '')), 'but the running gateway reports it');
+    assert.equal(new ApiKeyStore(gw.gateway.home).revoke('revoked-soon'), true);
+    const response = await fetch(gw.url, { method: 'POST', headers: headers({ authorization: `Bearer ${key}` }), body: initialize });
+    assert.equal(response.status, 401);
   });
 
   it('accepts the key as X-API-Key', async function () {

@@ -273,6 +273,28 @@ describe('evaluatePolicy', () => {
       assert.equal(evaluatePolicy(policy, writeTool({ server: 'svc1499', name: 'x' }), {}).rule?.id, 'rule-1500');
     }
   });
+
+  it('decides by a rule added after the policy was first evaluated for that tool', () => {
+    // The rules a name matches are remembered per rule list; an edit makes a new list.
+    const before = parsePolicy({ rules: [{ tool: 'fs__*', decision: 'allow' }] });
+    const tool = writeTool({ server: 'fs', name: 'read' });
+    assert.equal(evaluatePolicy(before, tool, {}).decision, 'allow');
+    const after = addRule(before, { tool: 'fs__read', decision: 'deny' });
+    assert.equal(evaluatePolicy(after, tool, {}).decision, 'deny');
+    assert.equal(evaluatePolicy(before, tool, {}).decision, 'allow');
+  });
+
+  it('reports the first rule in policy order when the exposed and the legacy name both match rules', () => {
+    const policy = parsePolicy({
+      rules: [
+        { id: 'legacy-ask', tool: 'my server__write', decision: 'ask' },
+        { id: 'exposed-ask', tool: 'my_server__write', decision: 'ask' },
+      ],
+    });
+    const tool = writeTool({ server: 'my server', name: 'write', exposedName: 'my_server__write', legacyName: 'my server__write' });
+    assert.equal(evaluatePolicy(policy, tool, {}).rule?.id, 'legacy-ask');
+    assert.equal(evaluatePolicy(policy, { ...tool, legacyName: undefined }, {}).rule?.id, 'exposed-ask');
+  });
 });
 
 describe('policy.json schema', () => {

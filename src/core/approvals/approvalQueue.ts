@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { readJsonFile, writeFileAtomic, writeJsonFile } from '../store/files';
+import { readJsonFile, writeFileAtomic, writeFileAtomicInBackground } from '../store/files';
 import { argumentsHash, canonicalJson } from './canonical';
 import type { HumanDecision } from './humanDecision';
 
@@ -113,6 +113,10 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private readonly argumentsDir: string;
   private expiryMs: number;
   private persistScheduled = false;
+  /** Counts writes of pending.json, so that a background write older than the last one is dropped. */
+  private persistGeneration = 0;
+  private persistInFlight = false;
+  private persistAgain = false;
   /** Parked await_approval calls by request id: a decision wakes exactly its own waiters. */
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -323,7 +327,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    if (this.persistScheduled) this.flush();
+    if (this.persistScheduled || this.persistInFlight) this.flush();
   }
 
   private schedule(request: ApprovalRequest): void {
@@ -358,19 +362,48 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /**
    * Writes pending.json once per turn of the event loop, after waiters have been woken, so a
-   * burst of decisions costs one write and never delays the agent's answer.
+   * burst of decisions costs one write and never delays the agent's answer. The write and its
+   * fsync run off the event loop: a woken call must not wait for the disk on its way upstream.
    */
   private persist(): void {
     if (this.persistScheduled) return;
     this.persistScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.flushInBackground());
+  }
+
+  private flushInBackground(): void {
+    if (!this.persistScheduled) return;
+    this.persistScheduled = false;
+    if (this.persistInFlight) {
+      this.persistAgain = true;
+      return;
+    }
+    this.persistInFlight = true;
+    const generation = ++this.persistGeneration;
+    writeFileAtomicInBackground(this.file, this.persistedText(), 0o600, () => generation === this.persistGeneration)
+      // As a failed synchronous write would be, but without ending the process over it.
+      .catch((error: unknown) => void process.stderr.write(`Gatehouse could not write ${this.file}: ${error instanceof Error ? error.message : String(error)}. Decisions still apply; held calls may not survive a restart.\n`))
+      .finally(() => {
+        this.persistInFlight = false;
+        if (this.persistAgain) {
+          this.persistAgain = false;
+          this.persistScheduled = true;
+          this.flushInBackground();
+        }
+      });
   }
 
   /** Writes pending.json now; large arguments stay in their own files, written once. */
   flush(): void {
     this.persistScheduled = false;
+    this.persistAgain = false;
+    this.persistGeneration++;
+    writeFileAtomic(this.file, this.persistedText(), 0o600);
+  }
+
+  private persistedText(): string {
     const requests = [...this.requests.values()].map((request) => (request.externalArguments ? { ...request, arguments: {} } : request));
-    writeJsonFile(this.file, { requests }, 0o600);
+    return `${JSON.stringify({ requests }, null, 2)}\n`;
   }
 
   private argumentsPath(id: string): string {

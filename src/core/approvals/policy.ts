@@ -281,6 +281,51 @@ function matcherGlob(matcher: MatcherObject, glob: string): RegExp {
   return regex;
 }
 
+const restrictGlobRegexes = new WeakMap<MatcherObject, RegExp[]>();
+const restrictPrefixes = new WeakMap<MatcherObject, string[]>();
+
+/** A restricting matcher's glob as written and lower-cased, compiled once per parsed matcher. */
+function restrictGlobs(matcher: MatcherObject, glob: string): RegExp[] {
+  let regexes = restrictGlobRegexes.get(matcher);
+  if (!regexes) {
+    regexes = [...new Set([glob, glob.toLowerCase()].map((variant) => variant.normalize('NFC')))].map((variant) => globToRegExp(variant));
+    restrictGlobRegexes.set(matcher, regexes);
+  }
+  return regexes;
+}
+
+function restrictPrefixVariants(matcher: MatcherObject, prefix: string): string[] {
+  let variants = restrictPrefixes.get(matcher);
+  if (!variants) {
+    variants = [...new Set([prefix.normalize('NFC'), foldText(prefix), normalisePosixPath(prefix)])];
+    restrictPrefixes.set(matcher, variants);
+  }
+  return variants;
+}
+
+/**
+ * Which rules' tool globs match a name, per parsed rule list: the list is replaced, never
+ * mutated, when the policy changes, so a name's candidates are computed once instead of testing
+ * every rule's glob on every call. Bounded, because agents choose the names they call.
+ */
+const candidatesByRules = new WeakMap<readonly PolicyRule[], Map<string, PolicyRule[]>>();
+const MAX_MEMO_NAMES = 10_000;
+
+function rulesNaming(rules: readonly PolicyRule[], nfcQualifiedName: string): PolicyRule[] {
+  let byName = candidatesByRules.get(rules);
+  if (!byName) {
+    byName = new Map();
+    candidatesByRules.set(rules, byName);
+  }
+  let candidates = byName.get(nfcQualifiedName);
+  if (!candidates) {
+    candidates = rules.filter((rule) => ruleToolMatches(rule, nfcQualifiedName));
+    if (byName.size >= MAX_MEMO_NAMES) byName.clear();
+    byName.set(nfcQualifiedName, candidates);
+  }
+  return candidates;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Matching arguments
 // ---------------------------------------------------------------------------------------------
@@ -407,6 +452,22 @@ function looselyEqual(expected: unknown, actual: unknown): boolean {
   return false;
 }
 
+/**
+ * One evaluation's memo of a value's path readings: every rule with a path condition on the
+ * same argument would otherwise recompute them.
+ */
+type ReadingsMemo = Record<MatchMode, Map<string, string[]>>;
+
+function memoisedPathReadings(value: string, mode: MatchMode, memo: ReadingsMemo): string[] {
+  const byValue = memo[mode];
+  let readings = byValue.get(value);
+  if (!readings) {
+    readings = pathReadings(value, mode);
+    byValue.set(value, readings);
+  }
+  return readings;
+}
+
 /** Readings of a path value under which a glob is checked, or none when an allow rule must not trust it. */
 function pathReadings(value: string, mode: MatchMode): string[] {
   const nfc = value.normalize('NFC');
@@ -460,7 +521,7 @@ const BOUNDS: ReadonlyArray<[keyof MatcherObject & ('lt' | 'lte' | 'gt' | 'gte')
 ];
 
 /** An allow rule's condition: true only for the exact shape and reading the matcher names. */
-function allowLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
+function allowLeafMatches(object: MatcherObject, leaf: Leaf, memo: ReadingsMemo): boolean {
   if (leaf === MISSING) return object.exists === false && Object.keys(object).length === 1;
   if (object.exists === false) return false;
   if ('equals' in object && !valuesEqual(object.equals, leaf)) return false;
@@ -469,7 +530,7 @@ function allowLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
     if (typeof leaf !== 'string') return false;
     const glob = object.glob;
     const regex = matcherGlob(object, glob);
-    if (!pathReadings(leaf, 'allow').some((reading) => regex.test(reading))) return false;
+    if (!memoisedPathReadings(leaf, 'allow', memo).some((reading) => regex.test(reading))) return false;
   }
   if (object.prefix !== undefined) {
     if (typeof leaf !== 'string' || leaf.includes('\0')) return false;
@@ -491,14 +552,14 @@ function allowLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
 }
 
 /** A restricting rule's condition: true unless the value surely does not match. */
-function restrictLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
+function restrictLeafMatches(object: MatcherObject, leaf: Leaf, memo: ReadingsMemo): boolean {
   if (leaf === MISSING) return object.exists === false && Object.keys(object).length === 1;
   if (object.exists === false) return false;
   if (Array.isArray(leaf)) {
     const wholeArray = ('equals' in object && valuesEqual(object.equals, leaf)) || object.in?.some((candidate) => valuesEqual(candidate, leaf));
     if (wholeArray) return true;
     // An empty list: nothing to judge it by, so the stricter reading.
-    return leaf.length === 0 || leaf.some((element) => restrictLeafMatches(object, element));
+    return leaf.length === 0 || leaf.some((element) => restrictLeafMatches(object, element, memo));
   }
   // An object where a scalar was expected: no comparison can clear it.
   const opaque = leaf !== null && typeof leaf === 'object';
@@ -509,12 +570,12 @@ function restrictLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
   // A value no string matcher can judge (an object, null, a boolean) counts as matching.
   if (textual && text === undefined) return true;
   if (object.glob !== undefined && text !== undefined) {
-    const globs = [object.glob, object.glob.toLowerCase()];
-    if (!pathReadings(text, 'restrict').some((reading) => globs.some((glob) => globMatches(glob, reading)))) return false;
+    const globs = restrictGlobs(object, object.glob);
+    if (!memoisedPathReadings(text, 'restrict', memo).some((reading) => globs.some((glob) => glob.test(reading)))) return false;
   }
   if (object.prefix !== undefined && text !== undefined) {
-    const prefixes = [object.prefix.normalize('NFC'), foldText(object.prefix), normalisePosixPath(object.prefix)];
-    if (!pathReadings(text, 'restrict').some((reading) => prefixes.some((prefix) => reading.startsWith(prefix) || reading.toLowerCase().startsWith(prefix.toLowerCase())))) return false;
+    const prefixes = restrictPrefixVariants(object, object.prefix);
+    if (!memoisedPathReadings(text, 'restrict', memo).some((reading) => prefixes.some((prefix) => reading.startsWith(prefix) || reading.toLowerCase().startsWith(prefix.toLowerCase())))) return false;
   }
   if (object.regex !== undefined && text !== undefined) {
     const readings = [text, text.normalize('NFC'), text.trim(), foldText(text)];
@@ -530,16 +591,34 @@ function restrictLeafMatches(object: MatcherObject, leaf: Leaf): boolean {
   return true;
 }
 
-function conditionHolds(args: Record<string, unknown>, dottedPath: string, matcher: Matcher, mode: MatchMode): boolean {
-  const leaves = resolvePath(args, dottedPath.split('.'), mode);
-  const object = matcherObject(matcher);
-  return mode === 'allow' ? leaves.every((leaf) => allowLeafMatches(object, leaf)) : leaves.some((leaf) => restrictLeafMatches(object, leaf));
+interface Condition {
+  readonly segments: readonly string[];
+  readonly object: MatcherObject;
 }
 
-function ruleMatches(rule: PolicyRule, nfcQualifiedName: string, args: Record<string, unknown>): boolean {
-  if (!ruleToolMatches(rule, nfcQualifiedName)) return false;
+/** Each rule's conditions split and normalised once, held as long as the parsed rule. */
+const ruleConditions = new WeakMap<PolicyRule, readonly Condition[]>();
+
+function conditionsOf(rule: PolicyRule): readonly Condition[] {
+  let conditions = ruleConditions.get(rule);
+  if (!conditions) {
+    conditions = Object.entries(rule.when ?? {}).map(([dottedPath, matcher]) => ({ segments: dottedPath.split('.'), object: matcherObject(matcher) }));
+    ruleConditions.set(rule, conditions);
+  }
+  return conditions;
+}
+
+function conditionHolds(args: Record<string, unknown>, condition: Condition, mode: MatchMode, memo: ReadingsMemo): boolean {
+  const leaves = resolvePath(args, condition.segments, mode);
+  const { object } = condition;
+  return mode === 'allow' ? leaves.every((leaf) => allowLeafMatches(object, leaf, memo)) : leaves.some((leaf) => restrictLeafMatches(object, leaf, memo));
+}
+
+/** Whether a rule whose tool glob already matched holds for these arguments. */
+function conditionsHold(rule: PolicyRule, args: Record<string, unknown>, memo: ReadingsMemo): boolean {
+  if (rule.when === undefined) return true;
   const mode: MatchMode = rule.decision === 'allow' ? 'allow' : 'restrict';
-  return Object.entries(rule.when ?? {}).every(([dottedPath, matcher]) => conditionHolds(args, dottedPath, matcher, mode));
+  return conditionsOf(rule).every((condition) => conditionHolds(args, condition, mode, memo));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -622,7 +701,15 @@ export function evaluatePolicy(policy: PolicyFile, tool: PolicyTool, args: Recor
   // A deny or ask rule written for the raw name still restricts the tool it named; an allow only
   // ever counts for the name the agent sees, so it never reaches a tool the human did not see named.
   const legacy = tool.legacyName?.normalize('NFC');
-  const matching = policy.rules.filter((rule) => ruleMatches(rule, nfcName, args ?? {}) || (legacy !== undefined && rule.decision !== 'allow' && ruleMatches(rule, legacy, args ?? {})));
+  const memo: ReadingsMemo = { allow: new Map(), restrict: new Map() };
+  const named = rulesNaming(policy.rules, nfcName);
+  let candidates = named;
+  if (legacy !== undefined) {
+    const either = new Set([...named, ...rulesNaming(policy.rules, legacy).filter((rule) => rule.decision !== 'allow')]);
+    // In the policy's own order, which decides which rule is reported among equal decisions.
+    candidates = policy.rules.filter((rule) => either.has(rule));
+  }
+  const matching = candidates.filter((rule) => conditionsHold(rule, args ?? {}, memo));
 
   const deny = matching.find((rule) => rule.decision === 'deny');
   if (deny) return ruleVerdict(deny, 'deny');

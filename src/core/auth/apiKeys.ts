@@ -20,6 +20,7 @@ export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const MAX_VERIFIED_KEYS = 64;
 
 function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
@@ -32,7 +33,14 @@ function hashKey(key: string): string {
 export class ApiKeyStore {
   readonly file: string;
   private cache: { mtimeMs: number; records: ApiKeyRecord[] } | undefined;
-  private readonly lastUsed = new Map<string, string>();
+  /** Label → when its key was last used (ms), written to the file at most once a minute. */
+  private readonly lastUsed = new Map<string, number>();
+  /**
+   * The hashes of keys that verified, by key: a session presents the same key on every request.
+   * Bounded; the records (and so revocation) are still checked on every request.
+   */
+  private readonly verifiedHashes = new Map<string, Buffer>();
+  private readonly recordHashes = new WeakMap<ApiKeyRecord, Buffer>();
   private lastUsedFlush: NodeJS.Timeout | undefined;
 
   constructor(home: string) {
@@ -40,7 +48,7 @@ export class ApiKeyStore {
   }
 
   list(): ApiKeyRecord[] {
-    return this.records().map((r) => ({ ...r, lastUsedAt: this.lastUsed.get(r.label) ?? r.lastUsedAt }));
+    return this.records().map((r) => this.withLastUse(r));
   }
 
   /** Creates a key and returns it. This is the only time the key itself is available. */
@@ -64,13 +72,19 @@ export class ApiKeyStore {
 
   /** Returns the record of a presented key, comparing hashes in constant time. */
   verify(presented: string): ApiKeyRecord | undefined {
-    const candidate = Buffer.from(hashKey(presented), 'hex');
+    const candidate = this.verifiedHashes.get(presented) ?? Buffer.from(hashKey(presented), 'hex');
     let match: ApiKeyRecord | undefined;
     for (const record of this.records()) {
       // Compare against every record so the time taken does not reveal which one matched.
-      if (crypto.timingSafeEqual(candidate, Buffer.from(record.hash, 'hex'))) match = record;
+      if (crypto.timingSafeEqual(candidate, this.recordHash(record))) match = record;
     }
-    if (match) this.noteUse(match.label);
+    if (match) {
+      this.noteUse(match.label);
+      if (!this.verifiedHashes.has(presented)) {
+        if (this.verifiedHashes.size >= MAX_VERIFIED_KEYS) this.verifiedHashes.clear();
+        this.verifiedHashes.set(presented, candidate);
+      }
+    }
     return match;
   }
 
@@ -78,12 +92,26 @@ export class ApiKeyStore {
     clearTimeout(this.lastUsedFlush);
     this.lastUsedFlush = undefined;
     if (this.lastUsed.size === 0) return;
-    const records = this.records().map((r) => ({ ...r, lastUsedAt: this.lastUsed.get(r.label) ?? r.lastUsedAt }));
+    const records = this.records().map((r) => this.withLastUse(r));
     this.write(records);
   }
 
+  private withLastUse(record: ApiKeyRecord): ApiKeyRecord {
+    const used = this.lastUsed.get(record.label);
+    return { ...record, lastUsedAt: used === undefined ? record.lastUsedAt : new Date(used).toISOString() };
+  }
+
+  private recordHash(record: ApiKeyRecord): Buffer {
+    let hash = this.recordHashes.get(record);
+    if (!hash) {
+      hash = Buffer.from(record.hash, 'hex');
+      this.recordHashes.set(record, hash);
+    }
+    return hash;
+  }
+
   private noteUse(label: string): void {
-    this.lastUsed.set(label, new Date().toISOString());
+    this.lastUsed.set(label, Date.now());
     if (this.lastUsedFlush) return;
     this.lastUsedFlush = setTimeout(() => this.flush(), LAST_USED_WRITE_INTERVAL_MS);
     this.lastUsedFlush.unref();

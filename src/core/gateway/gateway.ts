@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiKeyAuthenticator, ApiKeyStore } from '../auth/apiKeys';
 import type { Authenticator, Principal } from '../auth/principal';
-import { errorResult, type CallContext, type CallGate, type GatewayTool } from '../calls/callPath';
+import { errorResult, type CallContext, type CallGate, type CatalogEntry, type GatewayTool } from '../calls/callPath';
 import { CallRouter } from '../calls/callRouter';
 import { UpstreamRequests } from '../calls/upstreamRequests';
 import { AWAIT_APPROVAL } from '../tools/awaitApproval';
@@ -94,6 +94,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly app: Hono<GatewayEnv>;
   readonly sessions: McpSessions;
   private readonly ownTools = new Map<string, GatewayTool>();
+  /** Each endpoint's tool list, with the catalog and gate it was built from. */
+  private readonly listed = new Map<string, { catalog: ReadonlyMap<string, CatalogEntry>; gate: CallGate | undefined; tools: Tool[] }>();
   /** Which client each upstream call in flight serves, for the upstream's own requests. */
   private readonly router = new CallRouter();
   private readonly upstreamRequests: UpstreamRequests;
@@ -245,8 +247,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.emit('stopped');
   }
 
-  /** The tools an endpoint lists: the gateway's own (on `/mcp/<server>`, only `await_approval`), then the upstreams' under the view's names. */
+  /**
+   * The tools an endpoint lists: the gateway's own (on `/mcp/<server>`, only `await_approval`), then the upstreams' under the view's names.
+   * Kept per endpoint until the catalog or the call gate changes: every page of a long list
+   * would otherwise rebuild and decorate the whole catalog.
+   */
   listTools(view: GatewayView = this.aggregate): Tool[] {
+    const catalog = this.upstreams.catalog;
+    const kept = this.listed.get(view.key);
+    if (kept && kept.catalog === catalog && kept.gate === this.gate) return kept.tools;
+    const tools = this.buildToolList(view);
+    this.listed.set(view.key, { catalog, gate: this.gate, tools });
+    return tools;
+  }
+
+  private buildToolList(view: GatewayView): Tool[] {
     const own = this.ownToolsFor(view);
     const upstream = view
       .tools()

@@ -46,6 +46,34 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: 
   }
 }
 
+/**
+ * `writeFileAtomic` without blocking the event loop on the write and its fsync (which can take
+ * tens of milliseconds on a busy disk). The rename stays synchronous and happens only while
+ * `stillWanted()` holds, so a newer synchronous write is never replaced by this older one.
+ */
+export async function writeFileAtomicInBackground(file: string, data: string, mode: number, stillWanted: () => boolean): Promise<void> {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.promises.open(tmp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (!stillWanted()) {
+      fs.rmSync(tmp, { force: true });
+      return;
+    }
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
 /** Line and column (1-based) of a character offset. */
 export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);

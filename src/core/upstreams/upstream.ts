@@ -209,6 +209,12 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       return errorResult(`Upstream "${this.name}" is not ready (${this.describeStatus()}). Try again shortly, or check the server in Gatehouse.`);
     }
     const silence = new AbortController();
+    // The caller's cancellation is forwarded by hand rather than through AbortSignal.any(): on
+    // Node 20 every composite signal stayed reachable from its sources, about 5 KB per call.
+    let timedOut = false;
+    const cancel = (): void => silence.abort();
+    if (options.signal?.aborted) silence.abort();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
     const limit = this.options.callTimeoutMs ?? CALL_TIMEOUT_MS;
     try {
       // A raw request, not client.callTool(): a gateway passes results through as they are,
@@ -217,7 +223,10 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       // reports it is never cut by the silence limit.
       const progressToken = `gatehouse-${++this.progressTokens}`;
       const params = { name: toolName, arguments: args ?? {}, _meta: { ...options.meta, progressToken } };
-      const timer = setTimeout(() => silence.abort(), limit);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        silence.abort();
+      }, limit);
       this.progressListeners.set(progressToken, (progress) => {
         timer.refresh();
         options.onProgress?.(progress);
@@ -226,10 +235,11 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       try {
         return await client.request({ method: 'tools/call', params }, CallToolResultSchema, {
           timeout: NO_SDK_TIMEOUT_MS,
-          signal: options.signal ? AbortSignal.any([options.signal, silence.signal]) : silence.signal,
+          signal: silence.signal,
         });
       } finally {
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', cancel);
         this.progressListeners.delete(progressToken);
         const left = (this.callsInFlight.get(client) ?? 1) - 1;
         if (left > 0) this.callsInFlight.set(client, left);
@@ -256,7 +266,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       // "Open this URL first" is an answer for the client (it retries the call afterwards), so it
       // stays a protocol error rather than becoming a tool error the client would not act on.
       if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
-      if (silence.signal.aborted) {
+      if (timedOut) {
         return errorResult(`Upstream "${this.name}" timed out running ${toolName}: no answer and no progress report for ${limit / 1000} s. Gatehouse cancelled the call.`);
       }
       const message = error instanceof Error ? error.message : String(error);

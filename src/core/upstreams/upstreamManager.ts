@@ -27,6 +27,27 @@ export interface UpstreamManagerEvents {
   signInNeeded: [server: string, reason: string];
 }
 
+/** Each upstream tool list as JSON, kept while the upstream keeps that list (its array is replaced when the tools change). */
+const toolsJson = new WeakMap<readonly Tool[], string>();
+
+/**
+ * What the catalog's tools are, without serialising every tool on every upstream state change
+ * (quadratic while many upstreams start): the exposed names and each server's own tool list
+ * together decide every entry.
+ */
+function catalogSignature(toolsByServer: ReadonlyMap<string, readonly Tool[]>, catalog: ReadonlyMap<string, CatalogEntry>): string {
+  const parts = [[...catalog.keys()].join('\n')];
+  for (const [server, tools] of toolsByServer) {
+    let json = toolsJson.get(tools);
+    if (json === undefined) {
+      json = JSON.stringify(tools);
+      toolsJson.set(tools, json);
+    }
+    parts.push(`${JSON.stringify(server)}:${json}`);
+  }
+  return parts.join('\n\n');
+}
+
 /**
  * Owns every upstream connection and the tool catalog. Upstreams start concurrently and
  * independently, so a slow or broken one never holds up the others. Editing servers.json
@@ -38,6 +59,8 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private watcher: { close(): void } | undefined;
   private configErrorValue: ConfigFileError | undefined;
   private catalogSignature = '';
+  /** The tool lists the catalog was built from, by server. */
+  private catalogInputs = new Map<string, readonly Tool[]>();
   private promptsValue = new Map<string, PromptEntry>();
   private promptsSignature = '[]';
   private resourcesSignature = '[]';
@@ -175,9 +198,17 @@ export class UpstreamManager extends EventEmitter<UpstreamManagerEvents> {
   private rebuildCatalog(): void {
     const toolsByServer = new Map<string, readonly Tool[]>();
     for (const [name, upstream] of this.upstreams) toolsByServer.set(name, upstream.state.tools);
+    // Most state changes (connecting, a reconnect, a resource list) leave every tool list as it
+    // was; the catalog then stays the same object, so what is built from it stays valid.
+    const unchanged = toolsByServer.size === this.catalogInputs.size && [...toolsByServer].every(([name, tools]) => this.catalogInputs.get(name) === tools);
+    this.catalogInputs = toolsByServer;
+    if (unchanged) {
+      this.rebuildFeatures();
+      return;
+    }
     const next = buildCatalog(toolsByServer);
     // Notify only on a real change: reconnects that bring back the same tools stay quiet.
-    const signature = JSON.stringify([...next.values()].map((e) => e.tool));
+    const signature = catalogSignature(toolsByServer, next);
     this.catalogValue = next;
     this.rebuildFeatures();
     if (signature === this.catalogSignature) return;
