@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalRequest } from '../../src/core/approvals/approvalQueue';
 import { connectClient, everythingServer, REPO_ROOT, startTestGatehouse, until, type TestGatehouse } from '../helpers/gatewayHarness';
 
@@ -296,6 +297,46 @@ describe('protocol eras: a 2026-07-28 client and a 2025-era client on the same U
       await until(() => changes.some((names) => names.includes('growing__item-1')));
     } finally {
       await client.close();
+    }
+  });
+
+  it('sends resources/updated to a 2026-07-28 client listening for that resource, from a 2025 and a 2026-07-28 upstream, and to nobody once it stops listening', async function () {
+    const fixture = path.join(REPO_ROOT, 'test/fixtures/upstreams/modernServer.mjs');
+    const both = await startTestGatehouse({
+      servers: {
+        modern: { type: 'stdio', command: process.execPath, args: [fixture], env: {}, protocol: '2026-07-28' },
+        older: { type: 'stdio', command: process.execPath, args: [fixture], env: {}, protocol: '2025-11-25' },
+      },
+      policy: { rules: [{ tool: '*__touch_readme', decision: 'allow' }] },
+    });
+    const { client } = await modernClient(both.url, both.key);
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (notification) => void updates.push(notification.params.uri));
+    try {
+      const listening = await client.listen({ resourceSubscriptions: ['gatehouse://modern/note://readme', 'gatehouse://older/note://readme'] });
+      for (const server of ['modern', 'older']) {
+        assert.equal(text(await call(client, `${server}__touch_readme`)), 'touched');
+        await until(() => updates.includes(`gatehouse://${server}/note://readme`));
+      }
+      assert.deepEqual(updates.sort(), ['gatehouse://modern/note://readme', 'gatehouse://older/note://readme'], 'one update per change, for the URIs the stream named');
+      await listening.close();
+      // The upstream subscriptions end with the stream: a 2025 session subscribing afterwards is
+      // the only subscriber, and a later change reaches it alone.
+      const legacy = await connectClient(both.url, both.key, 'legacy-agent');
+      try {
+        const legacyUpdates: string[] = [];
+        legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void legacyUpdates.push(n.params.uri));
+        await legacy.subscribeResource({ uri: 'gatehouse://older/note://readme' });
+        updates.length = 0;
+        assert.equal(text(await call(client, 'older__touch_readme')), 'touched');
+        await until(() => legacyUpdates.length > 0);
+        assert.deepEqual(updates, [], 'a closed listen stream gets nothing');
+      } finally {
+        await legacy.close();
+      }
+    } finally {
+      await client.close();
+      await both.close();
     }
   });
 

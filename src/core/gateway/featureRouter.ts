@@ -49,7 +49,7 @@ export class FeatureRouter {
     upstreams.on('upstreamNotification', (server, notification) => {
       if (notification.method === 'notifications/message') sessions.log(server, notification.params);
       if (notification.method === 'notifications/resources/updated') {
-        for (const sessionId of this.subscriptions.get(subscriptionKey(server, notification.params.uri)) ?? []) sessions.notifyResourceUpdated(sessionId, server, notification.params.uri);
+        sessions.notifyResourceUpdated(this.subscriptions.get(subscriptionKey(server, notification.params.uri)) ?? [], server, notification.params.uri);
       }
     });
     sessions.on('closed', (session) => {

@@ -250,11 +250,14 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     this.modern.notify('prompts');
   }
 
-  /** `notifications/resources/updated` to one session, under the URI its endpoint uses. */
-  notifyResourceUpdated(sessionId: string, server: string, uri: string): void {
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
-    void session.server.sendResourceUpdated({ uri: session.view.toClientUri(server, uri) }).catch(() => undefined);
+  /** `notifications/resources/updated` to the subscribed sessions and 2026-07-28 listen streams, under the URI each endpoint uses. */
+  notifyResourceUpdated(subscriberIds: Iterable<string>, server: string, uri: string): void {
+    const ids = [...subscriberIds];
+    for (const id of ids) {
+      const session = this.sessions.get(id);
+      if (session) void session.server.sendResourceUpdated({ uri: session.view.toClientUri(server, uri) }).catch(() => undefined);
+    }
+    this.modern.resourceUpdated(ids, server, uri);
   }
 
   /** An upstream's log message, to every session whose endpoint serves it and whose level lets it through. */

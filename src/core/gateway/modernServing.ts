@@ -54,6 +54,8 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
   private readonly handlers = new Map<string, McpHttpHandler>();
   private readonly conversations = new Map<string, number>();
   private readonly parked = new ParkedCalls();
+  /** Open `subscriptions/listen` streams that named resources: their subscriber id → endpoint. */
+  private readonly listenStreams = new Map<string, GatewayView>();
   // A per-process key: a held call or a parked upstream call lives only in this process anyway.
   private readonly codec = createRequestStateCodec<RoundState>({
     key: crypto.randomBytes(32),
@@ -76,7 +78,37 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
   handle(request: Request, principal: Principal, view: GatewayView, parsedBody?: unknown): Promise<Response> {
     this.conversations.set(conversationId(principal, view), Date.now());
     const authInfo: AuthInfo = { token: '', clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal } };
+    const uris = listenedResources(parsedBody);
+    if (uris.length > 0) this.subscribeWhileOpen(view, uris, request.signal);
     return this.handlerFor(view).fetch(request, { authInfo, ...(parsedBody === undefined ? {} : { parsedBody }) });
+  }
+
+  /**
+   * 2026-07-28 has no resources/subscribe: a `subscriptions/listen` stream names the resources
+   * it wants `resources/updated` for. The upstream subscriptions behind them (one per resource,
+   * shared with 2025 sessions) last as long as the stream; the SDK's listen router delivers each
+   * update only to the streams that named that URI.
+   */
+  private subscribeWhileOpen(view: GatewayView, uris: readonly string[], closed: AbortSignal): void {
+    const listenId = `mcp-2026-listen:${crypto.randomUUID()}`;
+    this.listenStreams.set(listenId, view);
+    const subscribed = Promise.all(uris.map((uri) => this.backend.subscribe(view, listenId, uri, true, closed).then(() => uri, () => undefined)));
+    const end = (): void => {
+      this.listenStreams.delete(listenId);
+      void subscribed.then((done) => Promise.all(done.filter((uri): uri is string => uri !== undefined).map((uri) => this.backend.subscribe(view, listenId, uri, false, AbortSignal.timeout(10_000)).catch(() => undefined))));
+    };
+    if (closed.aborted) end();
+    else closed.addEventListener('abort', end, { once: true });
+  }
+
+  /** An upstream's `resources/updated`, for the listen streams among `subscriberIds`: once per endpoint, under its URI. */
+  resourceUpdated(subscriberIds: Iterable<string>, server: string, uri: string): void {
+    const views = new Map<string, GatewayView>();
+    for (const id of subscriberIds) {
+      const view = this.listenStreams.get(id);
+      if (view) views.set(view.key, view);
+    }
+    for (const view of views.values()) this.handlers.get(view.key)?.notify.resourceUpdated(view.toClientUri(server, uri));
   }
 
   /** `notifications/*\/list_changed` to every open `subscriptions/listen` stream. */
@@ -109,7 +141,7 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
     const server = new Server(
       { name: view.server ? `gatehouse-${view.server}` : 'gatehouse', title: view.server ? `${view.server} via Gatehouse` : 'Gatehouse', version: GATEHOUSE_VERSION },
       {
-        capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true }, completions: {} },
+        capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, completions: {} },
         instructions: view.server ? serverInstructions(view.server) : AGGREGATE_INSTRUCTIONS,
         requestState: { verify: (state, ctx) => this.codec.verify(state, ctx) },
       },
@@ -204,6 +236,14 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
       this.emit('conversationEnded', id);
     }
   }
+}
+
+/** The resource URIs a `subscriptions/listen` request asks updates for (none for any other request). */
+function listenedResources(body: unknown): string[] {
+  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | undefined;
+  if (message?.method !== 'subscriptions/listen') return [];
+  const uris = message.params?.notifications?.resourceSubscriptions;
+  return Array.isArray(uris) ? [...new Set(uris.filter((uri): uri is string => typeof uri === 'string'))] : [];
 }
 
 /** "This session" for a client without one: its principal on one endpoint. */
