@@ -7,7 +7,7 @@ import { DEFAULT_TOOL_TIMEOUT_SEC, desiredCodexEntry } from '../../src/core/clie
 import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
 import { everythingServer, humanWhoDecides, REPO_ROOT, startTestGatehouse, tempDir, type TestGatehouse } from '../helpers/gatewayHarness';
 import { MockAnthropic, text, toolResults, toolUse, type MessagesRequest } from '../helpers/mockAnthropic';
-import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
+import { assistantMessage, functionCall, functionOutputs, MockModel, seenOutputs } from '../helpers/mockModel';
 
 /**
  * What the model reads after the human decides a held call, through the two clients that show the
@@ -128,13 +128,7 @@ describe('approved results reach the model through Codex and Claude Code', funct
 
     for (const scenario of SCENARIOS) {
       it(`hands the model ${scenario.title}`, async function () {
-        const outputs = new Map<string, string>();
-        const remember = (request: ResponsesRequest, callId: string): string => {
-          const output = functionOutputs(request).get(callId);
-          const value = typeof output === 'string' ? output : JSON.stringify(output ?? null);
-          outputs.set(callId, value);
-          return value;
-        };
+        const { outputs, remember } = seenOutputs();
         const model = new MockModel([
           // Codex offers the model tool names with "-" written as "_" and maps them back itself.
           [functionCall(NAMESPACE, scenario.tool.replace(/-/g, '_'), scenario.args(allowed), 'call_tool')],

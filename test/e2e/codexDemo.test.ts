@@ -18,7 +18,7 @@ import {
   type CodexSandbox,
 } from '../helpers/codexHarness';
 import { humanWhoDecides, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
-import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
+import { assistantMessage, functionCall, MockModel, seenOutputs } from '../helpers/mockModel';
 
 /**
  * The demo from the README: the real Codex CLI, our skills installed by our installer, the
@@ -40,13 +40,7 @@ interface DemoScript {
  * await_approval with the request_id from the result, in the same turn; then report.
  */
 function demoModel(note: { name: string; content: string }): DemoScript {
-  const outputs = new Map<string, string>();
-  const remember = (request: ResponsesRequest, callId: string): string => {
-    const output = functionOutputs(request).get(callId);
-    const text = typeof output === 'string' ? output : JSON.stringify(output ?? null);
-    outputs.set(callId, text);
-    return text;
-  };
+  const { outputs, remember } = seenOutputs();
   const model = new MockModel([
     [functionCall(NAMESPACE, 'demo__write_note', { ...note, additional_info: 'The user asked for a note with the release plan.' }, 'call_write')],
     (request) => {

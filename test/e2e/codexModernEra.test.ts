@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { McpSession } from '../../src/core/gateway/mcpSessions';
 import { createCodexSandbox, describeRun, runCodexExec, writeCodexConfig } from '../helpers/codexHarness';
 import { humanWhoDecides, startTestGatehouse, type TestGatehouse } from '../helpers/gatewayHarness';
-import { assistantMessage, functionCall, functionOutputs, MockModel, type ResponsesRequest } from '../helpers/mockModel';
+import { assistantMessage, functionCall, MockModel, seenOutputs } from '../helpers/mockModel';
 
 /**
  * The real Codex CLI (0.171.0) with its opt-in to MCP 2026-07-28 (`[features] mcp_2026_07_28`,
@@ -25,13 +25,7 @@ describe('the real Codex CLI on MCP 2026-07-28: a held call and its approval', f
   it(`holds write_note (${prompt === 'result' ? 'approval_required, then await_approval' : 'as a URL elicitation Codex answers by itself'}), and the model reads the approved result only after the human approves in the editor`, async function () {
     const th: TestGatehouse = await startTestGatehouse({ approvalPrompt: prompt });
     th.gatehouse.gateway.on('sessionOpened', (session) => opened.push(session));
-    const outputs = new Map<string, string>();
-    const remember = (request: ResponsesRequest, callId: string): string => {
-      const output = functionOutputs(request).get(callId);
-      const value = typeof output === 'string' ? output : JSON.stringify(output ?? null);
-      outputs.set(callId, value);
-      return value;
-    };
+    const { outputs, remember } = seenOutputs();
     const model = new MockModel([
       [functionCall(NAMESPACE, 'demo__write_note', { name: 'modern.txt', content: 'from codex on 2026-07-28' }, 'call_tool')],
       (request) => {

@@ -34,6 +34,23 @@ export function functionOutputs(request: ResponsesRequest): Map<string, unknown>
   return outputs;
 }
 
+/**
+ * What the model was handed for each tool call, as text (a string output as it is, anything else
+ * as JSON): `remember` reads it from a request while the script runs, `outputs` keeps it for the checks.
+ */
+export function seenOutputs(): { readonly outputs: Map<string, string>; remember(request: ResponsesRequest, callId: string): string } {
+  const outputs = new Map<string, string>();
+  return {
+    outputs,
+    remember(request, callId) {
+      const output = functionOutputs(request).get(callId);
+      const value = typeof output === 'string' ? output : JSON.stringify(output ?? null);
+      outputs.set(callId, value);
+      return value;
+    },
+  };
+}
+
 const ZERO_USAGE = { input_tokens: 0, input_tokens_details: null, output_tokens: 0, output_tokens_details: null, total_tokens: 0 };
 
 export class MockModel extends ScriptedModelServer<ResponsesRequest, ResponseItem[]> {
