@@ -48,6 +48,17 @@ async function runSuite(url: string, outputDir: string, extraArgs: readonly stri
   return scenarios;
 }
 
+/** Waits until an upstream started on `port` says on stderr that it listens; its MCP URL. */
+async function listening(child: ChildProcess, port: number, name: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (/listening on port/.test(chunk.toString())) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
+  });
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
 const passed = (checks: Check[]): boolean => checks.length > 0 && checks.every((c) => c.status !== 'FAILURE');
 
 /** Runs the suite directly and through the gateway and lists what passes directly but not through Gatehouse. */
@@ -98,13 +109,7 @@ describe('the MCP conformance suite: server-everything behind /mcp/<server> pass
     assert.ok(fs.existsSync(suite), `${suite} is missing: run \`bash scripts/install-tools.sh conformance\``);
     const port = await freePort();
     upstream = spawn(process.execPath, [everything, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      upstream?.stderr?.on('data', (chunk: Buffer) => {
-        if (/listening on port/.test(chunk.toString())) resolve();
-      });
-      upstream?.once('exit', (code) => reject(new Error(`server-everything exited (${code})`)));
-    });
-    upstreamUrl = `http://127.0.0.1:${port}/mcp`;
+    upstreamUrl = await listening(upstream, port, 'server-everything');
     // The human has allowed this server's tools and sampling, so the suite meets the server and
     // not the gate (held calls are tested elsewhere).
     th = await startTestGatehouse({
@@ -145,13 +150,7 @@ describe('the MCP conformance suite, per revision: a reference server behind /mc
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
     const port = await freePort();
     upstream = spawn(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'upstreams', 'conformanceServer.mjs'), String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      upstream?.stderr?.on('data', (chunk: Buffer) => {
-        if (/listening on port/.test(chunk.toString())) resolve();
-      });
-      upstream?.once('exit', (code) => reject(new Error(`the reference server exited (${code})`)));
-    });
-    upstreamUrl = `http://127.0.0.1:${port}/mcp`;
+    upstreamUrl = await listening(upstream, port, 'the reference server');
     th = await startTestGatehouse({ servers: { reference: { type: 'http', url: upstreamUrl } }, policy: { rules: [{ tool: 'reference__*', decision: 'allow' }] } });
     hop = await startKeyHop({ port: th.gatehouse.gateway.port, path: '/mcp/reference' }, th.key);
   });
