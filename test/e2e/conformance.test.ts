@@ -48,6 +48,12 @@ async function runSuite(url: string, outputDir: string, extraArgs: readonly stri
   return scenarios;
 }
 
+/** Installs the suite into .tools/ when it is not there yet (the script is idempotent). */
+function installSuite(): void {
+  execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  assert.ok(fs.existsSync(suite), `${suite} is missing: run \`bash scripts/install-tools.sh conformance\``);
+}
+
 /** Waits until an upstream started on `port` says on stderr that it listens; its MCP URL. */
 async function listening(child: ChildProcess, port: number, name: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
@@ -105,8 +111,7 @@ describe('the MCP conformance suite: server-everything behind /mcp/<server> pass
   let upstreamUrl: string;
 
   before(async function () {
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-    assert.ok(fs.existsSync(suite), `${suite} is missing: run \`bash scripts/install-tools.sh conformance\``);
+    installSuite();
     const port = await freePort();
     upstream = spawn(process.execPath, [everything, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
     upstreamUrl = await listening(upstream, port, 'server-everything');
@@ -147,7 +152,7 @@ describe('the MCP conformance suite, per revision: a reference server behind /mc
   let upstreamUrl: string;
 
   before(async function () {
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    installSuite();
     const port = await freePort();
     upstream = spawn(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'upstreams', 'conformanceServer.mjs'), String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
     upstreamUrl = await listening(upstream, port, 'the reference server');
@@ -177,7 +182,7 @@ describe('the MCP conformance suite, per revision: Gatehouse as the authorizatio
   let th: TestGatehouse | undefined;
 
   before(async function () {
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'conformance'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    installSuite();
     th = await startTestGatehouse();
   });
 
