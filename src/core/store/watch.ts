@@ -33,21 +33,31 @@ export function watchFile(file: string, onChange: () => void, options: WatchOpti
   fs.mkdirSync(dir, { recursive: true });
   const changed = debounced(onChange, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   const watcher = options.events === false ? undefined : watchEvents(dir, (name) => (name === null || name === base) && changed.fire());
-  // Compared with what this watcher last saw, taken now: fs.watchFile takes its own first stat
-  // later, so a file written in between would become its baseline and never count as a change.
+  // The poll compares with what this watcher last saw, taken now. (fs.watchFile compares with its
+  // own first stat, taken later on the thread pool: a file written in between became its baseline
+  // and never counted as a change.)
   let last = statSignature(statOrUndefined(file));
-  const onStat = (current: fs.Stats): void => {
-    const next = statSignature(current);
-    if (next === last) return;
-    last = next;
-    changed.fire();
+  let looking = false;
+  let closed = false;
+  const look = (): void => {
+    if (looking) return;
+    looking = true;
+    fs.stat(file, (error, stats) => {
+      looking = false;
+      const next = statSignature(error ? undefined : stats);
+      if (closed || next === last) return;
+      last = next;
+      changed.fire();
+    });
   };
-  fs.watchFile(file, { interval: options.pollMs ?? DEFAULT_FILE_POLL_MS, persistent: false }, onStat);
+  const timer = setInterval(look, options.pollMs ?? DEFAULT_FILE_POLL_MS);
+  timer.unref();
   return {
     close(): void {
+      closed = true;
       changed.cancel();
+      clearInterval(timer);
       watcher?.close();
-      fs.unwatchFile(file, onStat);
     },
   };
 }
@@ -60,9 +70,9 @@ function statOrUndefined(file: string): fs.Stats | undefined {
   }
 }
 
-/** What tells one version of a file from the next; fs.watchFile reports a missing file as zeroed stats. */
+/** What tells one version of a file from the next. */
 function statSignature(stats: fs.Stats | undefined): string {
-  if (!stats || (stats.ino === 0 && stats.mtimeMs === 0)) return 'missing';
+  if (!stats) return 'missing';
   return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
 }
 
