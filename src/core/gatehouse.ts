@@ -120,6 +120,7 @@ export class Gatehouse {
     this.approvals.dispose();
     this.policy.dispose();
     this.consent.dispose();
+    await this.audit.durable?.();
     this.audit.close?.();
   }
 

@@ -123,15 +123,20 @@ describe('AuditLog', () => {
     assert.equal(fs.statSync(file.file).mode & 0o777, 0o600);
   });
 
-  it('writes decision lines (decided, denied, expired) through the fsync path', () => {
+  it('fsyncs decision lines (decided, denied, expired) off the event loop, one fsync covering a burst', async () => {
     const audit = log();
     const synced: number[] = [];
+    const blocking: number[] = [];
     // The module object itself (the import namespace is read-only). Only observing: the real fsync still runs.
     const nodeFs = module.require('node:fs') as typeof fs;
-    const original = nodeFs.fsyncSync;
-    nodeFs.fsyncSync = (fd: number): void => {
+    const { fsync, fsyncSync } = nodeFs;
+    nodeFs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
       synced.push(fd);
-      original(fd);
+      fsync(fd, callback);
+    }) as typeof fs.fsync;
+    nodeFs.fsyncSync = (fd: number): void => {
+      blocking.push(fd);
+      fsyncSync(fd);
     };
     try {
       audit.record(held({ event: 'allowed' }));
@@ -140,14 +145,38 @@ describe('AuditLog', () => {
       audit.record(held({ event: 'decided' }));
       audit.record(held({ event: 'denied' }));
       audit.record(held({ event: 'expired' }));
-      assert.equal(synced.length, 3);
+      // The first decision starts an fsync; the two written while it runs share one more.
+      assert.equal(synced.length, 1);
+      await audit.durable();
+      assert.equal(synced.length, 2);
+      assert.deepEqual(blocking, [], 'nothing waits for the disk on the event loop');
     } finally {
-      nodeFs.fsyncSync = original;
+      nodeFs.fsync = fsync;
+      nodeFs.fsyncSync = fsyncSync;
     }
     assert.deepEqual(
       readAudit(home).map((e) => e.event),
       ['allowed', 'held', 'decided', 'denied', 'expired'],
     );
+  });
+
+  it('closes a file only after its running fsync, and keeps every line across the day change', async () => {
+    const clock = manualClock('2026-11-21T23:59:59.999Z');
+    const audit = log({ now: clock.now });
+    audit.record(held({ event: 'decided' }));
+    clock.set('2026-11-22T00:00:00.000Z');
+    audit.record(held({ event: 'decided', requestId: 'apr_2' }));
+    audit.close();
+    await audit.durable();
+    assert.deepEqual(
+      listAuditFiles(home).map((f) => path.basename(f.file)),
+      ['audit-2026-11-21.jsonl', 'audit-2026-11-22.jsonl'],
+    );
+    assert.deepEqual(
+      readAudit(home).map((e) => e.requestId),
+      ['apr_1', 'apr_2'],
+    );
+    assert.deepEqual(errors, [], 'no fsync ran on a descriptor closed under it');
   });
 
   it('continues in audit-<day>.1.jsonl, .2 … once the day file would pass the size limit', () => {

@@ -403,7 +403,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   private persistedText(): string {
     const requests = [...this.requests.values()].map((request) => (request.externalArguments ? { ...request, arguments: {} } : request));
-    return `${JSON.stringify({ requests }, null, 2)}\n`;
+    // Not indented: it is written after every decision and holds every request of the last 15 minutes.
+    return `${JSON.stringify({ requests })}\n`;
   }
 
   private argumentsPath(id: string): string {

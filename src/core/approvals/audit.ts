@@ -23,6 +23,8 @@ export interface AuditEvent {
 /** Where the approvals layer reports what happened. The audit log implements it. */
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /** Resolves once the decision lines written so far are on disk. */
+  durable?(): Promise<void>;
   /** Releases open files when Gatehouse stops. */
   close?(): void;
 }

@@ -23,7 +23,11 @@ export interface AuditLogOptions {
 export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
 export const DEFAULT_AUDIT_MAX_FILE_BYTES = 20 * 1024 * 1024;
 
-/** A crash must not lose a decision: these lines reach the disk before the call path goes on. */
+/**
+ * Decision lines are written before the call path goes on, so that Gatehouse ending (or being
+ * killed) cannot lose one, and are fsynced at once on the thread pool: a slow disk (an fsync can
+ * take tens of milliseconds during a build) must not stall every session's calls while it syncs.
+ */
 const SYNCED_EVENTS: ReadonlySet<AuditEvent['event']> = new Set(['decided', 'denied', 'expired', 'reopened']);
 
 /** Argument names that name a secret: their values are never logged in the default mode. */
@@ -66,7 +70,8 @@ export function redactArguments(value: unknown): unknown {
 /**
  * `<home>/audit/audit-YYYY-MM-DD.jsonl` (UTC day): one JSON line per call and decision, appended
  * and never rewritten. Writes are synchronous so lines keep the order of events; decision lines
- * are fsynced. A failing disk never breaks a tool call: the error is reported and the call goes on.
+ * are fsynced off the event loop, one fsync covering every line written while the last one ran.
+ * A failing disk never breaks a tool call: the error is reported and the call goes on.
  */
 export class AuditLog implements AuditSink {
   private readonly argumentsMode: AuditArgumentsMode;
@@ -79,6 +84,9 @@ export class AuditLog implements AuditSink {
   private failing = false;
   private file: { readonly path: string; readonly fd: number } | undefined;
   private fileSize = 0;
+  /** Descriptors with an fsync running: whether lines came after it started, and whether to close it after. */
+  private readonly syncing = new Map<number, { again: boolean; close: boolean }>();
+  private synced: Array<() => void> = [];
 
   constructor(
     readonly home: string,
@@ -97,9 +105,19 @@ export class AuditLog implements AuditSink {
       this.failing = false;
     } catch (error) {
       this.closeFile();
-      if (!this.failing) this.onError(`Gatehouse could not write the audit log in ${auditDir(this.home)}: ${error instanceof Error ? error.message : String(error)}. Calls go on; check the folder's permissions and free space.`);
-      this.failing = true;
+      this.reportFailure(error);
     }
+  }
+
+  /** Resolves once every decision line written so far has been fsynced (or its fsync failed and was reported). */
+  async durable(): Promise<void> {
+    if (this.syncing.size === 0) return;
+    await new Promise<void>((resolve) => this.synced.push(resolve));
+  }
+
+  private reportFailure(error: unknown): void {
+    if (!this.failing) this.onError(`Gatehouse could not write the audit log in ${auditDir(this.home)}: ${error instanceof Error ? error.message : String(error)}. Calls go on; check the folder's permissions and free space.`);
+    this.failing = true;
   }
 
   /** Deletes day files older than the retention period. */
@@ -124,7 +142,31 @@ export class AuditLog implements AuditSink {
     const fd = this.openFile(auditFileFor(this.home, day, this.currentIndex));
     fs.writeSync(fd, line);
     this.fileSize += line.length;
-    if (SYNCED_EVENTS.has(event.event)) fs.fsyncSync(fd);
+    if (SYNCED_EVENTS.has(event.event)) this.syncInBackground(fd);
+  }
+
+  private syncInBackground(fd: number): void {
+    const running = this.syncing.get(fd);
+    if (running) {
+      // The fsync running may have started before this line was written: one more covers it.
+      running.again = true;
+      return;
+    }
+    const state = { again: false, close: false };
+    this.syncing.set(fd, state);
+    const run = (): void =>
+      fs.fsync(fd, (error) => {
+        if (error) this.reportFailure(error);
+        else if (state.again) {
+          state.again = false;
+          run();
+          return;
+        }
+        this.syncing.delete(fd);
+        if (state.close) closeQuietly(fd);
+        if (this.syncing.size === 0) for (const resolve of this.synced.splice(0)) resolve();
+      });
+    run();
   }
 
   /** Closes the open log file; the next event reopens it. */
@@ -143,11 +185,10 @@ export class AuditLog implements AuditSink {
 
   private closeFile(): void {
     if (!this.file) return;
-    try {
-      fs.closeSync(this.file.fd);
-    } catch {
-      // Already closed or the disk went away; the next event opens a fresh descriptor.
-    }
+    const running = this.syncing.get(this.file.fd);
+    // Closed once its fsync is done: a descriptor closed under a running fsync could be reused by another file.
+    if (running) running.close = true;
+    else closeQuietly(this.file.fd);
     this.file = undefined;
     this.fileSize = 0;
   }
@@ -203,4 +244,12 @@ export function auditExpiredRequests(queue: ApprovalQueue, audit: AuditSink): ()
     queue.off('expired', onExpired);
     queue.off('reopened', onReopened);
   };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed or the disk went away; the next event opens a fresh descriptor.
+  }
 }
