@@ -61,6 +61,38 @@ describe('pass-through: request _meta and progress', function () {
     );
   });
 
+  it('answers a call that finishes at once as JSON, and one that reports progress as an event stream, progress first', async function () {
+    const post = (body: unknown, session?: string): Promise<Response> =>
+      fetch(gw.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } : {}) },
+        body: JSON.stringify(body),
+      });
+    const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const session = init.headers.get('mcp-session-id') ?? '';
+    assert.equal(init.headers.get('content-type'), 'application/json');
+    assert.equal(((await init.json()) as { result: { protocolVersion: string } }).result.protocolVersion, '2025-11-25');
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).body?.cancel();
+
+    const quick = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'at once' } } }, session);
+    assert.equal(quick.headers.get('content-type'), 'application/json');
+    const answer = (await quick.json()) as { id: number; result: CallToolResult };
+    assert.equal(answer.id, 2);
+    assert.match(text(answer.result), /at once/);
+
+    const reporting = await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'everything__trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: 'p' } } }, session);
+    assert.equal(reporting.headers.get('content-type'), 'text/event-stream');
+    const events = (await reporting.text())
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { id?: number; method?: string });
+    assert.deepEqual(
+      events.map((e) => e.method ?? `response ${e.id}`),
+      ['notifications/progress', 'notifications/progress', 'notifications/progress', 'response 3'],
+    );
+    await fetch(gw.url, { method: 'DELETE', headers: { authorization: `Bearer ${gw.key}`, 'mcp-session-id': session } });
+  });
+
   it("passes the client's request _meta to the upstream, with a progress token of the gateway's own", async function () {
     await client.callTool({ name: 'web__whoami', arguments: {}, _meta: { 'example.com/trace': 'abc-123' } });
     const seen = meta.at(-1) ?? {};

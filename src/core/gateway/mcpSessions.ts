@@ -32,6 +32,7 @@ import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
 import { AGGREGATE_INSTRUCTIONS, jsonRpcError, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
 import { ModernServing, type ApprovalPrompt } from './modernServing';
+import { wholeWhenQuick } from './wholeAnswers';
 import type { GatewayView } from './views';
 
 /** RFC 5424 severities in MCP's order, most verbose first. */
@@ -117,7 +118,10 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
         } catch {
           return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
         }
-        return this.track(session, () => session.transport.handleRequest(request, { parsedBody }));
+        return this.track(session, async () => {
+          const response = await session.transport.handleRequest(request, { parsedBody });
+          return isOneRequest(parsedBody) ? wholeWhenQuick(response) : response;
+        });
       }
       return this.track(session, () => session.transport.handleRequest(request));
     }
@@ -143,7 +147,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     const response = await transport.handleRequest(request, { parsedBody: body });
     const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
     if (created) this.emit('opened', created);
-    return response;
+    return isOneRequest(body) ? wholeWhenQuick(response) : response;
   }
 
   /** Counts a request as in flight, so the idle sweep never closes a session that is working. */
@@ -322,4 +326,9 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
 function envelopeCapabilities(body: unknown): ClientCapabilities | undefined {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
   return meta?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+}
+
+/** A POST body of one JSON-RPC request (not a batch, not a notification or a response). */
+function isOneRequest(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && 'method' in body && 'id' in body;
 }
