@@ -139,7 +139,8 @@ export class AuditLog implements AuditSink {
       this.closeFile();
       this.currentIndex += 1;
     }
-    const fd = this.openFile(auditFileFor(this.home, day, this.currentIndex));
+    // The open file is today's current one: a new day and a rotation both close it.
+    const fd = this.file?.fd ?? this.openFile(auditFileFor(this.home, day, this.currentIndex));
     fs.writeSync(fd, line);
     this.fileSize += line.length;
     if (SYNCED_EVENTS.has(event.event)) this.syncInBackground(fd);

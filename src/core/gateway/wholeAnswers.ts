@@ -51,9 +51,11 @@ export async function wholeWhenQuick(response: Response, windowMs = WHOLE_ANSWER
     clearTimeout(timer);
   }
   if (events.length !== 1 || (events[0].event !== undefined && events[0].event !== 'message')) return streamed(response, undefined, chunks);
-  const headers = new Headers(response.headers);
-  headers.set('content-type', 'application/json');
-  headers.delete('cache-control');
+  // A plain object rather than Headers: @hono/node-server writes it out as it is.
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  response.headers.forEach((value, name) => {
+    if (name !== 'content-type' && name !== 'cache-control' && name !== 'connection') headers[name] = value;
+  });
   return new Response(events[0].data, { status: response.status, headers });
 }
 
