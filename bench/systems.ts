@@ -14,7 +14,7 @@ export const NODE = process.execPath;
 export const UPSTREAM = [NODE, path.join(ROOT, 'bench/upstreamStdio.mjs')];
 const PEERS = path.join(ROOT, '.tools/bench-peers/node_modules');
 /** The Gatehouse CLI to measure: BENCH_GATEHOUSE_CLI points at another build (another branch, an experiment) for A/B runs. */
-const GATEHOUSE_CLI = process.env.BENCH_GATEHOUSE_CLI ?? path.join(ROOT, 'dist/cli.js');
+export const GATEHOUSE_CLI = process.env.BENCH_GATEHOUSE_CLI ?? path.join(ROOT, 'dist/cli.js');
 
 export interface RunningSystem {
   readonly url: string;
@@ -109,11 +109,13 @@ export interface GatehouseOptions {
   readonly nodeArgs?: string[];
   /** Resolve once this many "upstream …: ready" lines were printed. */
   readonly upstreams?: number;
+  /** The build to run, when not GATEHOUSE_CLI (an A/B run). */
+  readonly cli?: string;
 }
 
 export async function startGatehouse(at: GatehouseHome, options: GatehouseOptions = {}): Promise<RunningSystem & { readyMs: number }> {
   const t0 = performance.now();
-  const child = spawn(NODE, [...(options.nodeArgs ?? []), GATEHOUSE_CLI, 'serve', '--port', '0'], {
+  const child = spawn(NODE, [...(options.nodeArgs ?? []), options.cli ?? GATEHOUSE_CLI, 'serve', '--port', '0'], {
     env: { ...process.env, GATEHOUSE_HOME: at.home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
