@@ -2,7 +2,7 @@
  * `npx tsx bench/profile.ts`: CPU profile of `gatehouse serve` on the allowed-call path. Starts
  * the gateway under `--cpu-prof`, drives BENCH_CALLS (default 3000) allowed calls from 16 lean
  * clients, stops it (the profile is written on exit) and prints self time by function and by
- * module. Keep the .cpuprofile (printed path) to open it in a flame graph viewer.
+ * module, then by layer. Keep the .cpuprofile (printed path) to open it in a flame graph viewer.
  * BENCH_PROFILE=catalog profiles `tools/list` over 20 upstreams × 250 tools instead
  * (BENCH_CALLS whole lists through every page, default 30).
  */
@@ -12,30 +12,42 @@ import * as path from 'node:path';
 import { leanSession } from './leanClient';
 import { NODE, ROOT, UPSTREAM, gatehouseHome, startGatehouse } from './systems';
 import type { ServersFile } from './systems';
-import { summarise } from './profileSummary';
+import { printLayers, summarise } from './profileSummary';
 
 const CATALOG = process.env.BENCH_PROFILE === 'catalog';
 const CALLS = Number(process.env.BENCH_CALLS ?? (CATALOG ? 30 : 3000));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 
-async function main(): Promise<void> {
+export interface GatewayProfile {
+  /** The .cpuprofile written by the gateway. */
+  readonly file: string;
+  readonly calls: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Runs `gatehouse serve` under --cpu-prof and drives it: `calls` allowed calls from `clients`
+ * lean clients, or with `catalog`, `calls` whole `tools/list` reads over 20 upstreams × 250 tools.
+ */
+export async function profileGateway(options: { catalog: boolean; calls: number; clients: number }): Promise<GatewayProfile> {
+  const { catalog, calls } = options;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-prof-'));
   const servers: ServersFile = { servers: {} };
-  if (CATALOG) {
+  if (catalog) {
     for (let i = 0; i < 20; i++) servers.servers[`s${i}`] = { type: 'stdio', command: NODE, args: [path.join(ROOT, 'bench/upstreamManyTools.mjs'), '250'] };
   } else {
     servers.servers.local = { type: 'stdio', command: UPSTREAM[0], args: UPSTREAM.slice(1) };
   }
   const home = gatehouseHome(servers, [{ tool: 'local__echo', decision: 'allow' }]);
   const gh = await startGatehouse(home, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], upstreams: Object.keys(servers.servers).length });
-  const sessions = await Promise.all(Array.from({ length: CATALOG ? 1 : CLIENTS }, () => leanSession(gh.url, gh.headers)));
+  const sessions = await Promise.all(Array.from({ length: catalog ? 1 : options.clients }, () => leanSession(gh.url, gh.headers)));
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
     sessions.map(async (session) => {
-      while (next < CALLS) {
+      while (next < calls) {
         const i = next++;
-        if (CATALOG) {
+        if (catalog) {
           // The whole list, page by page, as a client that wants every tool reads it.
           let cursor: string | undefined;
           do {
@@ -50,14 +62,20 @@ async function main(): Promise<void> {
       }
     }),
   );
-  const elapsed = performance.now() - t0;
+  const elapsedMs = performance.now() - t0;
   await Promise.all(sessions.map((s) => s.close()));
   await gh.stop();
+  fs.rmSync(home.home, { recursive: true, force: true });
   const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-  console.log(`${CALLS} ${CATALOG ? 'tools/list over 5,000 tools from 1' : `allowed calls from ${CLIENTS}`} lean clients in ${elapsed.toFixed(0)} ms (${((CALLS / elapsed) * 1000).toFixed(0)} calls/s); profile ${path.join(dir, file)}\n`);
-  summarise(path.join(dir, file), CALLS);
-  fs.rmSync(home.home, { recursive: true, force: true });
+  return { file: path.join(dir, file), calls, elapsedMs };
 }
 
-main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });
+async function main(): Promise<void> {
+  const profile = await profileGateway({ catalog: CATALOG, calls: CALLS, clients: CLIENTS });
+  console.log(`${CALLS} ${CATALOG ? 'tools/list over 5,000 tools from 1' : `allowed calls from ${CLIENTS}`} lean clients in ${profile.elapsedMs.toFixed(0)} ms (${((CALLS / profile.elapsedMs) * 1000).toFixed(0)} calls/s); profile ${profile.file}\n`);
+  summarise(profile.file, CALLS);
+  printLayers(profile.file, CALLS, CATALOG ? 'whole list' : 'call');
+}
+
+if (require.main === module) main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });

@@ -9,6 +9,7 @@
  *   BENCH_SOAK=1  run the soak; BENCH_SOAK_CALLS (default 10000, the target is 100000) over
  *                 BENCH_SOAK_SESSIONS sessions (default 100)
  *   BENCH_ONLY    comma-separated sections: table,catalog,startup,wake,policy,soak,size
+ *   BENCH_BREAKDOWN=0  skips the CPU profiles printed for the call-path and catalog targets missed
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -28,6 +29,8 @@ import { Gatehouse } from '../src/core/gatehouse';
 import { PolicyStore } from '../src/core/approvals/policyStore';
 import { MAX_SESSIONS_PER_CLIENT } from '../src/core/gateway/mcpSessions';
 import { leanSession } from './leanClient';
+import { profileGateway } from './profile';
+import { printLayers } from './profileSummary';
 import type { LeanSession } from './leanClient';
 import { NODE, ROOT, UPSTREAM, createKey, gatehouseHome, rssMb, startFloor, startGatehouse, startMcpProxy, startSupergateway } from './systems';
 import type { RunningSystem, ServersFile } from './systems';
@@ -558,6 +561,23 @@ async function main(): Promise<void> {
   if (wants('size')) sizes();
   console.log(`\nTargets (load average at the end ${os.loadavg().map((v) => v.toFixed(2)).join(' ')})`);
   printTable(verdicts);
+  await breakdownsOfMissed();
+}
+
+/** Where the time goes, measured, for the targets this run missed (BENCH_BREAKDOWN=0 skips it). */
+async function breakdownsOfMissed(): Promise<void> {
+  if (process.env.BENCH_BREAKDOWN === '0') return;
+  const missed = verdicts.slice(1).filter((row) => row[3] === 'MISSED').map((row) => row[0]);
+  const profiles: Array<{ title: string; options: Parameters<typeof profileGateway>[0]; unit: string }> = [];
+  if (missed.some((name) => /client: 1-client/.test(name))) profiles.push({ title: 'allowed call, 1 lean client, 2,000 calls', options: { catalog: false, calls: 2000, clients: 1 }, unit: 'call' });
+  if (missed.some((name) => /client: 16-client/.test(name))) profiles.push({ title: 'allowed call, 16 lean clients, 4,000 calls', options: { catalog: false, calls: 4000, clients: 16 }, unit: 'call' });
+  if (missed.some((name) => name.startsWith('tools/list'))) profiles.push({ title: 'tools/list, 10 whole lists of 5,002 tools', options: { catalog: true, calls: 10, clients: 1 }, unit: 'whole list' });
+  for (const { title, options, unit } of profiles) {
+    const profile = await profileGateway(options);
+    console.log(`\nWhere the time goes (missed target): ${title}, gatehouse serve under --cpu-prof, each sample charged to the first layer its stack shows`);
+    printLayers(profile.file, profile.calls, unit);
+    fs.rmSync(path.dirname(profile.file), { recursive: true, force: true });
+  }
 }
 
 main().then(
