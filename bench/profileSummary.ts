@@ -72,6 +72,9 @@ function moduleOf(frame: CallFrame): string {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   if (url.startsWith('node:')) return url;
+  // Sources run as they are (tsx, in-process benchmarks): the path from src/ on.
+  const src = url.indexOf('/src/');
+  if (src >= 0) return url.slice(src + 1);
   return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
 }
 
@@ -186,7 +189,8 @@ export function layers(file: string, calls: number): Array<{ layer: string; shar
     const modules: string[] = [];
     for (let node: number | undefined = profile.samples[i]; node !== undefined; node = parentOf.get(node)) {
       const frame = byId.get(node)!.callFrame;
-      if (frame.url) modules.push(moduleOf(frame));
+      // A package is the same layer bundled (bundle:zod) or loaded from node_modules (zod).
+      if (frame.url) modules.push(moduleOf(frame).replace(/^(?!bundle:|src\/|node:)/, 'bundle:'));
     }
     const layer = LAYERS.find((l) => l.matches(modules, leaf))?.name ?? 'event loop, socket reads, timers, microtasks (no frame above)';
     const time = profile.timeDeltas[i] ?? 0;
