@@ -175,15 +175,28 @@ const LAYERS: Array<{ name: string; matches(modules: string[], leaf: CallFrame):
   { name: 'start-up (module loading)', matches: (m) => m.includes('node:internal/modules/cjs/loader') },
 ];
 
+/**
+ * When the measured calls ran, in the profiled process's monotonic clock (µs), which is the clock
+ * of `process.hrtime` in any process on the machine: samples outside it (start-up, the upstreams'
+ * first listing, shutdown) are left out.
+ */
+export interface SampleWindow {
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
 /** Busy time by layer, µs per call: where a target that is missed spends its time. */
-export function layers(file: string, calls: number): Array<{ layer: string; share: number; perCall: number }> {
+export function layers(file: string, calls: number, window?: SampleWindow): Array<{ layer: string; share: number; perCall: number }> {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const totals = new Map<string, number>();
   let busy = 0;
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
     const leaf = byId.get(profile.samples[i])!.callFrame;
     if (leaf.functionName === '(idle)') continue;
     const modules: string[] = [];
@@ -200,8 +213,8 @@ export function layers(file: string, calls: number): Array<{ layer: string; shar
   return [...totals].sort((a, b) => b[1] - a[1]).map(([layer, time]) => ({ layer, share: time / busy, perCall: time / calls }));
 }
 
-export function printLayers(file: string, calls: number, unit = 'call'): void {
-  const rows = layers(file, calls);
+export function printLayers(file: string, calls: number, unit = 'call', window?: SampleWindow): void {
+  const rows = layers(file, calls, window);
   console.log(`| where | share of the gateway's CPU | µs per ${unit} |\n|---|---|---|`);
   for (const row of rows) console.log(`| ${row.layer} | ${(row.share * 100).toFixed(1)} % | ${row.perCall.toFixed(0)} |`);
   console.log(`| all | 100 % | ${rows.reduce((sum, row) => sum + row.perCall, 0).toFixed(0)} |`);

@@ -574,8 +574,8 @@ async function breakdownsOfMissed(): Promise<void> {
   if (missed.some((name) => name.startsWith('tools/list'))) profiles.push({ title: 'tools/list, 10 whole lists of 5,002 tools', options: { catalog: true, calls: 10, clients: 1 }, unit: 'whole list' });
   for (const { title, options, unit } of profiles) {
     const profile = await profileGateway(options);
-    console.log(`\nWhere the time goes (missed target): ${title}, gatehouse serve under --cpu-prof, each sample charged to the first layer its stack shows`);
-    printLayers(profile.file, profile.calls, unit);
+    console.log(`\nWhere the time goes (missed target): ${title}, gatehouse serve under --cpu-prof, the samples while the calls ran; each charged to the first layer its stack shows`);
+    printLayers(profile.file, profile.calls, unit, profile.window);
     fs.rmSync(path.dirname(profile.file), { recursive: true, force: true });
   }
 }

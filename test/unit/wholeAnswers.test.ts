@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { wholeWhenQuick } from '../../src/core/gateway/wholeAnswers';
+import { WHOLE_ANSWER_MAX_BYTES, wholeWhenQuick } from '../../src/core/gateway/wholeAnswers';
 
 const encoder = new TextEncoder();
 
@@ -38,6 +38,17 @@ describe('wholeWhenQuick: a POST whose event stream carries only its response is
     assert.equal(answer.headers.get('content-type'), 'application/json');
     assert.equal(answer.headers.get('mcp-session-id'), 's-1');
     assert.deepEqual(await answer.json(), response(7, 'done'));
+  });
+
+  it('keeps a large answer (a page of tools) as a stream, its bytes unchanged', async () => {
+    const stream = eventStream();
+    const answered = wholeWhenQuick(stream.response);
+    const bytes = sse(response(9, 'x'.repeat(WHOLE_ANSWER_MAX_BYTES)));
+    stream.write(bytes);
+    stream.end();
+    const answer = await answered;
+    assert.equal(answer.headers.get('content-type'), 'text/event-stream');
+    assert.equal(await answer.text(), new TextDecoder().decode(bytes));
   });
 
   it('joins an event split over several chunks', async () => {

@@ -7,6 +7,13 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
  */
 export const WHOLE_ANSWER_WINDOW_MS = 200;
 
+/**
+ * Larger answers (a page of `tools/list`) stay event streams: reading the event to turn it into
+ * JSON costs the gateway about as much as reading the stream costs the client, while for a small
+ * answer the client's fixed cost of setting up a stream is most of what is saved.
+ */
+export const WHOLE_ANSWER_MAX_BYTES = 64 * 1024;
+
 type Read = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
 const WINDOW_PASSED = Symbol('window passed');
 
@@ -18,7 +25,8 @@ const WINDOW_PASSED = Symbol('window passed');
  * JSON. The streamable HTTP transport lets a server answer a POST with either.
  *
  * So a POST that carries one JSON-RPC request is answered with the stream's data as JSON when the
- * stream ends within `windowMs` having carried exactly one event: the stream closes only after the
+ * stream ends within `windowMs` having carried exactly one event of at most
+ * `WHOLE_ANSWER_MAX_BYTES`: the stream closes only after the
  * request's response, so that event is the response. The moment the stream carries an event and
  * is not finished (progress, logging, an elicitation or sampling request for the call), or the
  * window passes, the client gets the stream itself, with what was read so far, and every event as
@@ -35,6 +43,7 @@ export async function wholeWhenQuick(response: Response, windowMs = WHOLE_ANSWER
   const windowPassed = new Promise<typeof WINDOW_PASSED>((resolve) => {
     timer = setTimeout(() => resolve(WINDOW_PASSED), windowMs);
   });
+  let size = 0;
   try {
     let pending: Promise<Read> = reader.read();
     for (;;) {
@@ -43,6 +52,8 @@ export async function wholeWhenQuick(response: Response, windowMs = WHOLE_ANSWER
       if (read === WINDOW_PASSED || read === undefined) return streamed(response, reader, chunks, pending);
       if (read.done) break;
       chunks.push(read.value);
+      size += read.value.byteLength;
+      if (size > WHOLE_ANSWER_MAX_BYTES) return streamed(response, reader, chunks);
       parser.feed(decoder.decode(read.value, { stream: true }));
       if (events.length > 1) return streamed(response, reader, chunks);
       pending = reader.read();
