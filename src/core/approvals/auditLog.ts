@@ -82,7 +82,7 @@ export class AuditLog implements AuditSink {
   private currentDay: string | undefined;
   private currentIndex = 0;
   private failing = false;
-  private file: { readonly path: string; readonly fd: number } | undefined;
+  private file: { readonly fd: number } | undefined;
   private fileSize = 0;
   /** Descriptors with an fsync running: whether lines came after it started, and whether to close it after. */
   private readonly syncing = new Map<number, { again: boolean; close: boolean }>();
@@ -176,10 +176,8 @@ export class AuditLog implements AuditSink {
   }
 
   private openFile(file: string): number {
-    if (this.file && this.file.path === file) return this.file.fd;
-    this.closeFile();
     const fd = fs.openSync(file, 'a', 0o600);
-    this.file = { path: file, fd };
+    this.file = { fd };
     this.fileSize = fs.fstatSync(fd).size;
     return fd;
   }

@@ -26,11 +26,10 @@ const WINDOW_PASSED = Symbol('window passed');
  *
  * So a POST that carries one JSON-RPC request is answered with the stream's data as JSON when the
  * stream ends within `windowMs` having carried exactly one event of at most
- * `WHOLE_ANSWER_MAX_BYTES`: the stream closes only after the
- * request's response, so that event is the response. The moment the stream carries an event and
- * is not finished (progress, logging, an elicitation or sampling request for the call), or the
- * window passes, the client gets the stream itself, with what was read so far, and every event as
- * it comes.
+ * `WHOLE_ANSWER_MAX_BYTES`: the stream closes only after the request's response, so that event is
+ * the response. The moment the stream carries an event and is not finished (progress, logging, an
+ * elicitation or sampling request for the call), or the window passes, the client gets the stream
+ * itself, with what was read so far, and every event as it comes.
  */
 export async function wholeWhenQuick(response: Response, windowMs = WHOLE_ANSWER_WINDOW_MS): Promise<Response> {
   if (!response.body || !/^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '')) return response;
