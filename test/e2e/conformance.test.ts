@@ -103,40 +103,60 @@ async function startKeyHop(target: { port: number; path: string }, key: string):
   return { url: hop.url, close: hop.close };
 }
 
+/**
+ * An upstream started on a free port (`start`), behind a Gatehouse serving it as `server` under
+ * `rules`, and the key hop the suite reaches it through at /mcp/<server>.
+ */
+async function behindGatehouse(server: string, what: string, start: (port: number) => ChildProcess, rules: unknown[]): Promise<{ upstreamUrl: string; hopUrl: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const upstream = start(port);
+  let th: TestGatehouse | undefined;
+  try {
+    const upstreamUrl = await listening(upstream, port, what);
+    th = await startTestGatehouse({ servers: { [server]: { type: 'http', url: upstreamUrl } }, policy: { rules } });
+    const hop = await startKeyHop({ port: th.gatehouse.gateway.port, path: `/mcp/${server}` }, th.key);
+    const gatehouse = th;
+    return {
+      upstreamUrl,
+      hopUrl: hop.url,
+      close: async () => {
+        await hop.close();
+        await gatehouse.close();
+        upstream.kill();
+      },
+    };
+  } catch (error) {
+    await th?.close();
+    upstream.kill();
+    throw error;
+  }
+}
+
 describe('the MCP conformance suite: server-everything behind /mcp/<server> passes what it passes directly', function () {
   this.timeout(900_000);
-  let upstream: ChildProcess | undefined;
-  let th: TestGatehouse | undefined;
-  let hop: Awaited<ReturnType<typeof startKeyHop>> | undefined;
-  let upstreamUrl: string;
+  let setup: Awaited<ReturnType<typeof behindGatehouse>> | undefined;
 
   before(async function () {
     installSuite();
-    const port = await freePort();
-    upstream = spawn(process.execPath, [everything, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-    upstreamUrl = await listening(upstream, port, 'server-everything');
     // The human has allowed this server's tools and sampling, so the suite meets the server and
     // not the gate (held calls are tested elsewhere).
-    th = await startTestGatehouse({
-      servers: { everything: { type: 'http', url: upstreamUrl } },
-      policy: {
-        rules: [
-          { tool: 'everything__*', decision: 'allow' },
-          { tool: 'everything__sampling/createMessage', decision: 'allow' },
-        ],
-      },
-    });
-    hop = await startKeyHop({ port: th.gatehouse.gateway.port, path: '/mcp/everything' }, th.key);
+    setup = await behindGatehouse(
+      'everything',
+      'server-everything',
+      (port) => spawn(process.execPath, [everything, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] }),
+      [
+        { tool: 'everything__*', decision: 'allow' },
+        { tool: 'everything__sampling/createMessage', decision: 'allow' },
+      ],
+    );
   });
 
   after(async function () {
-    await hop?.close();
-    await th?.close();
-    upstream?.kill();
+    await setup?.close();
   });
 
   it('passes every scenario through the gateway that the server passes directly', async function () {
-    assert.deepEqual(await compare(upstreamUrl, hop!.url, 'server-everything, active suite'), [], 'scenarios that pass directly but not through Gatehouse');
+    assert.deepEqual(await compare(setup!.upstreamUrl, setup!.hopUrl, 'server-everything, active suite'), [], 'scenarios that pass directly but not through Gatehouse');
   });
 });
 
@@ -146,29 +166,25 @@ describe('the MCP conformance suite: server-everything behind /mcp/<server> pass
 // is a 2026-07-28 client in front of a 2025-era hop.
 describe('the MCP conformance suite, per revision: a reference server behind /mcp/<server> passes what it passes directly', function () {
   this.timeout(900_000);
-  let upstream: ChildProcess | undefined;
-  let th: TestGatehouse | undefined;
-  let hop: Awaited<ReturnType<typeof startKeyHop>> | undefined;
-  let upstreamUrl: string;
+  let setup: Awaited<ReturnType<typeof behindGatehouse>> | undefined;
 
   before(async function () {
     installSuite();
-    const port = await freePort();
-    upstream = spawn(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'upstreams', 'conformanceServer.mjs'), String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    upstreamUrl = await listening(upstream, port, 'the reference server');
-    th = await startTestGatehouse({ servers: { reference: { type: 'http', url: upstreamUrl } }, policy: { rules: [{ tool: 'reference__*', decision: 'allow' }] } });
-    hop = await startKeyHop({ port: th.gatehouse.gateway.port, path: '/mcp/reference' }, th.key);
+    setup = await behindGatehouse(
+      'reference',
+      'the reference server',
+      (port) => spawn(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'upstreams', 'conformanceServer.mjs'), String(port)], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      [{ tool: 'reference__*', decision: 'allow' }],
+    );
   });
 
   after(async function () {
-    await hop?.close();
-    await th?.close();
-    upstream?.kill();
+    await setup?.close();
   });
 
   for (const revision of ['2025-11-25', '2026-07-28']) {
     it(`passes every ${revision} scenario through the gateway that the reference server passes directly`, async function () {
-      assert.deepEqual(await compare(upstreamUrl, hop!.url, `reference server, ${revision}`, ['--requirements', revision]), [], 'scenarios that pass directly but not through Gatehouse');
+      assert.deepEqual(await compare(setup!.upstreamUrl, setup!.hopUrl, `reference server, ${revision}`, ['--requirements', revision]), [], 'scenarios that pass directly but not through Gatehouse');
     });
   }
 });
