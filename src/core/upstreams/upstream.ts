@@ -37,6 +37,7 @@ import { errorResult } from '../calls/callPath';
 import { createDemoServer } from '../demo/demoServer';
 import { GATEHOUSE_VERSION } from '../version';
 import { expandEnvReferences, type ServerConfig } from './serversConfig';
+import { coalesceStdinWrites } from './stdioWrites';
 import { connectModern, legacyUpstreamClient, refusesLegacy, type UpstreamClient, type UpstreamEra } from './upstreamClient';
 import { UpstreamSignIn } from './upstreamSignIn';
 
@@ -573,7 +574,7 @@ export class Upstream extends EventEmitter<{ changed: [UpstreamState]; idle: [];
       case 'http':
         return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: this.httpHeaders(config) }, ...this.signIn?.transportOptions() });
       case 'stdio': {
-        const transport = new StdioClientTransport({ ...this.stdioLaunch(config), stderr: 'pipe' });
+        const transport = coalesceStdinWrites(new StdioClientTransport({ ...this.stdioLaunch(config), stderr: 'pipe' }));
         this.stderrTail = [];
         transport.stderr?.on('data', (chunk: Buffer) => this.recordStderr(chunk));
         return transport;

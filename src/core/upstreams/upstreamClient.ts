@@ -28,6 +28,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { GATEHOUSE_VERSION } from '../version';
+import { coalesceStdinWrites } from './stdioWrites';
 
 /** The MCP revision a connection speaks: 2025-11-25 (`initialize`, sessions) or 2026-07-28 (`server/discover`, stateless). */
 export type UpstreamEra = 'legacy' | 'modern';
@@ -127,7 +128,7 @@ export async function connectModern(spec: ModernTransportSpec, options: ModernCo
   }
   const transport =
     spec.kind === 'stdio'
-      ? new ModernStdioTransport({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, stderr: 'pipe' })
+      ? coalesceStdinWrites(new ModernStdioTransport({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, stderr: 'pipe' }))
       : new ModernHttpTransport(new URL(spec.url), {
           requestInit: { headers: spec.headers },
           // Gatehouse's OAuth provider is written against the 1.x interface, which the 2.x
