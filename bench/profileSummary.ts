@@ -167,7 +167,7 @@ const LAYERS: Array<{ name: string; matches(modules: string[], leaf: CallFrame):
   { name: 'audit log line and the arguments\' hash', matches: (m) => m.some((x) => x.startsWith('src/core/approvals/auditLog') || x.startsWith('src/core/approvals/canonical')) },
   { name: 'API key or token check', matches: (m) => m.some((x) => x.startsWith('src/core/auth/')) },
   { name: 'policy evaluation', matches: (m) => m.some((x) => x.startsWith('src/core/approvals/policy')) },
-  { name: 'JSON answer from the SDK\'s event stream (wholeAnswers)', matches: (m) => m.some((x) => x.startsWith('src/core/gateway/wholeAnswers') || x === 'bundle:eventsource-parser') },
+  { name: 'JSON answers (wholeAnswers)', matches: (m) => m.some((x) => x.startsWith('src/core/gateway/wholeAnswers')) },
   { name: 'SDK transports and protocol, both sides (web streams, abort signals, dispatch)', matches: (m) => m.some((x) => x.startsWith('bundle:@modelcontextprotocol/')) },
   { name: 'hono and @hono/node-server (routing, web Request/Response)', matches: (m) => m.some((x) => x === 'bundle:hono' || x === 'bundle:@hono/node-server') },
   { name: 'Gatehouse\'s own call path (gate, sessions, catalog, results)', matches: (m) => m.some((x) => x.startsWith('src/')) },

@@ -1,115 +1,146 @@
 import * as assert from 'node:assert/strict';
-import { WHOLE_ANSWER_MAX_BYTES, wholeWhenQuick } from '../../src/core/gateway/wholeAnswers';
+import * as crypto from 'node:crypto';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { CallToolRequestSchema, ErrorCode, McpError, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { oneRequestId, WholeAnswers } from '../../src/core/gateway/wholeAnswers';
 
-const encoder = new TextEncoder();
+// The SDK's own server and streamable HTTP transport, driven with web Requests as Gatehouse drives
+// them; only the HTTP socket is left out, which the gateway tests (passThrough.test.ts) cover.
 
-/** A server-sent event as the SDK's transport writes it. */
-function sse(message: unknown): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+const WINDOW_MS = 50;
+const BIG = 'x'.repeat(1024 * 1024);
+
+interface Served {
+  call(body: unknown): Promise<Response>;
+  transport: WebStandardStreamableHTTPServerTransport;
+  close(): Promise<void>;
 }
 
-const response = (id: number, text: string): unknown => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } });
-const progress = (n: number): unknown => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: n } });
-
-/** An event stream the test writes to, answered as the SDK answers a POST. */
-function eventStream(): { response: Response; write(chunk: Uint8Array): void; end(): void; cancelled: Promise<unknown> } {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let cancelled!: (reason: unknown) => void;
-  const cancelledPromise = new Promise<unknown>((resolve) => (cancelled = resolve));
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => void (controller = c),
-    cancel: (reason) => cancelled(reason),
+async function served(): Promise<Served> {
+  const server = new Server({ name: 'test', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const name = request.params.name;
+    if (name === 'quick') return { content: [{ type: 'text', text: 'done' }] };
+    if (name === 'big') return { content: [{ type: 'text', text: BIG }] };
+    if (name === 'progress') {
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: 'p', progress: 1, total: 2 } });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return { content: [{ type: 'text', text: 'after progress' }] };
+    }
+    if (name === 'slow') {
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS * 4));
+      return { content: [{ type: 'text', text: 'slow' }] };
+    }
+    throw new McpError(ErrorCode.InvalidParams, `no tool ${name}`);
   });
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), enableJsonResponse: false });
+  const answers = new WholeAnswers(transport);
+  await server.connect(transport);
+  const post = (body: unknown, headers: Record<string, string> = {}): Promise<Response> => {
+    const request = new Request('http://127.0.0.1/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(body),
+    });
+    const handle = (): Promise<Response> => transport.handleRequest(request, { parsedBody: body });
+    const id = oneRequestId(body);
+    return id === undefined ? handle() : answers.answer(id, handle, () => transport.sessionId, WINDOW_MS);
+  };
+  const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  assert.equal(init.headers.get('content-type'), 'application/json', 'initialize is answered as JSON too');
+  const sessionHeaders = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+  await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sessionHeaders);
   return {
-    response: new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'mcp-session-id': 's-1' } }),
-    write: (chunk) => controller.enqueue(chunk),
-    end: () => controller.close(),
-    cancelled: cancelledPromise,
+    call: (body) => post(body, sessionHeaders),
+    transport,
+    close: () => server.close(),
   };
 }
 
-describe('wholeWhenQuick: a POST whose event stream carries only its response is answered as JSON', () => {
-  it('answers with the one event as JSON, keeping the session header, when the stream ends with it', async () => {
-    const stream = eventStream();
-    const answered = wholeWhenQuick(stream.response);
-    stream.write(sse(response(7, 'done')));
-    stream.end();
-    const answer = await answered;
+const callTool = (id: number, name: string): unknown => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: { progressToken: 'p' } } });
+
+/** The JSON-RPC messages of an event stream, in order. */
+async function events(response: Response): Promise<unknown[]> {
+  const text = await response.text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
+}
+
+/** The SDK's own record of requests it still has to answer (private; a leak would show here). */
+function requestsOpen(transport: WebStandardStreamableHTTPServerTransport): number {
+  const internals = transport as unknown as { _requestToStreamMapping: Map<unknown, unknown>; _requestResponseMap: Map<unknown, unknown> };
+  return internals._requestToStreamMapping.size + internals._requestResponseMap.size;
+}
+
+describe('WholeAnswers: a POST of one request whose first message is its response is answered as JSON', () => {
+  let server: Served;
+  beforeEach(async () => {
+    server = await served();
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it('answers a quick call as JSON with the session header, and the SDK forgets the request as it would have', async () => {
+    const answer = await server.call(callTool(1, 'quick'));
     assert.equal(answer.headers.get('content-type'), 'application/json');
-    assert.equal(answer.headers.get('mcp-session-id'), 's-1');
-    assert.deepEqual(await answer.json(), response(7, 'done'));
+    assert.ok(answer.headers.get('mcp-session-id'));
+    assert.deepEqual(await answer.json(), { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'done' }] } });
+    assert.equal(requestsOpen(server.transport), 0);
   });
 
-  it('keeps a large answer (a page of tools) as a stream, its bytes unchanged', async () => {
-    const stream = eventStream();
-    const answered = wholeWhenQuick(stream.response);
-    const bytes = sse(response(9, 'x'.repeat(WHOLE_ANSWER_MAX_BYTES)));
-    stream.write(bytes);
-    stream.end();
-    const answer = await answered;
+  it('answers a large result whole, as JSON', async () => {
+    const answer = await server.call(callTool(2, 'big'));
+    assert.equal(answer.headers.get('content-type'), 'application/json');
+    const body = (await answer.json()) as { result: { content: Array<{ text: string }> } };
+    assert.equal(body.result.content[0].text, BIG);
+  });
+
+  it('answers an error of the server as JSON', async () => {
+    const answer = await server.call(callTool(3, 'missing'));
+    assert.equal(answer.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await answer.json(), { jsonrpc: '2.0', id: 3, error: { code: ErrorCode.InvalidParams, message: 'MCP error -32602: no tool missing' } });
+  });
+
+  it('streams a call that reports progress before its result: the client gets both, in order', async () => {
+    const answer = await server.call(callTool(4, 'progress'));
     assert.equal(answer.headers.get('content-type'), 'text/event-stream');
-    assert.equal(await answer.text(), new TextDecoder().decode(bytes));
+    assert.deepEqual(await events(answer), [
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p', progress: 1, total: 2 } },
+      { jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: 'after progress' }] } },
+    ]);
   });
 
-  it('joins an event split over several chunks', async () => {
-    const stream = eventStream();
-    const answered = wholeWhenQuick(stream.response);
-    const bytes = sse(response(1, 'x'.repeat(5000)));
-    stream.write(bytes.subarray(0, 100));
-    await new Promise((resolve) => setImmediate(resolve));
-    stream.write(bytes.subarray(100));
-    stream.end();
-    assert.deepEqual(await (await answered).json(), response(1, 'x'.repeat(5000)));
-  });
-
-  it('streams at once what the call says before its result, and the rest as it comes', async () => {
-    const stream = eventStream();
-    const answered = wholeWhenQuick(stream.response, 60_000);
-    stream.write(sse(progress(1)));
-    // Answered without waiting for the result or the window: the progress must reach the client now.
-    const answer = await answered;
+  it('streams a call that says nothing within the window, and its result arrives on the stream', async () => {
+    const answer = await server.call(callTool(5, 'slow'));
     assert.equal(answer.headers.get('content-type'), 'text/event-stream');
-    const reader = answer.body!.getReader();
-    const decoder = new TextDecoder();
-    assert.equal(decoder.decode((await reader.read()).value), new TextDecoder().decode(sse(progress(1))));
-    stream.write(sse(response(2, 'after progress')));
-    stream.end();
-    let rest = '';
-    for (let read = await reader.read(); !read.done; read = await reader.read()) rest += decoder.decode(read.value);
-    assert.equal(rest, new TextDecoder().decode(sse(response(2, 'after progress'))));
+    assert.deepEqual(await events(answer), [{ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'slow' }] } }]);
+    assert.equal(requestsOpen(server.transport), 0);
   });
 
-  it('streams a call that says nothing within the window, with its headers then', async () => {
-    const stream = eventStream();
-    const answer = await wholeWhenQuick(stream.response, 20);
-    assert.equal(answer.headers.get('content-type'), 'text/event-stream');
-    stream.write(sse(response(3, 'slow')));
-    stream.end();
-    assert.equal(await answer.text(), new TextDecoder().decode(sse(response(3, 'slow'))));
+  it('leaves what the SDK refuses before running anything as the SDK answered it', async () => {
+    const refused = await server.call({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: 'not an object' });
+    assert.equal(refused.status, 400);
+    assert.equal(requestsOpen(server.transport), 0);
   });
 
-  it('passes the client going away on to the SDK stream', async () => {
-    const stream = eventStream();
-    const answer = await wholeWhenQuick(stream.response, 20);
-    await answer.body!.cancel('client closed');
-    assert.equal(await stream.cancelled, 'client closed');
+  it('answers an id used again after its request was answered on its own', async () => {
+    const streamed = await server.call(callTool(7, 'slow'));
+    assert.equal(streamed.headers.get('content-type'), 'text/event-stream');
+    await events(streamed);
+    const again = await server.call(callTool(7, 'quick'));
+    assert.equal(again.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await again.json(), { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'done' }] } });
+    assert.equal(requestsOpen(server.transport), 0);
   });
 
-  it('keeps two events queued together as a stream', async () => {
-    const stream = eventStream();
-    const answered = wholeWhenQuick(stream.response);
-    stream.write(sse(progress(1)));
-    stream.write(sse(response(4, 'r')));
-    stream.end();
-    const answer = await answered;
-    assert.equal(answer.headers.get('content-type'), 'text/event-stream');
-    assert.equal(await answer.text(), new TextDecoder().decode(sse(progress(1))) + new TextDecoder().decode(sse(response(4, 'r'))));
-  });
-
-  it('leaves a JSON or empty answer as it is', async () => {
-    const json = new Response('{"jsonrpc":"2.0","id":1,"result":{}}', { headers: { 'content-type': 'application/json' } });
-    assert.equal(await wholeWhenQuick(json), json);
-    const accepted = new Response(null, { status: 202 });
-    assert.equal(await wholeWhenQuick(accepted), accepted);
+  it('passes batches, notifications and responses by', () => {
+    assert.equal(oneRequestId([callTool(1, 'quick')]), undefined);
+    assert.equal(oneRequestId({ jsonrpc: '2.0', method: 'notifications/initialized' }), undefined);
+    assert.equal(oneRequestId({ jsonrpc: '2.0', id: 1, result: {} }), undefined);
+    assert.equal(oneRequestId(callTool(8, 'quick')), 8);
   });
 });

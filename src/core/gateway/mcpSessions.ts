@@ -32,7 +32,7 @@ import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
 import { AGGREGATE_INSTRUCTIONS, jsonRpcError, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
 import { ModernServing, type ApprovalPrompt } from './modernServing';
-import { wholeWhenQuick } from './wholeAnswers';
+import { oneRequestId, WholeAnswers } from './wholeAnswers';
 import type { GatewayView } from './views';
 
 /** RFC 5424 severities in MCP's order, most verbose first. */
@@ -69,6 +69,8 @@ export const MAX_SESSIONS_PER_CLIENT = 32;
  */
 export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession]; conversationEnded: [conversationId: string] }> {
   private readonly sessions = new Map<string, TrackedSession>();
+  /** Each session transport's JSON answers. */
+  private readonly wholeAnswers = new WeakMap<WebStandardStreamableHTTPServerTransport, WholeAnswers>();
   private readonly sweeper: NodeJS.Timeout;
   /** The 2026-07-28 revision on the same URLs: requests without a session that carry its `_meta` envelope. */
   private readonly modern: ModernServing;
@@ -118,10 +120,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
         } catch {
           return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
         }
-        return this.track(session, async () => {
-          const response = await session.transport.handleRequest(request, { parsedBody });
-          return isOneRequest(parsedBody) ? wholeWhenQuick(response) : response;
-        });
+        return this.track(session, () => this.answer(session.transport, parsedBody, () => session.transport.handleRequest(request, { parsedBody })));
       }
       return this.track(session, () => session.transport.handleRequest(request));
     }
@@ -144,10 +143,17 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     const initialize = messages.find((m) => (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: ClientCapabilities } };
     await this.backend.clientArriving(initialize.params?.capabilities);
     const transport = await this.open(principal, view);
-    const response = await transport.handleRequest(request, { parsedBody: body });
+    const response = await this.answer(transport, body, () => transport.handleRequest(request, { parsedBody: body }));
     const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
     if (created) this.emit('opened', created);
-    return isOneRequest(body) ? wholeWhenQuick(response) : response;
+    return response;
+  }
+
+  /** A POST of one request is answered as JSON when its answer is quick (see `WholeAnswers`); anything else as the SDK answers it. */
+  private answer(transport: WebStandardStreamableHTTPServerTransport, body: unknown, handle: () => Promise<Response>): Promise<Response> {
+    const id = oneRequestId(body);
+    const answers = this.wholeAnswers.get(transport);
+    return id === undefined || !answers ? handle() : answers.answer(id, handle, () => transport.sessionId);
   }
 
   /** Counts a request as in flight, so the idle sweep never closes a session that is working. */
@@ -184,6 +190,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       // (progress, logging) reaches the client on that call's stream; JSON mode would drop it.
       enableJsonResponse: false,
     });
+    this.wholeAnswers.set(transport, new WholeAnswers(transport));
     transport.onclose = (): void => {
       if (session) this.forget(session.id);
     };
@@ -326,9 +333,4 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
 function envelopeCapabilities(body: unknown): ClientCapabilities | undefined {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
   return meta?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
-}
-
-/** A POST body of one JSON-RPC request (not a batch, not a notification or a response). */
-function isOneRequest(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && 'method' in body && 'id' in body;
 }

@@ -1,20 +1,13 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /**
- * How long a POST's event stream may take to finish and still be answered as plain JSON. A call
- * that answers within it is one JSON response; one that says nothing for longer is streamed from
- * then on, as the SDK wrote it.
+ * How long a request may take to be answered and still be answered as plain JSON. A call that
+ * answers within it is one JSON response; one that says nothing for longer is streamed from
+ * then on, as the SDK writes it.
  */
 export const WHOLE_ANSWER_WINDOW_MS = 200;
 
-/**
- * Larger answers (a page of `tools/list`) stay event streams: reading the event to turn it into
- * JSON costs the gateway about as much as reading the stream costs the client, while for a small
- * answer the client's fixed cost of setting up a stream is most of what is saved.
- */
-export const WHOLE_ANSWER_MAX_BYTES = 64 * 1024;
-
-type Read = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
 const WINDOW_PASSED = Symbol('window passed');
 
 /**
@@ -24,73 +17,83 @@ const WINDOW_PASSED = Symbol('window passed');
  * SDK client spent about 1.4 ms of CPU per call on Gatehouse's streams against 1.1 ms on the same
  * answers as JSON. The streamable HTTP transport lets a server answer a POST with either.
  *
- * So a POST that carries one JSON-RPC request is answered with the stream's data as JSON when the
- * stream ends within `windowMs` having carried exactly one event of at most
- * `WHOLE_ANSWER_MAX_BYTES`: the stream closes only after the request's response, so that event is
- * the response. The moment the stream carries an event and is not finished (progress, logging, an
- * elicitation or sampling request for the call), or the window passes, the client gets the stream
- * itself, with what was read so far, and every event as it comes.
+ * So a POST that carries one request is answered as JSON when the first message the server
+ * sends about that request, within `windowMs`, is its response. The messages are seen where the
+ * SDK's server hands them to its transport (`send`), before they are written: the moment the
+ * server says anything else about the request first (progress, logging, an elicitation or
+ * sampling request), or the window passes, the client gets the SDK's stream itself, and every
+ * event as it comes.
+ *
+ * A response taken as JSON is still handed to the SDK, so that it ends the request's stream and
+ * forgets the request as it always does; that stream goes to no one, so the SDK is handed an
+ * empty result in its place, and a large answer is serialised once, not twice.
  */
-export async function wholeWhenQuick(response: Response, windowMs = WHOLE_ANSWER_WINDOW_MS): Promise<Response> {
-  if (!response.body || !/^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '')) return response;
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  const chunks: Uint8Array[] = [];
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => void events.push(event) });
-  let timer: NodeJS.Timeout | undefined;
-  const windowPassed = new Promise<typeof WINDOW_PASSED>((resolve) => {
-    timer = setTimeout(() => resolve(WINDOW_PASSED), windowMs);
-  });
-  let size = 0;
-  try {
-    let pending: Promise<Read> = reader.read();
-    for (;;) {
-      // Before the first event the stream may be waited for, up to the window; after it, it must end now.
-      const read = await (events.length === 0 ? Promise.race([pending, windowPassed]) : settledNow(pending));
-      if (read === WINDOW_PASSED || read === undefined) return streamed(response, reader, chunks, pending);
-      if (read.done) break;
-      chunks.push(read.value);
-      size += read.value.byteLength;
-      if (size > WHOLE_ANSWER_MAX_BYTES) return streamed(response, reader, chunks);
-      parser.feed(decoder.decode(read.value, { stream: true }));
-      if (events.length > 1) return streamed(response, reader, chunks);
-      pending = reader.read();
-    }
-  } finally {
-    clearTimeout(timer);
+export class WholeAnswers {
+  /** The requests being answered, by id: each one's taker decides, on the first message about it, whether it becomes the JSON answer. */
+  private readonly expected = new Map<RequestId, (message: JSONRPCMessage) => boolean>();
+
+  constructor(transport: Transport) {
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      const id = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message) ? message.id : options?.relatedRequestId;
+      const take = id === undefined ? undefined : this.expected.get(id);
+      if (take && id !== undefined) {
+        this.expected.delete(id);
+        if (take(message)) return send({ jsonrpc: '2.0', id, result: {} }, options);
+      }
+      return send(message, options);
+    };
   }
-  if (events.length !== 1 || (events[0].event !== undefined && events[0].event !== 'message')) return streamed(response, undefined, chunks);
+
+  /**
+   * Runs `handle` (the SDK transport's handling of a POST that carries the one request `id`) and
+   * answers with its response as JSON, or with the SDK's own answer as it is.
+   */
+  async answer(id: RequestId, handle: () => Promise<Response>, sessionId: () => string | undefined, windowMs = WHOLE_ANSWER_WINDOW_MS): Promise<Response> {
+    // The same id twice in flight: the second is left to the SDK.
+    if (this.expected.has(id)) return handle();
+    let answer: JSONRPCMessage | undefined;
+    let said!: () => void;
+    const firstMessage = new Promise<void>((resolve) => (said = resolve));
+    const take = (message: JSONRPCMessage): boolean => {
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) answer = message;
+      said();
+      return answer !== undefined;
+    };
+    this.expected.set(id, take);
+    let response: Response;
+    try {
+      response = await handle();
+    } catch (error) {
+      this.forget(id, take);
+      throw error;
+    }
+    // Anything but the SDK's stream (an error it answered without running the request) goes as it is.
+    if (answer === undefined && response.status === 200) {
+      let timer: NodeJS.Timeout | undefined;
+      const windowPassed = new Promise<typeof WINDOW_PASSED>((resolve) => (timer = setTimeout(resolve, windowMs, WINDOW_PASSED)));
+      await Promise.race([firstMessage, windowPassed]);
+      clearTimeout(timer);
+    }
+    this.forget(id, take);
+    return answer === undefined ? response : json(answer, sessionId());
+  }
+
+  private forget(id: RequestId, take: (message: JSONRPCMessage) => boolean): void {
+    if (this.expected.get(id) === take) this.expected.delete(id);
+  }
+}
+
+function json(message: JSONRPCMessage, sessionId: string | undefined): Response {
   // A plain object rather than Headers: @hono/node-server writes it out as it is.
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  response.headers.forEach((value, name) => {
-    if (name !== 'content-type' && name !== 'cache-control' && name !== 'connection') headers[name] = value;
-  });
-  return new Response(events[0].data, { status: response.status, headers });
+  if (sessionId) headers['mcp-session-id'] = sessionId;
+  return new Response(JSON.stringify(message), { status: 200, headers });
 }
 
-/** The read if it has already settled, or settles within the current turn of the microtask queue. */
-async function settledNow(read: Promise<Read>): Promise<Read | undefined> {
-  return Promise.race([read, Promise.resolve().then(() => Promise.resolve(undefined))]);
-}
-
-/** The stream as the SDK wrote it: what was already read, then the rest as it comes. */
-function streamed(response: Response, reader: ReadableStreamDefaultReader<Uint8Array> | undefined, chunks: Uint8Array[], pending?: Promise<Read>): Response {
-  let next = pending;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      if (!reader) controller.close();
-    },
-    async pull(controller) {
-      if (!reader) return;
-      const read = await (next ?? reader.read());
-      next = undefined;
-      if (read.done) controller.close();
-      else controller.enqueue(read.value);
-    },
-    // The client went away: the SDK's stream learns it, as it would have without this wrapper.
-    cancel: (reason) => reader?.cancel(reason),
-  });
-  return new Response(body, { status: response.status, headers: response.headers });
+/** The id of a POST body that is one JSON-RPC request (not a batch, a notification or a response). */
+export function oneRequestId(body: unknown): RequestId | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('method' in body) || !('id' in body)) return undefined;
+  const id = (body as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
