@@ -249,21 +249,21 @@ function manyServers(): ServersFile {
   return { servers };
 }
 
-async function listAll(session: LeanSession): Promise<{ tools: number; bytes: number; pages: number }> {
+async function listAll(session: LeanSession): Promise<{ tools: number; bytes: number; pages: number; messages: unknown[] }> {
   let cursor: string | undefined;
   let tools = 0;
   let bytes = 0;
-  let pages = 0;
+  const messages: unknown[] = [];
   do {
     const response = await session.request('tools/list', cursor ? { cursor } : {});
     if (response.error) throw new Error(response.error.message);
     const page = response.result as { tools: unknown[]; nextCursor?: string };
     tools += page.tools.length;
     bytes += session.lastBytes;
-    pages++;
+    messages.push(response);
     cursor = page.nextCursor;
   } while (cursor);
-  return { tools, bytes, pages };
+  return { tools, bytes, pages: messages.length, messages };
 }
 
 async function bareStartupMs(serversFile: string): Promise<number> {
@@ -306,7 +306,7 @@ async function catalogAndStartup(doCatalog: boolean, doStartup: boolean): Promis
       const first: number[] = [];
       const whole: number[] = [];
       let firstBytes = 0;
-      let all = { tools: 0, bytes: 0, pages: 0 };
+      let all: Awaited<ReturnType<typeof listAll>> = { tools: 0, bytes: 0, pages: 0, messages: [] };
       for (let i = 0; i < 25; i++) {
         let t = performance.now();
         const response = await session.request('tools/list', {});
@@ -317,6 +317,15 @@ async function catalogAndStartup(doCatalog: boolean, doStartup: boolean): Promis
         all = await listAll(session);
         whole.push(performance.now() - t);
       }
+      // What any JSON-RPC server and client must do with these pages, in one process and without
+      // any I/O: serialise each one and parse it. Below this no system can list the catalog here.
+      const pages = all.messages;
+      const floor: number[] = [];
+      for (let i = 0; i < 25; i++) {
+        const t = performance.now();
+        for (const page of pages) JSON.parse(JSON.stringify(page));
+        floor.push(performance.now() - t);
+      }
       await session.close();
       const rss = rssMb(gh.child.pid);
       const baseRss = await oneToolRss();
@@ -325,6 +334,7 @@ async function catalogAndStartup(doCatalog: boolean, doStartup: boolean): Promis
         ['measure', 'value'],
         ['tools/list first page, median ms', fmt(median(first))],
         ['tools/list whole list through all pages, median ms', fmt(median(whole))],
+        ['floor: serialising and parsing the same pages once, in one process, no I/O, median ms', fmt(median(floor))],
         ['tools in the whole list / pages', `${all.tools} / ${all.pages}`],
         ['first page response bytes', String(firstBytes)],
         ['whole list response bytes', String(all.bytes)],

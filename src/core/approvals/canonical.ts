@@ -38,8 +38,9 @@ function hasToJson(value: unknown): value is { toJSON(): unknown } {
   return typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
 }
 
+/** One-shot (`crypto.hash`, Node 20.12+): it runs on every call, and needs no Hash object. */
 export function sha256Hex(text: string): string {
-  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+  return crypto.hash('sha256', text, 'hex');
 }
 
 /** The identity of a call's arguments: approvals and grants are bound to this, not to the raw text. */

@@ -85,10 +85,11 @@ export class WholeAnswers {
 }
 
 function json(message: JSONRPCMessage, sessionId: string | undefined): Response {
-  // A plain object rather than Headers: @hono/node-server writes it out as it is.
+  // A plain object rather than Headers, and bytes rather than a string: @hono/node-server writes
+  // both out as they are, where a large string went through a slower write (a page of tools/list).
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (sessionId) headers['mcp-session-id'] = sessionId;
-  return new Response(JSON.stringify(message), { status: 200, headers });
+  return new Response(Buffer.from(JSON.stringify(message), 'utf8'), { status: 200, headers });
 }
 
 /** The id of a POST body that is one JSON-RPC request (not a batch, a notification or a response). */
