@@ -123,6 +123,38 @@ describe('AuditLog', () => {
     assert.equal(fs.statSync(file.file).mode & 0o777, 0o600);
   });
 
+  it('writes the allowed lines of one turn after it, in one write, at their own times, and before any later line', async () => {
+    const clock = manualClock('2026-11-21T10:00:00.000Z');
+    const audit = log({ now: clock.now });
+    const nodeFs = module.require('node:fs') as typeof fs;
+    const { writeSync } = nodeFs;
+    let writes = 0;
+    nodeFs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+      writes++;
+      return (writeSync as (...a: Parameters<typeof fs.writeSync>) => number)(...args);
+    }) as typeof fs.writeSync;
+    try {
+      audit.recordSoon(() => held({ event: 'allowed', requestId: 'one' }));
+      clock.set('2026-11-21T10:00:00.001Z');
+      audit.recordSoon(() => held({ event: 'allowed', requestId: 'two' }));
+      assert.equal(writes, 0, 'nothing is written while the turn runs');
+      await new Promise(setImmediate);
+      assert.equal(writes, 1);
+      const written = readAudit(home);
+      assert.deepEqual(written.map((e) => [e.requestId, e.ts]), [['one', '2026-11-21T10:00:00.000Z'], ['two', '2026-11-21T10:00:00.001Z']]);
+
+      // A line recorded now goes after the ones still waiting; closing writes what waits.
+      audit.recordSoon(() => held({ event: 'allowed', requestId: 'three' }));
+      audit.record(held({ event: 'decided', requestId: 'four' }));
+      audit.recordSoon(() => held({ event: 'allowed', requestId: 'five' }));
+      audit.close();
+      assert.deepEqual(readAudit(home).map((e) => e.requestId), ['one', 'two', 'three', 'four', 'five']);
+      await audit.durable();
+    } finally {
+      nodeFs.writeSync = writeSync;
+    }
+  });
+
   it('fsyncs decision lines (decided, denied, expired) off the event loop, one fsync covering a burst', async () => {
     const audit = log();
     const synced: number[] = [];

@@ -1,7 +1,7 @@
 import type { CallToolResult, CreateMessageRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { errorResult, type CallContext, type CallGate, type CatalogEntry, type ForwardCall, type ResourceReadVerdict } from '../calls/callPath';
 import { argumentsToRun, type ApprovalQueue, type ApprovalRequest } from './approvalQueue';
-import { NO_AUDIT, requestAuditFields, type AuditSink } from './audit';
+import { NO_AUDIT, recordSoon, requestAuditFields, type AuditSink } from './audit';
 import { argumentsHash, canonicalJson, toolFingerprint } from './canonical';
 import { addGrant, qualifiedToolName, recordedGrantArguments, setToolDecision, stricter, type PolicyTool, type PolicyVerdict } from './policy';
 import type { PolicyStore } from './policyStore';
@@ -137,7 +137,8 @@ export class ApprovalGate implements CallGate {
     if (verdict.decision === 'allow') {
       const started = performance.now();
       const result = await forward(forwarded);
-      this.audit.record({ ...base, event: 'allowed', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'allow', latencyMs: performance.now() - started, resultStatus: result.isError ? 'error' : 'ok' });
+      const latencyMs = performance.now() - started;
+      recordSoon(this.audit, () => ({ ...base, event: 'allowed', argumentsHash: argumentsHash(forwarded), arguments: forwarded, rule: verdict.rule?.id, decision: 'allow', latencyMs, resultStatus: result.isError ? 'error' : 'ok' }));
       return result;
     }
 

@@ -23,6 +23,12 @@ export interface AuditEvent {
 /** Where the approvals layer reports what happened. The audit log implements it. */
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /**
+   * Records an event once the reply it concerns has left: later in the same turn of the event
+   * loop, with the other such lines of that turn in one write, and before any line recorded
+   * after it. For the line every allowed call writes, which then costs its call no time.
+   */
+  recordSoon?(event: () => AuditEvent): void;
   /** Resolves once the decision lines written so far are on disk. */
   durable?(): Promise<void>;
   /** Releases open files when Gatehouse stops. */
@@ -30,6 +36,12 @@ export interface AuditSink {
 }
 
 export const NO_AUDIT: AuditSink = { record: () => undefined };
+
+/** `recordSoon` where the sink has it; otherwise the event is recorded now. */
+export function recordSoon(sink: AuditSink, event: () => AuditEvent): void {
+  if (sink.recordSoon) sink.recordSoon(event);
+  else sink.record(event());
+}
 
 /** The fields every audit line about a held call carries. */
 export function requestAuditFields(request: {

@@ -69,8 +69,10 @@ export function redactArguments(value: unknown): unknown {
 
 /**
  * `<home>/audit/audit-YYYY-MM-DD.jsonl` (UTC day): one JSON line per call and decision, appended
- * and never rewritten. Writes are synchronous so lines keep the order of events; decision lines
- * are fsynced off the event loop, one fsync covering every line written while the last one ran.
+ * and never rewritten. Writes are synchronous so lines keep the order of events; an allowed
+ * call's line (`recordSoon`) is written right after its reply has left, in the same turn of the
+ * event loop and in one write with the others of that turn, and before any later line. Decision
+ * lines are fsynced off the event loop, one fsync covering every line written while the last one ran.
  * A failing disk never breaks a tool call: the error is reported and the call goes on.
  */
 export class AuditLog implements AuditSink {
@@ -87,6 +89,8 @@ export class AuditLog implements AuditSink {
   /** Descriptors with an fsync running: whether lines came after it started, and whether to close it after. */
   private readonly syncing = new Map<number, { again: boolean; close: boolean }>();
   private synced: Array<() => void> = [];
+  /** Lines to write once their replies have left (`recordSoon`), each with the time of its event. */
+  private soon: Array<{ event: () => AuditEvent; at: Date }> = [];
 
   constructor(
     readonly home: string,
@@ -100,8 +104,27 @@ export class AuditLog implements AuditSink {
   }
 
   record(event: AuditEvent): void {
+    // What was recorded for later comes first, so lines keep the order of events.
+    this.writeSoon();
+    this.write([{ event, at: this.now() }]);
+  }
+
+  recordSoon(event: () => AuditEvent): void {
+    this.soon.push({ event, at: this.now() });
+    if (this.soon.length === 1) setImmediate(() => this.writeSoon());
+  }
+
+  /** Writes the lines recorded for later, in one write. */
+  private writeSoon(): void {
+    if (this.soon.length === 0) return;
+    const batch = this.soon;
+    this.soon = [];
+    this.write(batch.map(({ event, at }) => ({ event: event(), at })));
+  }
+
+  private write(events: ReadonlyArray<{ event: AuditEvent; at: Date }>): void {
     try {
-      this.append(event);
+      this.append(events);
       this.failing = false;
     } catch (error) {
       this.closeFile();
@@ -111,6 +134,7 @@ export class AuditLog implements AuditSink {
 
   /** Resolves once every decision line written so far has been fsynced (or its fsync failed and was reported). */
   async durable(): Promise<void> {
+    this.writeSoon();
     if (this.syncing.size === 0) return;
     await new Promise<void>((resolve) => this.synced.push(resolve));
   }
@@ -128,22 +152,28 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  private append(event: AuditEvent): void {
-    const now = this.now();
-    const day = now.toISOString().slice(0, 10);
-    if (day !== this.currentDay) this.startDay(day);
-    const line = Buffer.from(`${JSON.stringify(this.entry(event, now))}\n`, 'utf8');
-    // One write per event on a descriptor kept open: this runs on every tool call, so it must not
-    // cost an open, a stat and a close each time. The size is tracked to rotate without a stat.
-    if (this.file && this.fileSize > 0 && this.fileSize + line.length > this.maxFileBytes) {
-      this.closeFile();
-      this.currentIndex += 1;
+  /** Appends the lines of `events`, in order, each in its own UTC day's file, with one write per file. */
+  private append(events: ReadonlyArray<{ event: AuditEvent; at: Date }>): void {
+    for (let start = 0; start < events.length; ) {
+      const day = events[start].at.toISOString().slice(0, 10);
+      let end = start + 1;
+      while (end < events.length && events[end].at.toISOString().slice(0, 10) === day) end++;
+      const group = events.slice(start, end);
+      start = end;
+      if (day !== this.currentDay) this.startDay(day);
+      const lines = Buffer.from(group.map(({ event, at }) => `${JSON.stringify(this.entry(event, at))}\n`).join(''), 'utf8');
+      // One write on a descriptor kept open: this runs on every tool call, so it must not cost an
+      // open, a stat and a close each time. The size is tracked to rotate without a stat.
+      if (this.file && this.fileSize > 0 && this.fileSize + lines.length > this.maxFileBytes) {
+        this.closeFile();
+        this.currentIndex += 1;
+      }
+      // The open file is today's current one: a new day and a rotation both close it.
+      const fd = this.file?.fd ?? this.openFile(auditFileFor(this.home, day, this.currentIndex));
+      fs.writeSync(fd, lines);
+      this.fileSize += lines.length;
+      if (group.some(({ event }) => SYNCED_EVENTS.has(event.event))) this.syncInBackground(fd);
     }
-    // The open file is today's current one: a new day and a rotation both close it.
-    const fd = this.file?.fd ?? this.openFile(auditFileFor(this.home, day, this.currentIndex));
-    fs.writeSync(fd, line);
-    this.fileSize += line.length;
-    if (SYNCED_EVENTS.has(event.event)) this.syncInBackground(fd);
   }
 
   private syncInBackground(fd: number): void {
@@ -172,6 +202,7 @@ export class AuditLog implements AuditSink {
 
   /** Closes the open log file; the next event reopens it. */
   close(): void {
+    this.writeSoon();
     this.closeFile();
   }
 
