@@ -167,7 +167,8 @@ const LAYERS: Array<{ name: string; matches(modules: string[], leaf: CallFrame):
   { name: 'audit log line and the arguments\' hash', matches: (m) => m.some((x) => x.startsWith('src/core/approvals/auditLog') || x.startsWith('src/core/approvals/canonical')) },
   { name: 'API key or token check', matches: (m) => m.some((x) => x.startsWith('src/core/auth/')) },
   { name: 'policy evaluation', matches: (m) => m.some((x) => x.startsWith('src/core/approvals/policy')) },
-  { name: 'JSON answers (wholeAnswers)', matches: (m) => m.some((x) => x.startsWith('src/core/gateway/wholeAnswers')) },
+  // Nearest to the leaf only: WholeAnswers wraps the SDK transport's send and runs its handleRequest, whose own work is the SDK's.
+  { name: 'JSON answers (wholeAnswers)', matches: (m) => m.find((x) => x.startsWith('src/') || x.startsWith('bundle:'))?.startsWith('src/core/gateway/wholeAnswers') === true },
   { name: 'SDK transports and protocol, both sides (web streams, abort signals, dispatch)', matches: (m) => m.some((x) => x.startsWith('bundle:@modelcontextprotocol/')) },
   { name: 'hono and @hono/node-server (routing, web Request/Response)', matches: (m) => m.some((x) => x === 'bundle:hono' || x === 'bundle:@hono/node-server') },
   { name: 'Gatehouse\'s own call path (gate, sessions, catalog, results)', matches: (m) => m.some((x) => x.startsWith('src/')) },
