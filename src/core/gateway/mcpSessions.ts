@@ -55,7 +55,7 @@ export interface McpSession {
 }
 
 /** The session's own bookkeeping, which only McpSessions changes. */
-type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] };
+type TrackedSession = { -readonly [K in keyof McpSession]: McpSession[K] } & { readonly answers: WholeAnswers };
 
 /** A relayed elicitation or sampling request waits for a person; the call's own cancellation bounds it. */
 const RELAYED_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
@@ -69,8 +69,6 @@ export const MAX_SESSIONS_PER_CLIENT = 32;
  */
 export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [McpSession]; conversationEnded: [conversationId: string] }> {
   private readonly sessions = new Map<string, TrackedSession>();
-  /** Each session transport's JSON answers. */
-  private readonly wholeAnswers = new WeakMap<WebStandardStreamableHTTPServerTransport, WholeAnswers>();
   private readonly sweeper: NodeJS.Timeout;
   /** The 2026-07-28 revision on the same URLs: requests without a session that carry its `_meta` envelope. */
   private readonly modern: ModernServing;
@@ -120,7 +118,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
         } catch {
           return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.');
         }
-        return this.track(session, () => this.answer(session.transport, parsedBody, () => session.transport.handleRequest(request, { parsedBody })));
+        return this.track(session, () => answer(session.answers, parsedBody, () => session.transport.handleRequest(request, { parsedBody }), () => session.id));
       }
       return this.track(session, () => session.transport.handleRequest(request));
     }
@@ -142,18 +140,11 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     if (!isInitialize) return jsonRpcError(400, -32000, 'Bad Request: an Mcp-Session-Id header is required (send initialize first).', requestId(body));
     const initialize = messages.find((m) => (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: ClientCapabilities } };
     await this.backend.clientArriving(initialize.params?.capabilities);
-    const transport = await this.open(principal, view);
-    const response = await this.answer(transport, body, () => transport.handleRequest(request, { parsedBody: body }));
+    const { transport, answers } = await this.open(principal, view);
+    const response = await answer(answers, body, () => transport.handleRequest(request, { parsedBody: body }), () => transport.sessionId);
     const created = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
     if (created) this.emit('opened', created);
     return response;
-  }
-
-  /** A POST of one request is answered as JSON when its answer is quick (see `WholeAnswers`); anything else as the SDK answers it. */
-  private answer(transport: WebStandardStreamableHTTPServerTransport, body: unknown, handle: () => Promise<Response>): Promise<Response> {
-    const id = oneRequestId(body);
-    const answers = this.wholeAnswers.get(transport);
-    return id === undefined || !answers ? handle() : answers.answer(id, handle, () => transport.sessionId);
   }
 
   /** Counts a request as in flight, so the idle sweep never closes a session that is working. */
@@ -169,7 +160,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
   }
 
   /** Creates the transport and server for a new session; the id exists once `initialize` succeeds. */
-  private async open(principal: Principal, view: GatewayView): Promise<WebStandardStreamableHTTPServerTransport> {
+  private async open(principal: Principal, view: GatewayView): Promise<{ transport: WebStandardStreamableHTTPServerTransport; answers: WholeAnswers }> {
     let session: TrackedSession | undefined;
     const server = new Server(
       { name: view.server ? `gatehouse-${view.server}` : 'gatehouse', title: view.server ? `${view.server} via Gatehouse` : 'Gatehouse', version: GATEHOUSE_VERSION },
@@ -181,7 +172,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        session = { id, principal, transport, server, view, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
+        session = { id, principal, transport, answers, server, view, createdAt: Date.now(), lastSeen: Date.now(), inFlight: 0 };
         this.sessions.set(id, session);
         this.evictBeyondLimit(principal.clientId);
       },
@@ -190,7 +181,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       // (progress, logging) reaches the client on that call's stream; JSON mode would drop it.
       enableJsonResponse: false,
     });
-    this.wholeAnswers.set(transport, new WholeAnswers(transport));
+    const answers = new WholeAnswers(transport);
     transport.onclose = (): void => {
       if (session) this.forget(session.id);
     };
@@ -232,7 +223,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
     });
     server.setNotificationHandler(RootsListChangedNotificationSchema, () => backend.rootsChanged());
     await server.connect(transport);
-    return transport;
+    return { transport, answers };
   }
 
   /** Every open session's roots, merged by URI, from the clients that declared roots. */
@@ -333,4 +324,10 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
 function envelopeCapabilities(body: unknown): ClientCapabilities | undefined {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
   return meta?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+}
+
+/** A POST of one request is answered as JSON when its answer is quick (see `WholeAnswers`); anything else as the SDK answers it. */
+function answer(answers: WholeAnswers, body: unknown, handle: () => Promise<Response>, sessionId: () => string | undefined): Promise<Response> {
+  const id = oneRequestId(body);
+  return id === undefined ? handle() : answers.answer(id, handle, sessionId);
 }

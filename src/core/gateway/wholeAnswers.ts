@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { requestId } from './endpointBasics';
 
 /**
  * How long a request may take to be answered and still be answered as plain JSON. A call that
@@ -7,8 +8,6 @@ import { isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage, t
  * then on, as the SDK writes it.
  */
 export const WHOLE_ANSWER_WINDOW_MS = 200;
-
-const WINDOW_PASSED = Symbol('window passed');
 
 /**
  * The SDK's transport answers every POST with an event stream (so that what an upstream says
@@ -71,7 +70,7 @@ export class WholeAnswers {
     // Anything but the SDK's stream (an error it answered without running the request) goes as it is.
     if (answer === undefined && response.status === 200) {
       let timer: NodeJS.Timeout | undefined;
-      const windowPassed = new Promise<typeof WINDOW_PASSED>((resolve) => (timer = setTimeout(resolve, windowMs, WINDOW_PASSED)));
+      const windowPassed = new Promise<void>((resolve) => (timer = setTimeout(resolve, windowMs)));
       await Promise.race([firstMessage, windowPassed]);
       clearTimeout(timer);
     }
@@ -94,7 +93,6 @@ function json(message: JSONRPCMessage, sessionId: string | undefined): Response 
 
 /** The id of a POST body that is one JSON-RPC request (not a batch, a notification or a response). */
 export function oneRequestId(body: unknown): RequestId | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('method' in body) || !('id' in body)) return undefined;
-  const id = (body as { id: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  if (typeof body !== 'object' || body === null || !('method' in body)) return undefined;
+  return requestId(body) ?? undefined;
 }
