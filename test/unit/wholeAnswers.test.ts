@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, ErrorCode, McpError, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, LATEST_PROTOCOL_VERSION, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { isUnchanging, keptPage, PAGE_SIZE } from '../../src/core/gateway/endpointBasics';
 import { oneRequestId, WholeAnswers } from '../../src/core/gateway/wholeAnswers';
 
 // The SDK's own server and streamable HTTP transport, driven with web Requests as Gatehouse drives
@@ -10,6 +11,9 @@ import { oneRequestId, WholeAnswers } from '../../src/core/gateway/wholeAnswers'
 
 const WINDOW_MS = 50;
 const BIG = 'x'.repeat(1024 * 1024);
+const toolList = (count: number, prefix: string): Tool[] => Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}`, inputSchema: { type: 'object' } }));
+/** What the test server lists; a change is a new array, as the gateway's catalog makes one. */
+let listed: Tool[] = toolList(PAGE_SIZE + 200, 't');
 
 interface Served {
   call(body: unknown): Promise<Response>;
@@ -34,6 +38,7 @@ async function served(): Promise<Served> {
     }
     throw new McpError(ErrorCode.InvalidParams, `no tool ${name}`);
   });
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => keptPage('tools', listed, request.params?.cursor));
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), enableJsonResponse: false });
   const answers = new WholeAnswers(transport);
   await server.connect(transport);
@@ -135,6 +140,54 @@ describe('WholeAnswers: a POST of one request whose first message is its respons
     assert.equal(again.headers.get('content-type'), 'application/json');
     assert.deepEqual(await again.json(), { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'done' }] } });
     assert.equal(requestsOpen(server.transport), 0);
+  });
+
+  it('serialises a page of an unchanged list once, answers each read under its own id, and a changed list anew', async () => {
+    const list = (id: number, cursor?: string): unknown => ({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor ? { cursor } : {} });
+    const stringify = JSON.stringify;
+    const stringified: unknown[] = [];
+    JSON.stringify = ((value: unknown, ...rest: never[]) => {
+      stringified.push(value);
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    let first: { id: number; result: { tools: Tool[]; nextCursor?: string } };
+    let again: typeof first;
+    let second: typeof first;
+    try {
+      first = (await (await server.call(list(20))).json()) as typeof first;
+      again = (await (await server.call(list(21))).json()) as typeof first;
+      second = (await (await server.call(list(22, first.result.nextCursor))).json()) as typeof first;
+    } finally {
+      JSON.stringify = stringify;
+    }
+    assert.equal(first.id, 20);
+    assert.equal(again.id, 21);
+    assert.deepEqual(again.result, first.result);
+    assert.equal(first.result.tools.length, PAGE_SIZE);
+    assert.equal(second.id, 22);
+    assert.deepEqual(second.result.tools.map((tool) => tool.name), listed.slice(PAGE_SIZE).map((tool) => tool.name));
+    assert.equal(second.result.nextCursor, undefined);
+    const page = keptPage('tools', listed, undefined);
+    assert.equal(stringified.filter((value) => value === page).length, 1, 'the first page was serialised once for two reads');
+    listed = toolList(3, 'changed');
+    const changed = (await (await server.call(list(23))).json()) as typeof first;
+    assert.deepEqual(changed.result.tools.map((tool) => tool.name), ['changed0', 'changed1', 'changed2']);
+    assert.equal(requestsOpen(server.transport), 0);
+  });
+
+  it('keeps only the pages it hands out, so made-up cursors do not grow the cache', () => {
+    const items = toolList(PAGE_SIZE + 10, 'k');
+    const cursor = (offset: number): string => Buffer.from(String(offset), 'utf8').toString('base64url');
+    assert.equal(keptPage('tools', items, undefined), keptPage('tools', items, undefined));
+    assert.equal(keptPage('tools', items, cursor(PAGE_SIZE)), keptPage('tools', items, cursor(PAGE_SIZE)));
+    assert.ok(Object.isFrozen(keptPage('tools', items, undefined)));
+    const madeUp = keptPage('tools', items, cursor(3));
+    assert.equal(madeUp.tools[0].name, 'k3');
+    assert.notEqual(madeUp, keptPage('tools', items, cursor(3)));
+    assert.equal(isUnchanging(madeUp), false);
+    assert.equal(isUnchanging(keptPage('tools', items, cursor(PAGE_SIZE * 7))), false);
+    assert.notEqual(keptPage('tools', [...items], undefined), keptPage('tools', items, undefined), 'a new list is a new page');
+    assert.throws(() => keptPage('tools', items, 'not-a-cursor'), /Invalid cursor/);
   });
 
   it('passes batches, notifications and responses by', () => {

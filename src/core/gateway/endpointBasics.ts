@@ -57,15 +57,51 @@ export function serverInstructions(server: string): string {
 
 /** One page of a list. The cursor is the offset, opaque to clients as MCP requires. */
 export function page<K extends string, T>(key: K, items: readonly T[], cursor: string | undefined): Record<K, T[]> & { nextCursor?: string } {
-  let offset = 0;
-  if (cursor !== undefined) {
-    offset = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor: pass the nextCursor of a previous page, or none for the first page.');
-  }
+  return pageAt(key, items, offsetOf(cursor));
+}
+
+function offsetOf(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const offset = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor: pass the nextCursor of a previous page, or none for the first page.');
+  return offset;
+}
+
+function pageAt<K extends string, T>(key: K, items: readonly T[], offset: number): Record<K, T[]> & { nextCursor?: string } {
   const next = offset + PAGE_SIZE;
   const result = { [key]: items.slice(offset, next) } as Record<K, T[]> & { nextCursor?: string };
   if (next < items.length) result.nextCursor = Buffer.from(String(next), 'utf8').toString('base64url');
   return result;
+}
+
+/** The pages handed out of each list that has not changed, by offset; a list that changes is a new array, and its old pages go with the old one. */
+const keptPages = new WeakMap<readonly unknown[], Map<number, object>>();
+/** Results that never change once made, so that their JSON can be made once (see `WholeAnswers`). */
+const unchangingResults = new WeakSet<object>();
+
+/**
+ * `page`, but the same frozen object each time it is asked for the same list (the same array)
+ * at the same offset, marked as unchanging: so a list that has not changed is serialised once,
+ * not on every read. Only the offsets `page` itself hands out (multiples of the page size,
+ * within the list) are kept, so a client making up cursors cannot make the cache grow.
+ */
+export function keptPage<K extends string, T>(key: K, items: readonly T[], cursor: string | undefined): Record<K, T[]> & { nextCursor?: string } {
+  const offset = offsetOf(cursor);
+  if (offset % PAGE_SIZE !== 0 || (offset >= items.length && offset > 0)) return pageAt(key, items, offset);
+  let pages = keptPages.get(items);
+  if (!pages) keptPages.set(items, (pages = new Map()));
+  let kept = pages.get(offset) as (Record<K, T[]> & { nextCursor?: string }) | undefined;
+  if (!kept) {
+    kept = Object.freeze(pageAt(key, items, offset));
+    unchangingResults.add(kept);
+    pages.set(offset, kept);
+  }
+  return kept;
+}
+
+/** Whether `result` was made by `keptPage`, and so is the same whenever it is handed out. */
+export function isUnchanging(result: unknown): result is object {
+  return typeof result === 'object' && result !== null && unchangingResults.has(result);
 }
 
 /** JSON-RPC 2.0 §5: an error answer carries the id of the request it answers, null only when that cannot be known. */

@@ -30,7 +30,7 @@ import {
 import type { Principal } from '../auth/principal';
 import type { CallContext, ClientLink } from '../calls/callPath';
 import { GATEHOUSE_VERSION } from '../version';
-import { AGGREGATE_INSTRUCTIONS, jsonRpcError, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
+import { AGGREGATE_INSTRUCTIONS, jsonRpcError, keptPage, page, requestId, serverInstructions, type SessionBackend } from './endpointBasics';
 import { ModernServing, type ApprovalPrompt } from './modernServing';
 import { oneRequestId, WholeAnswers } from './wholeAnswers';
 import type { GatewayView } from './views';
@@ -194,7 +194,7 @@ export class McpSessions extends EventEmitter<{ opened: [McpSession]; closed: [M
       return { principal, sessionId: extra.sessionId ?? '', signal: extra.signal, meta, client, resourceUri: (upstream, uri) => view.toClientUri(upstream, uri) };
     };
     const backend = this.backend;
-    server.setRequestHandler(ListToolsRequestSchema, async (request) => page('tools', backend.listTools(view), request.params?.cursor));
+    server.setRequestHandler(ListToolsRequestSchema, async (request) => keptPage('tools', backend.listTools(view), request.params?.cursor));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       if ((request.params as { task?: unknown }).task !== undefined) {
         throw new McpError(ErrorCode.InvalidParams, 'Gatehouse does not run calls as tasks (it declares no tasks capability): call the tool without "task".');

@@ -1,6 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { requestId } from './endpointBasics';
+import { isUnchanging, requestId } from './endpointBasics';
 
 /**
  * How long a request may take to be answered and still be answered as plain JSON. A call that
@@ -83,13 +83,25 @@ export class WholeAnswers {
   }
 }
 
+/** The JSON of each unchanging result (a list page that has not changed since), made the first time it is answered. */
+const serialised = new WeakMap<object, Buffer>();
+
 function json(message: JSONRPCMessage, sessionId: string | undefined): Response {
   // A plain object rather than Headers, and bytes rather than a string: @hono/node-server writes
   // both out as they are, where a large string went through a slower write (a page of tools/list).
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (sessionId) headers['mcp-session-id'] = sessionId;
-  return new Response(Buffer.from(JSON.stringify(message), 'utf8'), { status: 200, headers });
+  return new Response(body(message), { status: 200, headers });
 }
+
+function body(message: JSONRPCMessage): Buffer {
+  if (!isJSONRPCResultResponse(message) || !isUnchanging(message.result)) return Buffer.from(JSON.stringify(message), 'utf8');
+  let result = serialised.get(message.result);
+  if (!result) serialised.set(message.result, (result = Buffer.from(JSON.stringify(message.result), 'utf8')));
+  return Buffer.concat([Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":`, 'utf8'), result, CLOSING_BRACE]);
+}
+
+const CLOSING_BRACE = Buffer.from('}', 'utf8');
 
 /** The id of a POST body that is one JSON-RPC request (not a batch, a notification or a response). */
 export function oneRequestId(body: unknown): RequestId | undefined {
