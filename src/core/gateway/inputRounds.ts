@@ -26,18 +26,25 @@ export const ROUND_TIMEOUT_MS = 10 * 60_000;
 
 /** One upstream call in flight for a 2026-07-28 client, and what it waits for from that client. */
 export class ParkedCall {
-  readonly id = crypto.randomBytes(12).toString('base64url');
   private readonly asks: Ask[] = [];
   private wake: (() => void) | undefined;
   private outcome: CallToolResult | undefined;
   private expiry: NodeJS.Timeout | undefined;
   private counter = 0;
   private readonly controller = new AbortController();
+  /** Set once the call is parked under an id (`ParkedCalls.park`), which only a round needs. */
+  parkedAs: string | undefined;
+  /** Drops a parked call's result that its client never comes back for. */
+  dropTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly clientId: string,
-    private readonly onFinished: () => void,
+    private readonly onFinished: (call: ParkedCall) => void,
   ) {}
+
+  get finished(): boolean {
+    return this.outcome !== undefined;
+  }
 
   /** The call's own cancellation: the client's HTTP exchanges end with every round, the call does not. */
   get signal(): AbortSignal {
@@ -61,9 +68,16 @@ export class ParkedCall {
         return { ask: { key: this.asks[0].key, request: this.asks[0].request } };
       }
       if (this.outcome) return { result: this.outcome };
+      if (signal.aborted) throw new Error('The client went away.');
+      // The listener goes once the call wakes this request: its signal is aborted whenever the
+      // request ends, which would otherwise make an error nobody reads for every call.
       await new Promise<void>((resolve, reject) => {
-        this.wake = resolve;
-        signal.addEventListener('abort', () => reject(new Error('The client went away.')), { once: true });
+        const gone = (): void => reject(new Error('The client went away.'));
+        this.wake = () => {
+          signal.removeEventListener('abort', gone);
+          resolve();
+        };
+        signal.addEventListener('abort', gone, { once: true });
       });
     }
   }
@@ -93,7 +107,7 @@ export class ParkedCall {
   private finish(result: CallToolResult): void {
     this.outcome = result;
     this.holdOpen(false);
-    this.onFinished();
+    this.onFinished(this);
     this.poke();
   }
 
@@ -116,15 +130,36 @@ export class ParkedCall {
   }
 }
 
-/** The parked calls, by id; a finished call stays until its result has been fetched once, or the round timeout. */
+/**
+ * The parked calls, by id. A call is parked (given an id a retry can name) only when it needs a
+ * round; one that finishes within its first request is never kept, and holds nothing once it has
+ * answered. A parked call that finishes stays until its result has been fetched once, or the
+ * round timeout.
+ */
 export class ParkedCalls {
   private readonly calls = new Map<string, ParkedCall>();
 
   open(clientId: string): ParkedCall {
-    // A result the client never comes back for is dropped after the round timeout.
-    const call: ParkedCall = new ParkedCall(clientId, () => setTimeout(() => this.forget(call), ROUND_TIMEOUT_MS).unref());
-    this.calls.set(call.id, call);
-    return call;
+    return new ParkedCall(clientId, (call) => {
+      if (call.parkedAs !== undefined) this.dropLater(call);
+    });
+  }
+
+  /** The id a retry names `call` by, parking it under that id the first time. */
+  park(call: ParkedCall): string {
+    if (call.parkedAs === undefined) {
+      call.parkedAs = crypto.randomBytes(12).toString('base64url');
+      this.calls.set(call.parkedAs, call);
+      // It may have finished between asking and being parked.
+      if (call.finished) this.dropLater(call);
+    }
+    return call.parkedAs;
+  }
+
+  private dropLater(call: ParkedCall): void {
+    clearTimeout(call.dropTimer);
+    call.dropTimer = setTimeout(() => this.forget(call), ROUND_TIMEOUT_MS);
+    call.dropTimer.unref();
   }
 
   /** A parked call of `clientId`; another client's id finds nothing. */
@@ -134,7 +169,9 @@ export class ParkedCalls {
   }
 
   forget(call: ParkedCall): void {
-    this.calls.delete(call.id);
+    clearTimeout(call.dropTimer);
+    call.dropTimer = undefined;
+    if (call.parkedAs !== undefined) this.calls.delete(call.parkedAs);
   }
 
   get size(): number {

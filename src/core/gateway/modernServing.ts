@@ -194,7 +194,7 @@ export class ModernServing extends EventEmitter<{ conversationEnded: [conversati
     }
     const outcome = await call.next(ctx.mcpReq.signal);
     if ('ask' in outcome) {
-      const requestState = await this.codec.mint({ parked: call.id, key: outcome.ask.key }, ctx);
+      const requestState = await this.codec.mint({ parked: this.parked.park(call), key: outcome.ask.key }, ctx);
       return inputRequired({ inputRequests: { [outcome.ask.key]: asInputRequest(outcome.ask.request) }, requestState });
     }
     this.parked.forget(call);
