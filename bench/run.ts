@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -99,6 +100,21 @@ async function sdkHttpCaller(url: string, headers: Record<string, string>, tool:
   };
 }
 
+/**
+ * The SDK 2.x client as a client of today connects: `auto` asks the server for 2026-07-28 first
+ * (`server/discover`) and falls back to the 2025 handshake where it is not offered. Gatehouse and
+ * mcp-proxy 6.7.19 speak 2026-07-28; supergateway and the floor are answered in 2025-11-25.
+ */
+async function sdk2HttpCaller(url: string, headers: Record<string, string>, tool: string, negotiated: (version: string) => void): Promise<Caller> {
+  const client = new ModernClient({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  await client.connect(new ModernHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  negotiated(client.getNegotiatedProtocolVersion() ?? 'unknown');
+  return {
+    call: async (i) => checkResult((await client.callTool({ name: tool, arguments: { text: `call ${i}` } })) as { isError?: boolean }),
+    close: () => client.close(),
+  };
+}
+
 async function sdkStdioClient(): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: UPSTREAM[0], args: UPSTREAM.slice(1), stderr: 'ignore' }));
@@ -145,8 +161,12 @@ async function measure(open: () => Promise<Caller>, concurrency: number): Promis
 // ---------------------------------------------------------------------------------------------
 
 type SystemName = 'direct' | 'floor' | 'gatehouse' | 'supergateway' | 'mcp-proxy';
-type ClientKind = 'sdk' | 'lean';
+type ClientKind = 'sdk' | 'sdk2' | 'lean';
+const CLIENT_LABELS: Record<ClientKind, string> = { sdk: 'MCP SDK client', sdk2: 'MCP SDK 2.x client (auto)', lean: 'lean node:http client' };
+const TARGET_LABELS: Record<ClientKind, string> = { sdk: 'SDK client', sdk2: 'SDK 2.x client', lean: 'lean client' };
 interface Measured { one: Stats; many: Stats }
+/** The revision the SDK 2.x client in `auto` mode negotiated with each system, as it reports it. */
+const sdk2Eras = new Map<SystemName, string>();
 
 const LABELS: Record<SystemName, string> = {
   direct: 'direct stdio (no HTTP)',
@@ -173,8 +193,10 @@ async function measureSystem(name: SystemName, home: ReturnType<typeof gatehouse
   const tool = name === 'gatehouse' ? 'local__echo' : 'echo';
   try {
     const sdk = { one: await measure(() => sdkHttpCaller(system.url, system.headers, tool), 1), many: await measure(() => sdkHttpCaller(system.url, system.headers, tool), CONCURRENCY) };
+    const negotiated = (version: string): void => void sdk2Eras.set(name, version);
+    const sdk2 = { one: await measure(() => sdk2HttpCaller(system.url, system.headers, tool, negotiated), 1), many: await measure(() => sdk2HttpCaller(system.url, system.headers, tool, negotiated), CONCURRENCY) };
     const lean = { one: await measure(() => leanCaller(system.url, system.headers, tool), 1), many: await measure(() => leanCaller(system.url, system.headers, tool), CONCURRENCY) };
-    return { sdk, lean };
+    return { sdk, sdk2, lean };
   } finally {
     await system.stop();
   }
@@ -205,20 +227,20 @@ async function sideBySide(): Promise<TableResult> {
   };
   console.log(`\nSide by side: medians of ${ROUNDS} alternating rounds; ${CALLS} calls per measurement (1 client, then ${CONCURRENCY} clients sharing them), each system in its own process, one stdio upstream with a trivial echo tool`);
   const rows: string[][] = [['client: system', '1 client p50 ms', 'p99 ms', `${CONCURRENCY} clients calls/s`]];
-  for (const kind of ['sdk', 'lean'] as const) {
+  for (const kind of ['sdk', 'sdk2', 'lean'] as const) {
     for (const name of systems) {
       if (!samples.has(`${kind}:${name}`)) continue;
       const s = get(kind, name);
-      rows.push([`${kind === 'sdk' ? 'MCP SDK client' : 'lean node:http client'}: ${LABELS[name]}`, fmt(s.p50), fmt(s.p99), fmt(s.many, 0)]);
+      rows.push([`${CLIENT_LABELS[kind]}: ${LABELS[name]}${kind === 'sdk2' ? ` [${sdk2Eras.get(name) ?? '?'}]` : ''}`, fmt(s.p50), fmt(s.p99), fmt(s.many, 0)]);
     }
   }
   printTable(rows);
-  for (const kind of ['sdk', 'lean'] as const) {
+  for (const kind of ['sdk', 'sdk2', 'lean'] as const) {
     const gh = get(kind, 'gatehouse');
     const sg = get(kind, 'supergateway');
     const mp = get(kind, 'mcp-proxy');
     const floor = get(kind, 'floor');
-    const label = kind === 'sdk' ? 'SDK client' : 'lean client';
+    const label = TARGET_LABELS[kind];
     target(`${label}: 1-client p50 vs faster peer`, gh.p50 / Math.min(sg.p50, mp.p50), 0.8, true);
     target(`${label}: 1-client p99 vs faster peer`, gh.p99 / Math.min(sg.p99, mp.p99), 0.8, true);
     target(`${label}: 1-client p50 vs floor`, gh.p50 / floor.p50, 1.5, true);
