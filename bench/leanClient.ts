@@ -72,3 +72,37 @@ export async function leanSession(endpoint: string, extraHeaders: Record<string,
   };
   return session;
 }
+
+const MODERN_ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench-lean', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/**
+ * The lean client on MCP 2026-07-28: no initialize and no session; every POST carries the
+ * revision, the client's identity and capabilities in `_meta`, and the method (and a tool call's
+ * name) in the standard headers.
+ */
+export async function leanModernSession(endpoint: string, extraHeaders: Record<string, string> = {}): Promise<LeanSession> {
+  const url = new URL(endpoint);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let nextId = 1;
+  const session: LeanSession = {
+    lastBytes: 0,
+    async request(method, params) {
+      const id = nextId++;
+      const withMeta = { ...(params as Record<string, unknown>), _meta: MODERN_ENVELOPE };
+      const name = (params as { name?: unknown }).name;
+      const headers: Record<string, string> = { ...extraHeaders, 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...(typeof name === 'string' ? { 'mcp-name': name } : {}) };
+      const res = await post(agent, url, headers, JSON.stringify({ jsonrpc: '2.0', id, method, params: withMeta }));
+      if (res.status !== 200) throw new Error(`${method} answered HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+      session.lastBytes = Buffer.byteLength(res.text);
+      return parseBody(res.text, res.headers['content-type'], id);
+    },
+    async close() {
+      agent.destroy();
+    },
+  };
+  return session;
+}

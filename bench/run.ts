@@ -29,7 +29,7 @@ import { z } from 'zod';
 import { Gatehouse } from '../src/core/gatehouse';
 import { PolicyStore } from '../src/core/approvals/policyStore';
 import { MAX_SESSIONS_PER_CLIENT } from '../src/core/gateway/mcpSessions';
-import { leanSession } from './leanClient';
+import { leanModernSession, leanSession } from './leanClient';
 import { profileGateway } from './profile';
 import { printLayers } from './profileSummary';
 import type { LeanSession } from './leanClient';
@@ -535,14 +535,20 @@ function policyCost(table: TableResult | undefined): void {
 // Soak
 // ---------------------------------------------------------------------------------------------
 
-async function soak(): Promise<void> {
+/**
+ * `2025`: calls over 2025-era sessions; `2026-07-28`: the same calls as 2026-07-28 requests, which
+ * have no session (each of the 100 callers is one client connection), through that era's own
+ * serving path.
+ */
+async function soak(era: '2025' | '2026-07-28'): Promise<void> {
   const total = Number(process.env.BENCH_SOAK_CALLS ?? 10_000);
   const sessionsCount = Number(process.env.BENCH_SOAK_SESSIONS ?? 100);
+  const open = era === '2025' ? leanSession : leanModernSession;
   const home = gatehouseHome({ servers: { local: { type: 'stdio', command: UPSTREAM[0], args: UPSTREAM.slice(1) } } }, [{ tool: 'local__echo', decision: 'allow' }]);
   const gh = await startGatehouse(home);
   // As several agents: one key holds at most MAX_SESSIONS_PER_CLIENT sessions.
   const keys = [home.key, ...Array.from({ length: Math.ceil(sessionsCount / MAX_SESSIONS_PER_CLIENT) - 1 }, (_, i) => createKey(home.home, `soak-${i}`))];
-  const sessions = await Promise.all(Array.from({ length: sessionsCount }, (_, i) => leanSession(gh.url, { authorization: `Bearer ${keys[i % keys.length]}` })));
+  const sessions = await Promise.all(Array.from({ length: sessionsCount }, (_, i) => open(gh.url, { authorization: `Bearer ${keys[i % keys.length]}` })));
   const warmupCalls = Math.max(1_000, Math.floor(total / 10));
   let next = 0;
   let errors = 0;
@@ -567,7 +573,8 @@ async function soak(): Promise<void> {
   await Promise.all(sessions.map((s) => s.close()));
   await gh.stop();
   fs.rmSync(home.home, { recursive: true, force: true });
-  console.log(`\nSoak: ${total} calls over ${sessionsCount} sessions (${CONCURRENCY} in flight, lean client) through gatehouse serve`);
+  const over = era === '2025' ? `${sessionsCount} sessions` : `${sessionsCount} callers of MCP 2026-07-28 (no sessions)`;
+  console.log(`\nSoak${era === '2025' ? '' : ' (2026-07-28)'}: ${total} calls over ${over} (${CONCURRENCY} in flight, lean client) through gatehouse serve`);
   printTable([
     ['measure', 'value'],
     ['errors', `${errors}${firstError ? ` (first: ${firstError})` : ''}`],
@@ -575,9 +582,10 @@ async function soak(): Promise<void> {
     [`RSS after ${warmupCalls} warm-up calls, MB`, fmt(warmRss, 1)],
     ['RSS at the end, MB', fmt(endRss, 1)],
   ]);
-  target('soak errors', errors, 0, true, '');
-  target('soak RSS end / after warm-up', endRss / (warmRss || endRss), 1.1, true);
-  if (total < 100_000) console.log(`(the target is 100,000 calls over 100 sessions: BENCH_SOAK_CALLS=100000)`);
+  const name = era === '2025' ? 'soak' : 'soak (2026-07-28)';
+  target(`${name} errors`, errors, 0, true, '');
+  target(`${name} RSS end / after warm-up`, endRss / (warmRss || endRss), 1.1, true);
+  if (total < 100_000 && era === '2025') console.log(`(the target is 100,000 calls over 100 sessions: BENCH_SOAK_CALLS=100000)`);
 }
 
 function sizes(): void {
@@ -597,7 +605,10 @@ async function main(): Promise<void> {
   if (wants('catalog') || wants('startup')) await catalogAndStartup(wants('catalog'), wants('startup'));
   if (wants('wake')) await wakeUp();
   if (wants('policy')) policyCost(table);
-  if (process.env.BENCH_SOAK === '1' && wants('soak')) await soak();
+  if (process.env.BENCH_SOAK === '1' && wants('soak')) {
+    await soak('2025');
+    await soak('2026-07-28');
+  }
   if (wants('size')) sizes();
   console.log(`\nTargets (load average at the end ${os.loadavg().map((v) => v.toFixed(2)).join(' ')})`);
   printTable(verdicts);
