@@ -95,7 +95,9 @@ function json(message: JSONRPCMessage, sessionId: string | undefined): Response 
 }
 
 function body(message: JSONRPCMessage): Buffer {
-  if (!isJSONRPCResultResponse(message) || !isUnchanging(message.result)) return Buffer.from(JSON.stringify(message), 'utf8');
+  // The message is a response `send` already told apart with the SDK's guards; a kept result is
+  // found by identity, without checking the message's shape again.
+  if (!('result' in message) || !('id' in message) || !isUnchanging(message.result)) return Buffer.from(JSON.stringify(message), 'utf8');
   let result = serialised.get(message.result);
   if (!result) serialised.set(message.result, (result = Buffer.from(JSON.stringify(message.result), 'utf8')));
   return Buffer.concat([Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":`, 'utf8'), result, CLOSING_BRACE]);
